@@ -1,0 +1,1 @@
+"""patrolgrid api: CLI, HTTP service, persistence and settings. Orchestrates geo, planner and maps."""

@@ -1,0 +1,9 @@
+"""patrolgrid geo: grids, incidents, spatial joins, hotspots and street networks."""
+
+from __future__ import annotations
+
+from .errors import CRSError as CRSError
+from .errors import GeoError as GeoError
+from .errors import GridError as GridError
+from .errors import IncidentError as IncidentError
+from .errors import NetworkError as NetworkError
