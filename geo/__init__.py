@@ -7,3 +7,6 @@ from .errors import GeoError as GeoError
 from .errors import GridError as GridError
 from .errors import IncidentError as IncidentError
 from .errors import NetworkError as NetworkError
+from .hierarchy import LEVELS as LEVELS
+from .hierarchy import ancestor_table as ancestor_table
+from .hierarchy import leaf_grids as leaf_grids
