@@ -7,7 +7,9 @@ shared :data:`api.commands._app.app` when imported here.
 from __future__ import annotations
 
 from api.commands import _app
-from api.commands import demo as _demo  # noqa: F401  (registers `demo`)
+
+# One import per command module; importing registers the command on the shared app.
+
 
 app = _app.app
 
