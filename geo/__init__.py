@@ -10,3 +10,4 @@ from .errors import NetworkError as NetworkError
 from .hierarchy import LEVELS as LEVELS
 from .hierarchy import ancestor_table as ancestor_table
 from .hierarchy import leaf_grids as leaf_grids
+from .hotspots import risk_table as risk_table
