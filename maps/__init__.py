@@ -4,3 +4,6 @@ from __future__ import annotations
 
 from .errors import ExportError as ExportError
 from .errors import MapsError as MapsError
+from .folium_map import make_map as make_map
+from .folium_map import save_map as save_map
+from .gpx import plan_to_gpx as plan_to_gpx

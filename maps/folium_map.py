@@ -1,0 +1,467 @@
+"""The supervisor's map: grids by risk, boundaries, incidents, warnings, routes and depots.
+
+:func:`make_map` builds a :class:`folium.Map` from plain inputs (grids, an optional risk
+table, incidents, plan and street lines); :func:`save_map` writes it as one self-contained
+HTML file that opens on an offline intranet (see :mod:`maps.assets`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.hierarchy import leaf_grids
+
+from .assets import inline_html
+from .basemap import Basemap, resolve_basemap
+from .charts import encode_profile, profile_matrix, risky_hours
+from .errors import MapsError
+from .i18n import labels as get_labels
+from .layers import DataLayer, Legend, PatrolgridScript, feature_collection, to_json
+
+__all__ = ["RISK_COLORS", "UNIT_COLORS", "make_map", "risk_classes", "save_map"]
+
+#: Fill of grids with no risk, then five classes from low to high (ColorBrewer YlOrRd).
+RISK_COLORS: tuple[str, ...] = ("#e8e8e8", "#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+#: One colour per unit, cycled.
+UNIT_COLORS: tuple[str, ...] = (
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#e377c2",
+    "#17becf",
+    "#8c564b",
+    "#bcbd22",
+    "#ff7f0e",
+    "#7f7f7f",
+    "#393b79",
+)
+_MAX_ZOOM = 19
+_MAX_CLUSTER_MARKERS = 5000
+_HEAT_CELL_DEG = 0.0005
+_HOUR_CELL_DEG = 0.002
+
+
+def risk_classes(risk: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Class of each grid's risk: 0 for none, 1..5 by quintile of the grids with risk.
+
+    Parameters
+    ----------
+    risk
+        Risk per grid (NaN and values <= 0 mean no risk).
+
+    Returns
+    -------
+    classes, breaks
+        An int array of classes and the upper bounds of classes 1..5.
+    """
+    values = np.nan_to_num(np.asarray(risk, dtype=float), nan=0.0)
+    classes = np.zeros(len(values), dtype=int)
+    positive = values > 0
+    if not positive.any():
+        return classes, []
+    breaks = list(np.quantile(values[positive], [0.2, 0.4, 0.6, 0.8, 1.0]))
+    classes[positive] = np.minimum(np.searchsorted(breaks, values[positive], side="left") + 1, 5)
+    return classes, [float(b) for b in breaks]
+
+
+def _check_frame(frame: Any, what: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        msg = f"{what} lacks column(s) {', '.join(missing)}; see the {what} contract in DESIGN.md"
+        raise MapsError(msg)
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        msg = f"{what} has no CRS; set it (EPSG:4326 at rest) with GeoDataFrame.set_crs"
+        raise MapsError(msg)
+    return frame if frame.crs.to_epsg() == 4326 else frame.to_crs(4326)
+
+
+def _simplify_deg(grids: gpd.GeoDataFrame, simplify_m: float) -> float:
+    lat = float(np.mean(grids.total_bounds[[1, 3]])) if len(grids) else 0.0
+    return simplify_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.1))
+
+
+def _hhmm(value: Any) -> str:
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%H:%M")
+    except ValueError:
+        return str(value)
+
+
+def _top_text(row: pd.Series) -> str:
+    for col in ("top_categories", "top", "categories"):
+        if col in row.index and isinstance(row[col], str):
+            return row[col]
+        if col in row.index and isinstance(row[col], list | tuple):
+            return ", ".join(map(str, row[col]))
+    return ""
+
+
+def _grid_properties(
+    leaves: gpd.GeoDataFrame, risk: pd.DataFrame | None, t: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[float]]:
+    n = len(leaves)
+    if risk is None:
+        risk = pd.DataFrame({"grid_id": leaves["grid_id"].to_numpy()})
+    _check_frame(risk, "risk table", ("grid_id",))
+    risk = risk.drop_duplicates("grid_id").set_index("grid_id")
+    aligned = risk.reindex(leaves["grid_id"].astype(str).to_numpy())
+    values = (
+        pd.to_numeric(aligned["risk"], errors="coerce").to_numpy(dtype=float)
+        if "risk" in aligned
+        else np.zeros(n)
+    )
+    counts = (
+        pd.to_numeric(aligned["count"], errors="coerce").fillna(0).to_numpy(dtype=int)
+        if "count" in aligned
+        else np.zeros(n, dtype=int)
+    )
+    classes, breaks = risk_classes(values)
+    profiles = profile_matrix(aligned.reset_index())
+    days = t["weekdays"].split(",")
+    names = leaves["name"].to_numpy() if "name" in leaves else leaves["grid_id"].to_numpy()
+    props: list[dict[str, Any]] = []
+    for i, (gid, level) in enumerate(zip(leaves["grid_id"], leaves["level"], strict=True)):
+        row = aligned.iloc[i]
+        p: dict[str, Any] = {
+            "id": str(gid),
+            "name": None if pd.isna(names[i]) else str(names[i]),
+            "level": str(level),
+            "c": RISK_COLORS[classes[i]],
+        }
+        if counts[i]:
+            p["n"] = int(counts[i])
+        if np.isfinite(values[i]) and values[i] > 0:
+            p["r"] = round(float(values[i]), 2)
+            p["how"] = encode_profile(profiles[i])
+            hours = risky_hours(profiles[i])
+            if hours:
+                p["hours"] = ", ".join(f"{days[d]} {h:02d}:00" for d, h in hours)
+        top = _top_text(row)
+        if top:
+            p["top"] = top
+        if "why" in row.index and isinstance(row["why"], str) and row["why"]:
+            p["why"] = row["why"]
+        props.append(p)
+    return props, breaks
+
+
+def _legend_items(breaks: list[float], t: dict[str, str]) -> list[tuple[str, str]]:
+    items = [(RISK_COLORS[0], t["no_risk"])]
+    low = 0.0
+    for k, high in enumerate(breaks, start=1):
+        items.append((RISK_COLORS[k], f"{low:.1f} – {high:.1f}"))
+        low = high
+    return items
+
+
+def _incident_layers(
+    fmap: folium.Map, incidents: gpd.GeoDataFrame, t: dict[str, str], shift: Any
+) -> None:
+    _check_frame(incidents, "incidents", ("geometry",))
+    incidents = _to_wgs84(incidents, "incidents")
+    points = incidents[incidents.geometry.notna() & ~incidents.geometry.is_empty]
+    lon, lat = shift(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    if len(lon) == 0:
+        return
+    # Heat map: weights aggregated on a ~50 m lattice keep the page small at 200k points.
+    cell = np.round(np.column_stack([lat, lon]) / _HEAT_CELL_DEG).astype(np.int64)
+    keys, inverse, counts = np.unique(cell, axis=0, return_inverse=True, return_counts=True)
+    heat = np.column_stack([keys * _HEAT_CELL_DEG, counts]).round(6).tolist()
+    folium.plugins.HeatMap(
+        heat, name=t["heat"], radius=14, blur=18, max_zoom=16, show=False, overlay=True
+    ).add_to(fmap)
+    del inverse
+    # Clusters: the most recent incidents, capped.
+    order = np.arange(len(points))
+    if "occurred_at" in points:
+        order = np.argsort(points["occurred_at"].to_numpy())[::-1]
+    order = order[:_MAX_CLUSTER_MARKERS]
+    cats = points["category"].astype(str).to_numpy() if "category" in points else None
+    ids = points["incident_id"].astype(str).to_numpy() if "incident_id" in points else None
+    when = (
+        points["occurred_at"].astype(str).str.slice(0, 16).to_numpy()
+        if "occurred_at" in points
+        else None
+    )
+    marks = []
+    for i in order:
+        label = " · ".join(
+            str(a[i]) for a in (ids, cats, when) if a is not None and a[i] not in ("", "nan")
+        )
+        marks.append([round(float(lat[i]), 6), round(float(lon[i]), 6), label])
+    DataLayer(
+        t["clusters"],
+        "PG.clusters(DATA)",
+        to_json(marks),
+        show=False,
+        plugins=(
+            ("markerclusterjs", "leaflet.markercluster.js"),
+            ("markerclustercss", "MarkerCluster.css"),
+            ("markerclusterdefaultcss", "MarkerCluster.Default.css"),
+        ),
+    ).add_to(fmap)
+    # By hour of day, with a slider: counts per ~200 m cell and hour.
+    if "occurred_at" in points:
+        hours = pd.DatetimeIndex(points["occurred_at"]).hour.to_numpy()
+        cell = np.round(np.column_stack([lat, lon]) / _HOUR_CELL_DEG).astype(np.int64)
+        table = pd.DataFrame({"a": cell[:, 0], "b": cell[:, 1], "h": hours})
+        grouped = table.groupby(["a", "b", "h"]).size().reset_index(name="n")
+        bins = np.column_stack(
+            [
+                (grouped["a"].to_numpy() * _HOUR_CELL_DEG).round(6),
+                (grouped["b"].to_numpy() * _HOUR_CELL_DEG).round(6),
+                grouped["h"].to_numpy(),
+                grouped["n"].to_numpy(),
+            ]
+        ).tolist()
+        bins = [[a, b, int(h), int(n)] for a, b, h, n in bins]
+        DataLayer(
+            t["incidents"],
+            f"PG.byHour(MAP, DATA, {to_json(t['incidents'])})",
+            to_json(bins),
+            show=False,
+        ).add_to(fmap)
+
+
+def _route_data(
+    plan: dict[str, Any], shift: Any
+) -> tuple[list[dict[str, Any]], list[list[Any]], list[list[float]]]:
+    routes = plan.get("routes")
+    if not isinstance(routes, list):
+        msg = "plan has no 'routes' list; see the plan JSON contract in DESIGN.md"
+        raise MapsError(msg)
+    out: list[dict[str, Any]] = []
+    depots: dict[tuple[float, float], list[Any]] = {}
+    bounds: list[list[float]] = []
+    for k, route in enumerate(routes):
+        unit = str(route.get("unit_id", f"route {k}"))
+        color = UNIT_COLORS[k % len(UNIT_COLORS)]
+        line: list[list[float]] = []
+        geometry = route.get("geometry") or {}
+        coords = geometry.get("coordinates") or []
+        if coords:
+            arr = np.asarray(coords, dtype=float)[:, :2]
+            glon, glat = shift(arr[:, 0], arr[:, 1])
+            line = np.column_stack([glat, glon]).round(6).tolist()
+        stops: list[list[Any]] = []
+        order = 0
+        for j, step in enumerate(route.get("steps", [])):
+            if "lon" not in step or "lat" not in step:
+                msg = f"plan route {unit} step {j} lacks lon/lat; see the plan JSON contract"
+                raise MapsError(msg)
+            slon, slat = shift(np.array([float(step["lon"])]), np.array([float(step["lat"])]))
+            lat_lon = [round(float(slat[0]), 6), round(float(slon[0]), 6)]
+            bounds.append(lat_lon)
+            if step.get("type") == "start":
+                depots.setdefault((lat_lon[0], lat_lon[1]), [*lat_lon, unit])
+            elif step.get("type") == "visit":
+                order += 1
+                dwell_min = round(float(step.get("service_s", 0) or 0) / 60.0, 1)
+                stops.append(
+                    [
+                        *lat_lon,
+                        order,
+                        str(step.get("grid_id", "")),
+                        _hhmm(step.get("arrival")),
+                        _hhmm(step.get("departure")),
+                        dwell_min,
+                    ]
+                )
+        bounds.extend(line)
+        out.append(
+            {
+                "unit": unit,
+                "kind": str(route.get("kind", "")),
+                "color": color,
+                "line": line,
+                "stops": stops,
+            }
+        )
+    return out, list(depots.values()), bounds
+
+
+def _warnings(
+    leaves: gpd.GeoDataFrame, risk: pd.DataFrame | None, shift: Any
+) -> list[list[Any]] | None:
+    if risk is None:
+        return None
+    flag_col = next((c for c in ("warning", "hotspot") if c in risk.columns), None)
+    if flag_col is None:
+        return None
+    flagged = risk[risk[flag_col].fillna(False).astype(bool)]
+    merged = leaves.merge(flagged, on="grid_id", how="inner", suffixes=("", "_risk"))
+    pts = merged.geometry.representative_point()
+    lon, lat = shift(pts.x.to_numpy(), pts.y.to_numpy())
+    out = []
+    for i, (_, row) in enumerate(merged.iterrows()):
+        name = row["name"] if "name" in row and isinstance(row["name"], str) else row["grid_id"]
+        why = row["why"] if "why" in row.index and isinstance(row["why"], str) else ""
+        out.append([round(float(lat[i]), 6), round(float(lon[i]), 6), str(name), why])
+    return out
+
+
+def make_map(
+    *,
+    grids: gpd.GeoDataFrame,
+    risk: pd.DataFrame | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    plan: dict[str, Any] | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    lang: str = "en",
+    basemap: str | Basemap | None = None,
+    simplify_m: float = 2.0,
+) -> folium.Map:
+    """Build the supervisor's map.
+
+    Parameters
+    ----------
+    grids
+        Grids contract (all levels); leaf grids are coloured by risk, upper levels drawn as
+        named borders.
+    risk
+        Risk table (``grid_id``, ``count``, ``risk``, ``how_000``..``how_167``; optional
+        ``why``, ``top_categories``, ``warning``).
+    incidents
+        Incidents contract; shown as a heat map, marker clusters (most recent 5,000) and
+        counts by hour of day with a slider.
+    plan
+        Plan JSON dict; each route drawn along its ``geometry`` with numbered stops
+        (arrival, departure, dwell) in the unit's colour, and depots.
+    streets
+        LineStrings (``net.edges(mode)``) drawn as the base map when there is no tile layer.
+    lang
+        ``"en"`` or ``"zh"``.
+    basemap
+        ``None``/``"none"`` (plain background, streets from the data), an XYZ URL template
+        (intranet tile server), or a provider name of :data:`maps.basemap.PROVIDERS`; for
+        GCJ-02 providers the overlays are shifted to GCJ-02 inside mainland China.
+    simplify_m
+        Display simplification of polygons in metres.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`save_map` (a plain ``Map.save`` would link CDNs).
+    """
+    t = get_labels(lang)
+    base = resolve_basemap(basemap)
+    _check_frame(grids, "grids", ("grid_id", "level", "geometry"))
+    grids = _to_wgs84(grids, "grids")
+    if len(grids) == 0:
+        msg = "grids frame is empty; load grids with geo.grids.load_grids first"
+        raise MapsError(msg)
+    shift = base.shift_function()
+    shifted = grids.copy()
+    shifted["geometry"] = base.shift_geometries(grids.geometry.to_numpy())
+
+    minx, miny, maxx, maxy = shapely.total_bounds(shifted.geometry.to_numpy())
+    fmap = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=13,
+        tiles=None,
+        max_zoom=_MAX_ZOOM,
+        control_scale=True,
+    )
+    PatrolgridScript(t).add_to(fmap)
+    if base.url is not None:
+        folium.TileLayer(
+            tiles=base.url,
+            attr=base.attribution or "tiles",
+            name=base.name,
+            max_zoom=_MAX_ZOOM,
+            max_native_zoom=base.max_native_zoom,
+            subdomains=base.subdomains,
+            overlay=False,
+            control=True,
+        ).add_to(fmap)
+    elif streets is not None and len(streets):
+        streets = _to_wgs84(streets, "streets")
+        geoms = base.shift_geometries(streets.geometry.to_numpy())
+        DataLayer(
+            t["streets"],
+            "L.geoJson(DATA, {style: PG.streetStyle, interactive: false, renderer: L.canvas()})",
+            feature_collection(geoms, [{}] * len(geoms), simplify_deg=_simplify_deg(grids, 1.0)),
+        ).add_to(fmap)
+
+    simplify_deg = _simplify_deg(grids, simplify_m)
+    leaves = leaf_grids(shifted)
+    props, breaks = _grid_properties(leaves, risk, t)
+    DataLayer(
+        t["grids"],
+        "L.geoJson(DATA, {style: PG.gridStyle, renderer: L.canvas(), onEachFeature: "
+        "function (f, l) { l.bindPopup(function () { return PG.gridPopup(f); }, "
+        "{maxWidth: 360}); }})",
+        feature_collection(leaves.geometry.to_numpy(), props, simplify_deg=simplify_deg),
+    ).add_to(fmap)
+    Legend(t["legend"], _legend_items(breaks, t)).add_to(fmap)
+
+    upper = shifted[~shifted["grid_id"].isin(leaves["grid_id"])]
+    if len(upper):
+        names = upper["name"] if "name" in upper else upper["grid_id"]
+        uprops = [
+            {"id": str(g), "level": str(lv), "name": None if pd.isna(n) else str(n)}
+            for g, lv, n in zip(upper["grid_id"], upper["level"], names, strict=True)
+        ]
+        DataLayer(
+            t["borders"],
+            "L.geoJson(DATA, {style: PG.borderStyle, onEachFeature: function (f, l) "
+            "{ l.bindTooltip(PG.borderTooltip(f), {sticky: true}); }})",
+            feature_collection(
+                shapely.boundary(upper.geometry.to_numpy()), uprops, simplify_deg=simplify_deg
+            ),
+        ).add_to(fmap)
+
+    warn = _warnings(leaves, risk, shift)
+    if warn:
+        DataLayer(t["warnings"], "PG.warnings(DATA)", to_json(warn)).add_to(fmap)
+    if incidents is not None and len(incidents):
+        _incident_layers(fmap, incidents, t, shift)
+    if plan is not None:
+        routes, depots, _ = _route_data(plan, shift)
+        DataLayer(t["routes"], "PG.routes(DATA)", to_json(routes)).add_to(fmap)
+        if depots:
+            DataLayer(t["depots"], "PG.depots(DATA)", to_json(depots)).add_to(fmap)
+
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
+
+
+def map_html(fmap: folium.Map) -> str:
+    """The map as one self-contained offline HTML page (see :func:`maps.assets.inline_html`)."""
+    return inline_html(fmap.get_root().render())
+
+
+def save_map(fmap: folium.Map, path: str | Path) -> Path:
+    """Write the map as one self-contained HTML file that needs no network.
+
+    Parameters
+    ----------
+    fmap
+        A map from :func:`make_map` (or any folium map using only offline assets).
+    path
+        Output ``.html`` file; parent folders are created.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(map_html(fmap), encoding="utf-8")
+    return out

@@ -1,0 +1,120 @@
+"""The supervisor map: offline page, layers, colours computed in Python, languages."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from maps.errors import MapsError
+from maps.folium_map import RISK_COLORS, make_map, map_html, risk_classes, save_map
+
+
+def _layer_data(html: str, call: str) -> Any:
+    """The JSON handed to the DataLayer whose JavaScript contains ``call``."""
+    pattern = re.escape(call) + r".*?\}\)\(\s*(?P<data>.*?),\s*map_[0-9a-f]+\);"
+    match = re.search(pattern, html, flags=re.S)
+    assert match, call
+    return json.loads(match["data"].replace("<\\/", "</"))
+
+
+def test_page_is_self_contained(
+    grids: gpd.GeoDataFrame,
+    risk: pd.DataFrame,
+    incidents: gpd.GeoDataFrame,
+    plan: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """The saved page links no remote script or stylesheet and inlines Leaflet 1.9.4."""
+    out = save_map(
+        make_map(grids=grids, risk=risk, incidents=incidents, plan=plan), tmp_path / "m.html"
+    )
+    html = out.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"<link[^>]+stylesheet", html)
+    assert "Leaflet 1.9.4" in html or '"1.9.4"' in html
+    assert "L.markerClusterGroup" in html
+    assert "L.heatLayer" in html
+    assert "maxZoom" in html
+
+
+def test_grid_colours_follow_risk(grids: gpd.GeoDataFrame, risk: pd.DataFrame) -> None:
+    """Each leaf grid's colour property is its risk class colour; popups carry name, why, profile."""
+    html = map_html(make_map(grids=grids, risk=risk))
+    data = _layer_data(html, "PG.gridStyle")
+    props = {f["properties"]["id"]: f["properties"] for f in data["features"]}
+    assert set(props) == set(risk["grid_id"])
+    classes, _ = risk_classes(risk["risk"].to_numpy())
+    for gid, cls in zip(risk["grid_id"], classes, strict=True):
+        assert props[gid]["c"] == RISK_COLORS[cls]
+        assert props[gid]["why"] == "burglaries after dark"
+        assert len(props[gid]["how"]) == 168
+    # one style function for every grid, no per-feature case statement
+    assert html.count("style: PG.gridStyle") == 1
+    assert 'case "c1-' not in html
+
+
+def test_routes_stops_and_depots(grids: gpd.GeoDataFrame, plan: dict[str, Any]) -> None:
+    """Each route is drawn along its geometry with stops numbered in visit order, own colour, depots."""
+    html = map_html(make_map(grids=grids, plan=plan))
+    routes = _layer_data(html, "PG.routes")
+    assert [r["unit"] for r in routes] == ["police_car-1", "volunteer-2"]
+    assert routes[0]["color"] != routes[1]["color"]
+    for r, src in zip(routes, plan["routes"], strict=True):
+        assert len(r["line"]) == len(src["geometry"]["coordinates"])
+        assert [s[2] for s in r["stops"]] == [1, 2, 3]
+        assert r["stops"][0][4] == "08:10"
+        assert r["stops"][0][6] == 15.0
+    depots = _layer_data(html, "PG.depots")
+    assert len(depots) == 2
+
+
+def test_chinese_labels(grids: gpd.GeoDataFrame, risk: pd.DataFrame, plan: dict[str, Any]) -> None:
+    """With lang="zh" the layer control and legend use Chinese names."""
+    html = map_html(make_map(grids=grids, risk=risk, plan=plan, lang="zh"))
+    assert "网格风险" in html
+    assert "巡逻路线" in html
+    assert "无警情" in html
+
+
+def test_upper_levels_become_named_borders(grids: gpd.GeoDataFrame) -> None:
+    """The community row is drawn as a border with its name, not filled as a grid."""
+    html = map_html(make_map(grids=grids))
+    borders = _layer_data(html, "PG.borderStyle")
+    (feature,) = borders["features"]
+    assert feature["properties"]["name"] == "Fairhill"
+    assert feature["geometry"]["type"] in ("LineString", "MultiLineString")
+
+
+def test_bad_inputs_are_named(grids: gpd.GeoDataFrame) -> None:
+    """Missing columns, a missing CRS and an unknown language are one-line MapsErrors."""
+    with pytest.raises(MapsError, match="grid_id"):
+        make_map(grids=grids.drop(columns="grid_id"))
+    with pytest.raises(MapsError, match="CRS"):
+        make_map(grids=grids.set_crs(None, allow_override=True))
+    with pytest.raises(MapsError, match="--lang"):
+        make_map(grids=grids, lang="fr")
+
+
+def test_tile_url_basemap(grids: gpd.GeoDataFrame) -> None:
+    """An intranet XYZ template becomes the tile layer, with maxZoom set."""
+    html = map_html(make_map(grids=grids, basemap="http://tiles.intranet/{z}/{x}/{y}.png"))
+    assert "http://tiles.intranet/{z}/{x}/{y}.png" in html
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=60))
+def test_risk_classes_are_monotone(values: list[float]) -> None:
+    """Higher risk never gets a lower class; zero risk is class 0 and only zero risk."""
+    arr = np.array(values)
+    classes, _ = risk_classes(arr)
+    assert ((classes == 0) == (arr <= 0)).all()
+    order = np.argsort(arr, kind="stable")
+    assert (np.diff(classes[order]) >= 0).all()
