@@ -11,3 +11,7 @@ from .hierarchy import LEVELS as LEVELS
 from .hierarchy import ancestor_table as ancestor_table
 from .hierarchy import leaf_grids as leaf_grids
 from .hotspots import risk_table as risk_table
+from .network import Network as Network
+from .network import Snap as Snap
+from .network import StreetStop as StreetStop
+from .network import load_network as load_network

@@ -1,0 +1,637 @@
+"""Street networks built offline from OpenStreetMap files, and travel times between points.
+
+``load_network`` reads ``.osm``, ``.osm.bz2`` or ``.osm.pbf`` (see :mod:`geo._osm_read`), clips it
+to a polygon plus a buffer and caches the node and edge tables on disk. :class:`Network` then
+serves the modes ``drive``, ``bike`` and ``walk``: speeds per ``highway`` type from an editable
+table (:mod:`geo.speeds`), one-way streets respected when driving (and cycling, except
+``oneway:bicycle=no``) but not when walking, and only the largest strongly connected part of each
+mode's streets routable.
+
+Points are snapped to the nearest routable street *segment* of the mode (not merely the nearest
+node): the snapped position lies on the segment, and matrices start and end exactly there (the
+remaining part of the segment is travelled at its speed, in a legal direction). Points farther
+than ``max_snap_m`` from every routable street are flagged ``far`` and refused by the matrices
+and paths, never silently routed. Matrices run compiled Dijkstra
+(:func:`scipy.sparse.csgraph.dijkstra`) from the sources only; see ``docs/geo-network.md``.
+
+Examples
+--------
+>>> net = load_network("temple_north_philly.osm")  # doctest: +SKIP
+>>> net.travel_time_matrix([-75.155, -75.160], [39.981, 39.985], "drive")  # doctest: +SKIP
+array([[  0. , 142.3], [131.9,   0. ]])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from numpy.typing import ArrayLike
+from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
+
+from ._modegraph import ModeGraph, build_mode_graph
+from ._osm_read import read_osm
+from ._routing import Positions, matrices, route_nodes
+from .errors import NetworkError
+from .speeds import MODES, load_speeds
+
+__all__ = ["Network", "Snap", "StreetStop", "load_network"]
+
+Mode = Literal["drive", "bike", "walk"]
+SnapTo = Literal["edge", "node"]
+_CACHE_VERSION = "network-tables-1"
+
+
+@dataclass(frozen=True, eq=False)
+class Snap:
+    """Where points land on the routable streets of one mode.
+
+    Attributes
+    ----------
+    node
+        OSM id of the nearer end node of the snapped segment (int64 array).
+    distance_m
+        Straight-line distance from each point to its snapped position.
+    far
+        True where ``distance_m > max_snap_m``: the point is not routed.
+    lon, lat
+        The snapped positions (EPSG:4326), on the street.
+    u, v
+        OSM ids of the snapped segment's end nodes.
+    fraction
+        Position along ``u -> v`` (0 at ``u``, 1 at ``v``).
+    max_snap_m
+        The threshold used for ``far``.
+    """
+
+    node: np.ndarray
+    distance_m: np.ndarray
+    far: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    fraction: np.ndarray
+    max_snap_m: float
+    segment: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.node)
+
+
+class StreetStop(tuple[float, float]):
+    """A ``(lon, lat)`` point on a routable street, with how it was found.
+
+    Unpacks as ``lon, lat = stop``; ``stop.inside`` is False when the polygon holds no routable
+    street and the point is the nearest street point outside it, ``stop.distance_m`` metres away.
+    """
+
+    inside: bool
+    distance_m: float
+
+    def __new__(cls, lon: float, lat: float, *, inside: bool, distance_m: float) -> StreetStop:
+        stop = super().__new__(cls, (float(lon), float(lat)))
+        stop.inside = inside
+        stop.distance_m = float(distance_m)
+        return stop
+
+    @property
+    def lon(self) -> float:
+        """Longitude (EPSG:4326)."""
+        return self[0]
+
+    @property
+    def lat(self) -> float:
+        """Latitude (EPSG:4326)."""
+        return self[1]
+
+
+def _as_coords(
+    lon: ArrayLike, lat: ArrayLike, what: str = "points"
+) -> tuple[np.ndarray, np.ndarray]:
+    lon_a = np.atleast_1d(np.asarray(lon, dtype=float))
+    lat_a = np.atleast_1d(np.asarray(lat, dtype=float))
+    if lon_a.shape != lat_a.shape or lon_a.ndim != 1:
+        msg = f"{what}: lon and lat must be 1-D arrays of the same length ({lon_a.shape} vs {lat_a.shape})"
+        raise NetworkError(msg)
+    bad = ~(np.isfinite(lon_a) & np.isfinite(lat_a))
+    bad |= (np.abs(lon_a) > 180) | (np.abs(lat_a) > 90)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        msg = (
+            f"{what}: point {i} ({lon_a[i]}, {lat_a[i]}) is not a valid [lon, lat] in EPSG:4326; "
+            "pass longitude first, in degrees"
+        )
+        raise NetworkError(msg)
+    return lon_a, lat_a
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        msg = f"travel mode {mode!r} is unknown; use one of {list(MODES)}"
+        raise NetworkError(msg)
+
+
+class Network:
+    """A street network for the modes drive, bike and walk (build with :func:`load_network`).
+
+    Parameters
+    ----------
+    nodes
+        ``osmid`` (sorted, int64), ``lon``, ``lat``.
+    edges
+        Directed street edges as returned by :func:`geo._osm_read.read_osm`.
+    source
+        Where the network came from (for messages).
+    speeds
+        Speed table (:func:`geo.speeds.load_speeds`); ``None`` for the packaged defaults.
+    maxspeed_share
+        Share of a posted ``maxspeed`` a car averages.
+    max_snap_m
+        Default snap threshold: points farther from every routable street are ``far``.
+    """
+
+    def __init__(
+        self,
+        nodes: pd.DataFrame,
+        edges: pd.DataFrame,
+        *,
+        source: str = "network",
+        speeds: pd.DataFrame | None = None,
+        maxspeed_share: float = 0.7,
+        max_snap_m: float = 250.0,
+    ) -> None:
+        if nodes.empty or edges.empty:
+            msg = f"{source}: has no streets"
+            raise NetworkError(msg)
+        self.nodes = nodes.sort_values("osmid", kind="stable").reset_index(drop=True)
+        self.edge_table = edges
+        self.source = source
+        self.speeds = load_speeds() if speeds is None else speeds
+        self.maxspeed_share = float(maxspeed_share)
+        self.max_snap_m = float(max_snap_m)
+        lon, lat = self.nodes["lon"].to_numpy(), self.nodes["lat"].to_numpy()
+        self.crs = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").estimate_utm_crs()
+        self._fwd = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        self._inv = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        self._xy = self._fwd.transform(lon, lat)
+        self._graphs: dict[str, ModeGraph] = {}
+
+    def __repr__(self) -> str:
+        return f"Network({self.source!r}, nodes={len(self.nodes)}, edges={len(self.edge_table)})"
+
+    # ------------------------------------------------------------------ graphs
+    def graph(self, mode: Mode) -> ModeGraph:
+        """The routable graph of ``mode`` (built on first use, then kept)."""
+        _check_mode(mode)
+        if mode not in self._graphs:
+            self._graphs[mode] = build_mode_graph(
+                self.nodes,
+                self.edge_table,
+                mode,
+                xy=(np.asarray(self._xy[0]), np.asarray(self._xy[1])),
+                speeds=self.speeds,
+                maxspeed_share=self.maxspeed_share,
+            )
+        return self._graphs[mode]
+
+    @property
+    def area(self) -> shapely.Polygon:
+        """Convex hull (EPSG:4326) of the network's street nodes."""
+        pts = shapely.points(self.nodes["lon"].to_numpy(), self.nodes["lat"].to_numpy())
+        hull = shapely.convex_hull(shapely.multipoints(pts))
+        if not isinstance(hull, shapely.Polygon):
+            hull = hull.buffer(1e-4)
+        return hull
+
+    def to_networkx(self, mode: Mode) -> nx.DiGraph:
+        """The routable graph of ``mode`` as a networkx DiGraph.
+
+        Nodes are OSM ids with ``x`` (lon) and ``y`` (lat); edges carry ``travel_time`` (s) and
+        ``length`` (m), exactly the weights the matrices use.
+        """
+        g = self.graph(mode)
+        out = nx.DiGraph(crs="EPSG:4326", mode=mode)
+        out.add_nodes_from(
+            (int(o), {"x": float(x), "y": float(y)})
+            for o, x, y in zip(g.osmid, g.lon, g.lat, strict=True)
+        )
+        out.add_edges_from(
+            (int(g.osmid[u]), int(g.osmid[v]), {"travel_time": float(t), "length": float(m)})
+            for u, v, t, m in zip(g.src, g.dst, g.time_s, g.length_m, strict=True)
+        )
+        return out
+
+    def edges(self, mode: Mode) -> gpd.GeoDataFrame:
+        """Routable street segments of ``mode`` for drawing (one row per segment, EPSG:4326).
+
+        Columns: ``u``, ``v`` (OSM ids), ``highway``, ``name``, ``oneway`` (only one direction is
+        open to the mode), ``length_m``, ``geometry`` (LineString).
+        """
+        g = self.graph(mode)
+        coords = np.stack(
+            [
+                np.stack([g.lon[g.seg_a], g.lat[g.seg_a]], axis=1),
+                np.stack([g.lon[g.seg_b], g.lat[g.seg_b]], axis=1),
+            ],
+            axis=1,
+        )
+        return gpd.GeoDataFrame(
+            {
+                "u": g.osmid[g.seg_a],
+                "v": g.osmid[g.seg_b],
+                "highway": g.seg_highway,
+                "name": g.seg_name,
+                "oneway": ~(np.isfinite(g.w_ab) & np.isfinite(g.w_ba)),
+                "length_m": np.fmin(g.len_ab, g.len_ba),
+            },
+            geometry=shapely.linestrings(coords),
+            crs="EPSG:4326",
+        )
+
+    # ------------------------------------------------------------------ snapping
+    def snap(
+        self, lon: ArrayLike, lat: ArrayLike, mode: Mode, *, max_snap_m: float | None = None
+    ) -> Snap:
+        """Snap points to the nearest routable street segment of ``mode``.
+
+        Parameters
+        ----------
+        lon, lat
+            Points in EPSG:4326.
+        mode
+            ``"drive"``, ``"bike"`` or ``"walk"``.
+        max_snap_m
+            Threshold for ``far`` (default: the network's ``max_snap_m``).
+        """
+        lon_a, lat_a = _as_coords(lon, lat)
+        g = self.graph(mode)
+        limit = self.max_snap_m if max_snap_m is None else float(max_snap_m)
+        x, y = self._fwd.transform(lon_a, lat_a)
+        pts = shapely.points(x, y)
+        if len(pts):
+            idx, dist = g.tree.query_nearest(pts, return_distance=True, all_matches=False)
+            seg = np.empty(len(pts), dtype=np.int64)
+            seg[idx[0]] = idx[1]
+            distance = np.empty(len(pts))
+            distance[idx[0]] = dist
+        else:
+            seg, distance = np.empty(0, dtype=np.int64), np.empty(0)
+        lines = g.lines[seg]
+        t = np.clip(shapely.line_locate_point(lines, pts, normalized=True), 0.0, 1.0)
+        t = np.nan_to_num(t)
+        a, b = g.seg_a[seg], g.seg_b[seg]
+        sx = g.x[a] + t * (g.x[b] - g.x[a])
+        sy = g.y[a] + t * (g.y[b] - g.y[a])
+        slon, slat = self._inv.transform(sx, sy)
+        return Snap(
+            node=np.where(t <= 0.5, g.osmid[a], g.osmid[b]),
+            distance_m=distance,
+            far=distance > limit,
+            lon=np.asarray(slon, dtype=float),
+            lat=np.asarray(slat, dtype=float),
+            u=g.osmid[a],
+            v=g.osmid[b],
+            fraction=t,
+            max_snap_m=limit,
+            segment=seg,
+        )
+
+    def _positions(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        mode: Mode,
+        snap_to: SnapTo,
+        max_snap_m: float | None,
+        what: str,
+    ) -> tuple[Snap, Positions]:
+        if snap_to not in ("edge", "node"):
+            msg = f"snap_to={snap_to!r} is unknown; use 'edge' or 'node'"
+            raise NetworkError(msg)
+        snap = self.snap(lon, lat, mode, max_snap_m=max_snap_m)
+        if snap.far.any():
+            bad = np.flatnonzero(snap.far)
+            shown = ", ".join(f"{i} ({snap.distance_m[i]:.0f} m)" for i in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            msg = (
+                f"{what}: {len(bad)} point(s) lie farther than {snap.max_snap_m:.0f} m from any "
+                f"street open to {mode!r} in {self.source}: index {shown}{more}; drop them "
+                "(see Network.snap(...).far), load a network that covers them, or raise max_snap_m"
+            )
+            raise NetworkError(msg)
+        t = snap.fraction if snap_to == "edge" else np.where(snap.fraction <= 0.5, 0.0, 1.0)
+        return snap, Positions(seg=snap.segment, t=t)
+
+    # ------------------------------------------------------------------ matrices
+    def _matrices(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        mode: Mode,
+        targets: tuple[ArrayLike, ArrayLike] | None,
+        snap_to: SnapTo,
+        max_snap_m: float | None,
+        lengths: bool,
+        workers: int | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        _, src = self._positions(lon, lat, mode, snap_to, max_snap_m, "sources")
+        if targets is None:
+            tgt = src
+        else:
+            _, tgt = self._positions(targets[0], targets[1], mode, snap_to, max_snap_m, "targets")
+        n_workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
+        times, dists = matrices(self.graph(mode), src, tgt, lengths=lengths, workers=n_workers)
+        if not np.isfinite(times).all():  # pragma: no cover - strongly connected by construction
+            i, j = np.argwhere(~np.isfinite(times))[0]
+            msg = f"{self.source}: no {mode} route from source {i} to target {j}"
+            raise NetworkError(msg)
+        return times, dists
+
+    def travel_time_matrix(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        mode: Mode,
+        *,
+        targets: tuple[ArrayLike, ArrayLike] | None = None,
+        snap_to: SnapTo = "edge",
+        max_snap_m: float | None = None,
+        workers: int | None = None,
+    ) -> np.ndarray:
+        """Fastest travel times (seconds) between snapped points.
+
+        Parameters
+        ----------
+        lon, lat
+            Sources in EPSG:4326.
+        mode
+            ``"drive"``, ``"bike"`` or ``"walk"``.
+        targets
+            ``(lon, lat)`` of the targets; default: the sources (a square matrix).
+        snap_to
+            ``"edge"`` (default): start and end at the snapped position on the segment;
+            ``"node"``: at the segment's nearer end node (the networkx-comparable variant).
+        max_snap_m
+            Points farther than this from any routable street raise :class:`NetworkError`.
+        workers
+            Threads for Dijkstra (default: up to 2).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``K_sources x K_targets`` float seconds, all finite.
+        """
+        times, _ = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, False, workers)
+        return times
+
+    def distance_matrix(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        mode: Mode,
+        *,
+        targets: tuple[ArrayLike, ArrayLike] | None = None,
+        snap_to: SnapTo = "edge",
+        max_snap_m: float | None = None,
+        workers: int | None = None,
+    ) -> np.ndarray:
+        """Length (metres) of the fastest path between snapped points (same paths as the times).
+
+        Parameters are those of :meth:`travel_time_matrix`.
+        """
+        _, dists = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, True, workers)
+        assert dists is not None
+        return dists
+
+    def matrices(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        mode: Mode,
+        *,
+        targets: tuple[ArrayLike, ArrayLike] | None = None,
+        snap_to: SnapTo = "edge",
+        max_snap_m: float | None = None,
+        workers: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Both matrices from one search: ``(seconds, metres)`` of the fastest paths."""
+        times, dists = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, True, workers)
+        assert dists is not None
+        return times, dists
+
+    # ------------------------------------------------------------------ paths
+    def path(
+        self, lon: ArrayLike, lat: ArrayLike, mode: Mode, *, max_snap_m: float | None = None
+    ) -> LineString:
+        """Street geometry (EPSG:4326) of the fastest route visiting the points in order.
+
+        The line starts at the first point's snapped position, follows the streets through each
+        snapped point and ends at the last one.
+        """
+        lon_a, lat_a = _as_coords(lon, lat)
+        if len(lon_a) < 2:
+            msg = "path: needs at least two points"
+            raise NetworkError(msg)
+        snap, pos = self._positions(lon_a, lat_a, mode, "edge", max_snap_m, "path")
+        g = self.graph(mode)
+        legs = route_nodes(g, pos)
+        coords: list[tuple[float, float]] = [(snap.lon[0], snap.lat[0])]
+        for k, nodes in enumerate(legs):
+            coords.extend((float(g.lon[node]), float(g.lat[node])) for node in nodes or [])
+            coords.append((float(snap.lon[k + 1]), float(snap.lat[k + 1])))
+        dedup = [coords[0]] + [c for p, c in pairwise(coords) if c != p]
+        if len(dedup) == 1:
+            dedup.append(dedup[0])
+        return LineString(dedup)
+
+    # ------------------------------------------------------------------ stops
+    def stop_in_polygon(
+        self,
+        polygon: BaseGeometry,
+        mode: Mode,
+        *,
+        near: tuple[float, float] | Sequence[float] | None = None,
+    ) -> StreetStop:
+        """A routable street point inside ``polygon`` (EPSG:4326), closest to ``near``.
+
+        Parameters
+        ----------
+        polygon
+            The grid (Polygon or MultiPolygon, EPSG:4326).
+        mode
+            Travel mode whose routable streets count.
+        near
+            ``(lon, lat)`` to be close to (e.g. the grid's incident-weighted centre); default the
+            polygon's representative point (always inside it).
+
+        Returns
+        -------
+        StreetStop
+            ``(lon, lat)`` on a routable street; ``inside`` False when no routable street crosses
+            the polygon (then the nearest street point to it, ``distance_m`` away).
+        """
+        if not isinstance(polygon, BaseGeometry) or polygon.is_empty:
+            msg = "stop_in_polygon: polygon must be a non-empty shapely geometry in EPSG:4326"
+            raise NetworkError(msg)
+        g = self.graph(mode)
+        poly = shapely.transform(
+            polygon, lambda c: np.column_stack(self._fwd.transform(c[:, 0], c[:, 1]))
+        )
+        if near is None:
+            target = poly.representative_point()
+        else:
+            nx_, ny_ = self._fwd.transform(float(near[0]), float(near[1]))
+            target = Point(nx_, ny_)
+        cands = g.tree.query(poly, predicate="intersects")
+        if len(cands):
+            pieces = shapely.intersection(g.lines[cands], poly)
+            dist = shapely.distance(pieces, target)
+            best = int(np.argmin(dist))
+            spot = shapely.ops.nearest_points(pieces[best], target)[0]
+            inside, away = True, 0.0
+        else:
+            best_seg = int(g.tree.query_nearest(poly, all_matches=False)[0])
+            spot = shapely.ops.nearest_points(g.lines[best_seg], poly)[0]
+            inside, away = False, float(shapely.distance(spot, poly))
+        lon, lat = self._inv.transform(spot.x, spot.y)
+        return StreetStop(lon, lat, inside=inside, distance_m=away)
+
+
+# ---------------------------------------------------------------------- loading
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _as_polygon(polygon: object) -> BaseGeometry:
+    if isinstance(polygon, gpd.GeoDataFrame | gpd.GeoSeries):
+        if polygon.crs is None:
+            msg = "polygon frame has no CRS; set it (e.g. .set_crs('EPSG:4326'))"
+            raise NetworkError(msg)
+        return polygon.to_crs("EPSG:4326").union_all()
+    if isinstance(polygon, BaseGeometry):
+        return polygon
+    msg = f"polygon must be a shapely geometry or GeoDataFrame, not {type(polygon).__name__}"
+    raise NetworkError(msg)
+
+
+def _clip(
+    nodes: pd.DataFrame, edges: pd.DataFrame, polygon: BaseGeometry, buffer_m: float, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    lon, lat = nodes["lon"].to_numpy(), nodes["lat"].to_numpy()
+    crs = gpd.GeoSeries([polygon.representative_point()], crs="EPSG:4326").estimate_utm_crs()
+    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    area = shapely.transform(polygon, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
+    area = area.buffer(buffer_m)
+    x, y = fwd.transform(lon, lat)
+    inside = shapely.contains_xy(area, x, y)
+    kept = nodes.loc[inside, "osmid"].to_numpy()
+    e_in = edges["u"].isin(kept) & edges["v"].isin(kept)
+    if not e_in.any():
+        west, south, east, north = lon.min(), lat.min(), lon.max(), lat.max()
+        msg = (
+            f"{source}: the polygon (+{buffer_m:.0f} m) holds no street of the network, which "
+            f"spans lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}; pass a polygon in "
+            "EPSG:4326 that overlaps it"
+        )
+        raise NetworkError(msg)
+    edges = edges[e_in].reset_index(drop=True)
+    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
+    nodes = nodes[nodes["osmid"].isin(used)].reset_index(drop=True)
+    return nodes, edges
+
+
+def load_network(
+    path: str | Path,
+    *,
+    polygon: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    buffer_m: float = 500.0,
+    cache_dir: str | Path | None = None,
+    speeds: str | Path | pd.DataFrame | None = None,
+    maxspeed_share: float = 0.7,
+    max_snap_m: float = 250.0,
+) -> Network:
+    """Build a street network from an OpenStreetMap file, offline.
+
+    Parameters
+    ----------
+    path
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf``.
+    polygon
+        Keep only streets within this area (EPSG:4326) plus ``buffer_m``; default: everything.
+    buffer_m
+        Buffer around ``polygon`` in metres, so routes may leave the area a little.
+    cache_dir
+        Folder for the parsed node and edge tables (Parquet), keyed by the file's SHA-256 and
+        the clip options; a second load reads them instead of the OSM file.
+    speeds
+        Speed table (CSV path or frame from :func:`geo.speeds.load_speeds`); default packaged.
+    maxspeed_share
+        Share of a posted ``maxspeed`` a car averages.
+    max_snap_m
+        Points farther than this from a routable street are ``far`` (not routed).
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        Unreadable file, no streets, or a polygon that misses the network.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"street network file {path} does not exist"
+        raise NetworkError(msg)
+    clip = None if polygon is None else _as_polygon(polygon)
+    table = speeds if isinstance(speeds, pd.DataFrame) or speeds is None else load_speeds(speeds)
+    cache_files: tuple[Path, Path] | None = None
+    if cache_dir is not None:
+        options = {
+            "version": _CACHE_VERSION,
+            "polygon": None if clip is None else shapely.to_wkb(clip, hex=True),
+            "buffer_m": float(buffer_m),
+        }
+        key = hashlib.sha256(
+            (_file_hash(path) + json.dumps(options, sort_keys=True)).encode()
+        ).hexdigest()[:32]
+        folder = Path(cache_dir)
+        cache_files = (folder / f"{key}.nodes.parquet", folder / f"{key}.edges.parquet")
+    if cache_files is not None and all(f.is_file() for f in cache_files):
+        nodes, edges = pd.read_parquet(cache_files[0]), pd.read_parquet(cache_files[1])
+    else:
+        nodes, edges = read_osm(path)
+        if clip is not None:
+            nodes, edges = _clip(nodes, edges, clip, buffer_m, str(path))
+        if cache_files is not None:
+            cache_files[0].parent.mkdir(parents=True, exist_ok=True)
+            for frame, target in zip((nodes, edges), cache_files, strict=True):
+                tmp = target.with_suffix(f".{os.getpid()}.tmp")
+                frame.to_parquet(tmp, index=False)
+                tmp.replace(target)
+    return Network(
+        nodes,
+        edges,
+        source=str(path),
+        speeds=table,
+        maxspeed_share=maxspeed_share,
+        max_snap_m=max_snap_m,
+    )
