@@ -9,6 +9,7 @@ from __future__ import annotations
 from api.commands import _app
 
 # One import per command module; importing registers the command on the shared app.
+from api.commands import bench as _bench  # noqa: F401
 
 
 app = _app.app

@@ -1,0 +1,99 @@
+"""Team orienteering with time windows: patrolgrid against VROOM, PyVRP and OR-Tools.
+
+    python -m benchmarks.toptw [--time-limit 5] [--cases c101:1 pr01:4 ...] [--peers ...]
+
+Prints per-case score gaps to the best-known (or the labelled fallback reference of
+``../shared/benchmarks/toptw/README.md``), then per-family mean and median gaps of each solver
+with the ratio ``patrolgrid score / peer score`` (above 1 = patrolgrid collects more).
+Default: the 22 cases (``instance:m``) of the peers' baseline ``baseline_results.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from planner.bench.report import case_lines, family_lines, results_json
+from planner.bench.runner import CaseResult, run_toptw
+
+SHARED = Path(os.environ.get("PATROLGRID_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+TOPTW = SHARED / "benchmarks" / "toptw"
+#: The 22 cases of the peers' baseline.
+DEFAULT = [
+    "c101:1",
+    "r101:1",
+    "rc101:1",
+    "c201:1",
+    "r201:1",
+    "rc201:1",
+    "pr01:1",
+    "pr11:1",
+    "c105:2",
+    "r105:2",
+    "rc105:2",
+    "c205:2",
+    "r205:2",
+    "rc205:2",
+    "pr05:2",
+    "pr12:2",
+    "c101:4",
+    "r109:4",
+    "rc108:4",
+    "rc201:4",
+    "pr01:4",
+    "pr12:4",
+]
+
+
+def _path(name: str) -> Path:
+    for folder in ("solomon_100", "solomon_200", "cordeau"):
+        path = TOPTW / "instances" / folder / f"{name}.txt"
+        if path.is_file():
+            return path
+    msg = f"no TOPTW instance named {name!r} under {TOPTW / 'instances'}"
+    raise SystemExit(msg)
+
+
+def _progress(case: CaseResult) -> None:
+    gaps = "  ".join(
+        f"{s} {'n/a' if (g := case.gap_pct(s)) is None else f'{g:6.2f}%'}" for s in case.runs
+    )
+    print(f"{case.name}:{case.m:<3} {gaps}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-limit", type=float, default=5.0)
+    parser.add_argument("--cases", nargs="*", default=DEFAULT)
+    parser.add_argument("--peers", default="vroom,pyvrp,ortools")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    print(f"TOPTW, {len(args.cases)} cases, {args.time_limit:g} s per solver and case")
+    results: list[CaseResult] = []
+    for case in args.cases:
+        name, _, m = case.partition(":")
+        results += run_toptw(
+            [_path(name.lower())],
+            vehicles=[int(m or 1)],
+            time_limit_s=args.time_limit,
+            bks_path=TOPTW / "bks.csv",
+            peers=[p for p in args.peers.split(",") if p],
+            seed=args.seed,
+            progress=_progress,
+        )
+    print()
+    print("\n".join(case_lines(results)))
+    print()
+    print("\n".join(family_lines(results)))
+    if args.out is not None:
+        args.out.write_text(json.dumps(results_json(results)))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

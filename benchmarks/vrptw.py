@@ -1,0 +1,83 @@
+"""Solomon VRPTW: patrolgrid's engine against VROOM and PyVRP measured in the same run.
+
+    python -m benchmarks.vrptw [--time-limit 5] [--instances C101 R109 ...] [--peers vroom,pyvrp]
+
+Prints per-instance gaps to the distance-only best-known distances, then per-family mean and
+median gaps of each solver with the ratio ``peer distance / patrolgrid distance`` (above 1 =
+patrolgrid shorter). Default: 18 instances across the six families, as in the peers' baseline
+(``../shared/benchmarks/vrp/baseline_solomon_results.csv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from planner.bench.report import case_lines, family_lines, results_json
+from planner.bench.runner import CaseResult, run_vrptw
+
+SHARED = Path(os.environ.get("PATROLGRID_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+VRP = SHARED / "benchmarks" / "vrp"
+#: The 18 instances of the peers' baseline: three per family.
+DEFAULT = [
+    "C101",
+    "C105",
+    "C201",
+    "C205",
+    "R101",
+    "R105",
+    "R109",
+    "R112",
+    "R201",
+    "R205",
+    "R209",
+    "R211",
+    "RC101",
+    "RC105",
+    "RC108",
+    "RC201",
+    "RC205",
+    "RC208",
+]
+
+
+def _progress(case: CaseResult) -> None:
+    gaps = "  ".join(
+        f"{s} {'n/a' if (g := case.gap_pct(s)) is None else f'{g:6.2f}%'}" for s in case.runs
+    )
+    print(f"{case.name:<6} {gaps}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-limit", type=float, default=5.0)
+    parser.add_argument("--instances", nargs="*", default=DEFAULT)
+    parser.add_argument("--peers", default="vroom,pyvrp")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    paths = [VRP / "solomon" / f"{name.upper()}.txt" for name in args.instances]
+    print(f"Solomon VRPTW, {len(paths)} instances, {args.time_limit:g} s per solver and instance")
+    results = run_vrptw(
+        paths,
+        time_limit_s=args.time_limit,
+        bks_path=VRP / "solomon_bks.csv",
+        peers=[p for p in args.peers.split(",") if p],
+        seed=args.seed,
+        progress=_progress,
+    )
+    print()
+    print("\n".join(case_lines(results)))
+    print()
+    print("\n".join(family_lines(results)))
+    if args.out is not None:
+        args.out.write_text(json.dumps(results_json(results)))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
