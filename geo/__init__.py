@@ -10,7 +10,14 @@ from .errors import NetworkError as NetworkError
 from .hierarchy import LEVELS as LEVELS
 from .hierarchy import ancestor_table as ancestor_table
 from .hierarchy import leaf_grids as leaf_grids
+from .categories import CategoryTable as CategoryTable
+from .categories import load_categories as load_categories
 from .hotspots import risk_table as risk_table
+from .incidents import IncidentLoad as IncidentLoad
+from .incidents import load_incidents as load_incidents
+from .join import GridIndex as GridIndex
+from .join import assign_grids as assign_grids
+from .join import join_incidents as join_incidents
 from .network import Network as Network
 from .network import Snap as Snap
 from .network import StreetStop as StreetStop

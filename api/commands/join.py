@@ -1,0 +1,108 @@
+"""``patrolgrid join``: every incident of a file to its leaf grid and ancestors, as CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from api.commands._app import app, cli_errors, console
+from geo.incidents import load_incidents
+from geo.join import JOIN_COLUMNS, join_incidents, join_summary
+
+__all__ = ["join"]
+
+
+@app.command()
+def join(
+    grids: Annotated[
+        Path,
+        typer.Option("--grids", help="Grids file (GeoJSON, GeoPackage, Shapefile, GeoParquet)."),
+    ],
+    incidents: Annotated[
+        Path,
+        typer.Option(
+            "--incidents", help="Incidents file (canonical CSV, Philadelphia export, GeoJSON...)."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="CSV to write: incident_id, grid_id and ancestor ids."),
+    ],
+    incidents_crs: Annotated[
+        str,
+        typer.Option(
+            "--incidents-crs", help="CRS of the incident coordinates: EPSG code, gcj02 or bd09."
+        ),
+    ] = "EPSG:4326",
+    grids_crs: Annotated[
+        str | None,
+        typer.Option(
+            "--grids-crs",
+            help="Declared CRS of the grids file, when it does not say or says wrong.",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone", help="Zone of timestamps without an offset, e.g. Asia/Shanghai."
+        ),
+    ] = None,
+    categories: Annotated[
+        Path | None,
+        typer.Option("--categories", help="Category table CSV (category, severity, group)."),
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="CSV for the rows left out, with the reason.")
+    ] = None,
+) -> None:
+    """Join incidents to grids: one output row per input row, grid_id empty outside every grid."""
+    with cli_errors():
+        grid_frame = _load_grids(grids, grids_crs)
+        load = load_incidents(
+            incidents, crs=incidents_crs, timezone=timezone, categories=categories
+        )
+        joined = join_incidents(load.incidents, grid_frame)
+        table = _every_row(joined, load.rejects)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        if rejects is not None:
+            rejects.parent.mkdir(parents=True, exist_ok=True)
+            load.rejects.to_csv(rejects, index=False)
+    summary = join_summary(joined)
+    console.print(f"{load.summary()}; {summary}; wrote {out}", highlight=False)
+    if len(load.rejects) and rejects is None:
+        console.print(
+            "rejected rows not written: pass --rejects FILE to keep them", highlight=False
+        )
+
+
+def _load_grids(path: Path, crs: str | None) -> pd.DataFrame:
+    from geo.grids import load_grids
+
+    return load_grids(path, crs=crs)
+
+
+def _every_row(joined: pd.DataFrame, rejected: pd.DataFrame) -> pd.DataFrame:
+    """Joined rows and rejected rows together, in the input file's order."""
+    total = len(joined) + len(rejected)
+    kept_rows = np.setdiff1d(np.arange(1, total + 1), rejected["row"].to_numpy())
+    ok = pd.DataFrame(
+        {"row": kept_rows, "incident_id": joined["incident_id"].to_numpy(dtype=object)}
+    )
+    for column in JOIN_COLUMNS:
+        ok[column] = joined[column].to_numpy(dtype=object)
+    bad = pd.DataFrame(
+        {
+            "row": rejected["row"].to_numpy(),
+            "incident_id": rejected["incident_id"].to_numpy(dtype=object),
+        }
+    )
+    for column in JOIN_COLUMNS:
+        bad[column] = None
+    frames = [f for f in (ok, bad) if len(f)]
+    table = pd.concat(frames, ignore_index=True) if frames else ok
+    return table.sort_values("row", kind="stable").drop(columns="row").reset_index(drop=True)

@@ -1,0 +1,250 @@
+"""Tests for geo.join: exactly one leaf grid per point, by a documented rule, fast and exact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, box
+from typer.testing import CliRunner, Result
+
+from api.cli import app
+from geo.errors import GridError
+from geo.incidents import load_incidents
+from geo.join import (
+    GridIndex,
+    assign_grids,
+    assign_grids_reference,
+    join_incidents,
+    join_summary,
+)
+from tests.conftest import PHL
+
+
+def _two_level() -> gpd.GeoDataFrame:
+    """One district, one street, two communities, four 1x1 leaf grids in a 2x2 block."""
+    rows = [
+        ("D1", "district", None, box(0, 0, 2, 2)),
+        ("S1", "street", "D1", box(0, 0, 2, 2)),
+        ("C1", "community", "S1", box(0, 0, 1, 2)),
+        ("C2", "community", "S1", box(1, 0, 2, 2)),
+        ("g-01", "grid", "C1", box(0, 0, 1, 1)),
+        ("g-02", "grid", "C1", box(0, 1, 1, 2)),
+        ("g-03", "grid", "C2", box(1, 0, 2, 1)),
+        ("g-04", "grid", "C2", box(1, 1, 2, 2)),
+    ]
+    ids, levels, parents, geoms = zip(*rows, strict=True)
+    return gpd.GeoDataFrame(
+        {"grid_id": ids, "level": levels, "parent_id": parents, "name": ids},
+        geometry=list(geoms),
+        crs=4326,
+    )
+
+
+def _voronoi(n: int, seed: int) -> gpd.GeoDataFrame:
+    """Irregular cells tiling the unit square (a Voronoi diagram of random sites)."""
+    rng = np.random.default_rng(seed)
+    sites = shapely.multipoints(rng.uniform(0, 1, (n, 2)))
+    frame = box(0, 0, 1, 1)
+    cells = shapely.get_parts(shapely.voronoi_polygons(sites, extend_to=frame))
+    cells = shapely.intersection(cells, frame)
+    ids = [f"v{i:04d}" for i in rng.permutation(len(cells))]
+    return gpd.GeoDataFrame({"grid_id": ids}, geometry=cells, crs=4326)
+
+
+def test_points_inside_get_their_leaf_and_ancestors() -> None:
+    """A point inside a leaf gets it, with community, street and district ids."""
+    incidents = gpd.GeoDataFrame(
+        {"incident_id": ["i1", "i2"]}, geometry=[Point(0.5, 1.5), Point(5, 5)], crs=4326
+    )
+    joined = join_incidents(incidents, _two_level())
+    first = joined.iloc[0]
+    assert (first.grid_id, first.community_id, first.street_id, first.district_id) == (
+        "g-02", "C1", "S1", "D1",
+    )  # fmt: skip
+    assert joined.iloc[1].grid_id is None
+    assert joined.iloc[1].district_id is None
+    assert joined.attrs["join"]["outside"] == 1
+    assert join_summary(joined).outside == 1
+
+
+def test_shared_edge_and_vertex_go_to_the_smallest_grid_id() -> None:
+    """On an edge or the vertex shared by all four leaves, the smallest grid_id wins."""
+    grids = _two_level()
+    lon = np.array([1.0, 1.0, 0.5, 1.0, 2.0, 2.0000001])
+    lat = np.array([1.0, 1.5, 1.0, 0.5, 2.0, 2.0])
+    got = assign_grids(lon, lat, grids)
+    assert got.tolist() == ["g-01", "g-02", "g-01", "g-01", "g-04", None]
+    assert got.tolist() == assign_grids_reference(lon, lat, grids).tolist()
+
+
+def test_nan_coordinates_get_none() -> None:
+    """NaN coordinates are outside every grid, not an error."""
+    got = assign_grids(np.array([np.nan, 0.5]), np.array([0.5, np.nan]), _two_level())
+    assert got.tolist() == [None, None]
+
+
+def test_flat_grids_without_hierarchy_columns() -> None:
+    """A frame with only grid_id and geometry is one flat level; ancestor columns are None."""
+    flat = gpd.GeoDataFrame(
+        {"grid_id": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326
+    )
+    incidents = gpd.GeoDataFrame({"incident_id": ["x"]}, geometry=[Point(1.5, 0.5)], crs=4326)
+    joined = join_incidents(incidents, flat)
+    assert joined.grid_id.tolist() == ["b"]
+    assert joined.district_id.tolist() == [None]
+
+
+def test_projected_grids_are_converted() -> None:
+    """Grids in a metric CRS are joined after conversion to EPSG:4326."""
+    grids = _two_level().to_crs(3857)
+    assert assign_grids(np.array([0.5]), np.array([0.5]), grids).tolist() == ["g-01"]
+
+
+def test_duplicate_leaf_ids_are_refused() -> None:
+    """Two leaves with one id make the answer ambiguous: GridError."""
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["a", "a"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326
+    )
+    with pytest.raises(GridError, match="more than one"):
+        assign_grids(np.array([0.5]), np.array([0.5]), grids)
+
+
+def test_fast_path_equals_reference_on_voronoi_cells() -> None:
+    """On 300 irregular cells, 100k random points and every cell vertex agree with the STRtree."""
+    grids = _voronoi(300, seed=1)
+    rng = np.random.default_rng(2)
+    vertices = shapely.get_coordinates(grids.geometry.array)
+    lon = np.concatenate([rng.uniform(-0.1, 1.1, 100_000), vertices[:, 0]])
+    lat = np.concatenate([rng.uniform(-0.1, 1.1, 100_000), vertices[:, 1]])
+    fast = assign_grids(lon, lat, grids)
+    assert fast.tolist() == assign_grids_reference(lon, lat, grids).tolist()
+    assert all(v is not None for v in fast[len(fast) - len(vertices) :])
+
+
+def test_overlapping_and_holed_grids_agree_with_reference() -> None:
+    """Overlaps and holes (invalid tilings) still follow the rule exactly."""
+    ring = box(0, 0, 4, 4).difference(box(1, 1, 3, 3))
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["ring", "inner", "big"]},
+        geometry=[ring, box(1.5, 1.5, 2.5, 2.5), box(-1, -1, 1.2, 5)],
+        crs=4326,
+    )
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-2, 5, 50_000), rng.uniform(-2, 6, 50_000)
+    assert (
+        assign_grids(lon, lat, grids).tolist() == assign_grids_reference(lon, lat, grids).tolist()
+    )
+
+
+def test_index_is_reusable() -> None:
+    """A GridIndex built once answers like assign_grids on the frame."""
+    grids = _voronoi(50, seed=4)
+    index = GridIndex.build(grids)
+    lon, lat = np.linspace(0, 1, 500), np.linspace(1, 0, 500)
+    assert index.assign(lon, lat).tolist() == assign_grids(lon, lat, grids).tolist()
+
+
+_GRIDS = _voronoi(40, seed=5)
+_VERTICES = shapely.get_coordinates(_GRIDS.geometry.array)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.floats(-0.2, 1.2), st.floats(-0.2, 1.2)),
+            st.integers(0, len(_VERTICES) - 1).map(lambda i: tuple(_VERTICES[i])),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_result_does_not_depend_on_row_order(
+    points: list[tuple[float, float]], rnd: object
+) -> None:
+    """Shuffling the incidents shuffles the answers the same way (vertices included)."""
+    lon = np.array([p[0] for p in points])
+    lat = np.array([p[1] for p in points])
+    order = np.arange(len(points))
+    rnd.shuffle(order)  # type: ignore[attr-defined]
+    before = assign_grids(lon, lat, _GRIDS)
+    after = assign_grids(lon[order], lat[order], _GRIDS)
+    assert after.tolist() == before[order].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 4), st.integers(0, 4), st.floats(0, 1), st.booleans())
+def test_points_on_shared_edges_go_to_exactly_one_grid(
+    i: int, j: int, t: float, vertical: bool
+) -> None:
+    """A point on an edge of a 5x5 lattice gets exactly one of the cells that cover it."""
+    cells = [box(x, y, x + 1, y + 1) for x in range(5) for y in range(5)]
+    grids = gpd.GeoDataFrame(
+        {"grid_id": [f"c{k:02d}" for k in range(25)]}, geometry=cells, crs=4326
+    )
+    lon, lat = (float(i), j + t) if vertical else (i + t, float(j))
+    got = assign_grids(np.array([lon]), np.array([lat]), grids)[0]
+    covering = sorted(
+        g for g, c in zip(grids.grid_id, cells, strict=True) if c.covers(Point(lon, lat))
+    )
+    assert got == covering[0]
+
+
+def test_philadelphia_districts_match_dc_dist(phl_dir: Path) -> None:
+    """Joining the 2025 incidents to police districts gives DIST_NUM == dc_dist for >= 95%."""
+    districts = gpd.read_file(PHL / "phl_police_districts.geojson")
+    districts["grid_id"] = districts["DIST_NUM"].astype(str)
+    incidents = load_incidents(PHL / "phl_incidents_2025-01.csv").incidents
+    joined = join_incidents(incidents, districts)
+    located = joined[joined["grid_id"].notna()]
+    agree = (located["grid_id"] == located["dc_dist"].astype(int).astype(str)).mean()
+    assert agree >= 0.95
+    assert joined.attrs["join"]["outside"] == len(joined) - len(located)
+
+
+def _invoke(args: list[str]) -> Result:
+    return CliRunner().invoke(app, ["join", *args])
+
+
+def test_cli_writes_every_input_row(phl_dir: Path, tmp_path: Path) -> None:
+    """`patrolgrid join` writes one row per input row (rejected ones with no grid) and rejects."""
+    out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
+    result = _invoke([
+        "--grids", str(PHL / "phl_police_districts.geojson"),
+        "--incidents", str(PHL / "phl_incidents_2025-01.csv"),
+        "--out", str(out), "--rejects", str(rejects),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype=str)
+    assert list(table.columns) == [
+        "incident_id",
+        "grid_id",
+        "community_id",
+        "street_id",
+        "district_id",
+    ]
+    assert len(table) == 7874
+    source = pd.read_csv(PHL / "phl_incidents_2025-01.csv", dtype=str)
+    assert (
+        table["incident_id"].tolist()
+        == source["dc_key"].str.replace(r"\.0+$", "", regex=True).tolist()
+    )
+    assert len(pd.read_csv(rejects)) == table["grid_id"].isna().sum() - 3
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    """A missing grids file exits 2 with a one-line error naming it."""
+    result = _invoke(
+        ["--grids", str(tmp_path / "none.geojson"), "--incidents", "x.csv", "--out", "o.csv"]
+    )
+    assert result.exit_code == 2
+    assert "none.geojson" in result.output
+    assert "Traceback" not in result.output
