@@ -1,0 +1,131 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+On start the settings are checked (an insecure secret refuses to start outside dev mode), the
+database is migrated to the newest Alembic revision, and plan jobs left running by a previous
+process are marked failed. Request bodies larger than ``max_body_bytes`` are refused with 413.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.db.engine import Database
+from api.problems import install_handlers, problem_response
+from api.services.grids import GridCache
+from api.settings import Settings, get_settings
+
+__all__ = ["BodyLimit", "create_app"]
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = f"request body is larger than {self.max_bytes} bytes (PATROLGRID_MAX_BODY_BYTES)"
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await problem_response(413, detail, field="body")(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLargeError:
+            if not started:
+                await problem_response(413, detail, field="body")(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, schema: str | None = None) -> FastAPI:
+    """Build the application.
+
+    Parameters
+    ----------
+    settings
+        Defaults to the environment's (``PATROLGRID_*``).
+    schema
+        PostgreSQL schema to use (tests isolate runs with it).
+
+    Raises
+    ------
+    RuntimeError
+        When the secret is insecure outside dev mode.
+    """
+    settings = settings or get_settings()
+    settings.check_startable()
+    database = Database(settings.database_url, echo=settings.sql_echo, schema=schema)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database.migrate()
+        from api.services.plans import fail_interrupted
+
+        fail_interrupted(database)
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="patrolgrid",
+        version="0.1.0",
+        summary="Grids, incidents, the incident workflow, hotspots and patrol plans.",
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "ogc", "description": "OGC API - Features (grids, incidents)"},
+            {"name": "incidents", "description": "Ingestion from the dispatch system"},
+            {"name": "workflow", "description": "The closed-loop incident workflow"},
+            {"name": "grids", "description": "Storing grids"},
+            {"name": "metrics", "description": "Workflow metrics per grid and level"},
+            {"name": "hotspots", "description": "Risk per grid"},
+            {"name": "plans", "description": "Patrol plans (background jobs), maps, exports"},
+        ],
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.grid_cache = GridCache(database)
+    install_handlers(app)
+    _include_routers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from api.routes import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router)
+
+
+def app_factory() -> Any:
+    """``uvicorn --factory api.app:app_factory`` entry point (settings from the environment)."""
+    return create_app()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the service's database (applied by :func:`api.db.engine.migrate`)."""

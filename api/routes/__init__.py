@@ -1,0 +1,25 @@
+"""One router per resource; :data:`ROUTERS` is what :func:`api.app.create_app` includes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import collections, grids, incidents, metrics, workflow
+
+health = APIRouter(tags=["ogc"])
+
+
+@health.get("/healthz", summary="Liveness", response_model=dict[str, str])
+def healthz() -> dict[str, str]:
+    """Answers ``{"status": "ok"}`` while the process serves requests (no token needed)."""
+    return {"status": "ok"}
+
+
+ROUTERS: list[APIRouter] = [
+    health,
+    collections.router,
+    incidents.router,
+    workflow.router,
+    grids.router,
+    metrics.router,
+]

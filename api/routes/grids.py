@@ -1,0 +1,65 @@
+"""Storing grids over HTTP (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from api.auth import Principal, require_roles
+from api.deps import DatabaseDep, GridCacheDep
+from api.problems import ProblemError, responses
+from api.services.grid_files import import_grids_bytes
+
+router = APIRouter(tags=["grids"])
+
+
+class GridsStored(BaseModel):
+    """How many grids were stored (inserted or replaced by ``grid_id``)."""
+
+    stored: int
+
+
+_BINARY = {"type": "string", "format": "binary"}
+
+
+@router.post(
+    "/grids",
+    response_model=GridsStored,
+    summary="Store a grids file",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/geo+json": {"schema": {"type": "object"}},
+                "application/json": {"schema": {"type": "object"}},
+                "application/octet-stream": {"schema": _BINARY},
+            },
+        }
+    },
+    responses=responses(400, 401, 403, 413, 422),
+)
+async def post_grids(
+    request: Request,
+    principal: Annotated[Principal, require_roles("admin")],
+    database: DatabaseDep,
+    grid_cache: GridCacheDep,
+    format: Annotated[
+        Literal["geojson", "gpkg", "parquet", "shp.zip"], Query(description="Format of the body")
+    ] = "geojson",
+    crs: Annotated[
+        str | None, Query(max_length=32, description="Declared CRS, e.g. EPSG:4490, gcj02, bd09")
+    ] = None,
+    layer: Annotated[str | None, Query(max_length=128)] = None,
+) -> GridsStored:
+    """Store grids from a file body in any format :func:`geo.grids.load_grids` reads."""
+    data = await request.body()
+    if not data:
+        raise ProblemError(400, "body: send the grids file as the request body", field="body")
+    stored = await run_in_threadpool(
+        import_grids_bytes, database, data, format=format, layer=layer, crs=crs
+    )
+    grid_cache.invalidate()
+    return GridsStored(stored=stored)

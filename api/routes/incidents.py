@@ -1,0 +1,227 @@
+"""Incidents: ingestion from the dispatch system, one incident, its audit trail, overdue."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.auth import Principal, require_roles
+from api.deps import DatabaseDep, GridCacheDep, SettingsDep
+from api.problems import ProblemError, responses
+from api.services import incidents as service
+from api.services.ingest import IncidentIn, ingest, rows_of
+
+router = APIRouter(tags=["incidents"])
+
+Reader = Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")]
+Writer = Annotated[Principal, require_roles("admin", "dispatcher")]
+IncidentId = Annotated[str, Path(max_length=128, description="The dispatch system's id")]
+
+
+class RejectedRow(BaseModel):
+    """A row that was not stored."""
+
+    index: int
+    incident_id: str | None
+    reason: str
+
+
+class IngestAnswer(BaseModel):
+    """What happened to a batch: stored, already there, refused (with reasons)."""
+
+    accepted: int
+    duplicates: int
+    outside: int
+    rejected: list[RejectedRow]
+
+
+class IncidentOut(BaseModel):
+    """An incident with its workflow state (timestamps ISO 8601, UTC)."""
+
+    incident_id: str
+    occurred_at: str
+    received_at: str
+    category: str
+    severity: int
+    description: str | None
+    lon: float
+    lat: float
+    grid_id: str | None
+    community_id: str | None
+    street_id: str | None
+    district_id: str | None
+    state: str
+    state_since: str
+    due_at: str | None
+    unit_id: str | None
+    department: str | None
+    dispatched_at: str | None
+    handled_at: str | None
+    closed_at: str | None
+    satisfaction: int | None
+
+
+class OverdueOut(IncidentOut):
+    """An overdue incident and by how much."""
+
+    overdue_s: float
+
+
+_ROW = IncidentIn.model_json_schema()
+_FEATURE = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string"},
+        "geometry": {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Point"]},
+                "coordinates": {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": 2,
+                    "maxItems": 3,
+                },
+            },
+        },
+        "properties": {"type": "object"},
+    },
+}
+_BODY_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "title": "Batch",
+            "required": ["incidents"],
+            "properties": {"incidents": {"type": "array", "maxItems": 10_000, "items": _ROW}},
+        },
+        {
+            "type": "object",
+            "title": "FeatureCollection",
+            "required": ["type", "features"],
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "features": {"type": "array", "maxItems": 10_000, "items": _FEATURE},
+            },
+        },
+        _ROW,
+    ]
+}
+
+
+@router.post(
+    "/incidents",
+    response_model=IngestAnswer,
+    summary="Ingest one incident or a batch",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _BODY_SCHEMA},
+                "application/geo+json": {"schema": _BODY_SCHEMA},
+            },
+        }
+    },
+    responses=responses(400, 401, 403, 413, 422),
+)
+async def post_incidents(
+    request: Request,
+    principal: Writer,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    grid_cache: GridCacheDep,
+    atomic: Annotated[
+        bool,
+        Query(description="Store nothing if any row is rejected (default: store the good rows)"),
+    ] = False,
+) -> Any:
+    """Store incidents idempotently by ``incident_id``; bad rows are reported, good ones stored.
+
+    A retried batch stores nothing twice: already stored ids are counted as ``duplicates``.
+    With ``atomic=true`` a batch with any rejected row stores nothing and answers 422.
+    """
+    try:
+        body = json.loads(await request.body())
+        rows = rows_of(body)
+    except ValueError as exc:
+        text = (
+            str(exc)
+            if not isinstance(exc, json.JSONDecodeError)
+            else f"body: invalid JSON ({exc.msg})"
+        )
+        raise ProblemError(400, text, field="body") from None
+    if len(rows) > settings.max_batch:
+        msg = f"incidents: {len(rows)} rows; at most {settings.max_batch} per request (PATROLGRID_MAX_BATCH)"
+        raise ProblemError(413, msg, field="incidents")
+    result = await run_in_threadpool(
+        ingest,
+        database,
+        grid_cache,
+        rows,
+        actor=principal.label,
+        limits_s=settings.stage_limits_s,
+        atomic=atomic,
+    )
+    answer = IngestAnswer(
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        outside=result.outside,
+        rejected=[
+            RejectedRow(index=r.index, incident_id=r.incident_id, reason=r.reason)
+            for r in result.rejected
+        ],
+    )
+    if atomic and result.rejected:
+        first = result.rejected[0]
+        return JSONResponse(
+            {
+                "type": "about:blank",
+                "title": "Unprocessable Content",
+                "status": 422,
+                "detail": f"incidents.{first.index}: {first.reason}; nothing was stored (atomic=true)",
+                "field": f"incidents.{first.index}",
+                "errors": [
+                    {"field": f"incidents.{r.index}", "reason": r.reason} for r in result.rejected
+                ],
+                "rejected": [r.model_dump() for r in answer.rejected],
+            },
+            status_code=422,
+            media_type="application/problem+json",
+        )
+    return answer
+
+
+@router.get(
+    "/incidents/overdue",
+    response_model=list[OverdueOut],
+    summary="Overdue incidents",
+    responses=responses(401, 403, 422),
+)
+def get_overdue(
+    principal: Reader,
+    database: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[dict[str, Any]]:
+    """Open incidents past their stage's time limit (``PATROLGRID_STAGE_LIMITS_S``)."""
+    return service.overdue(database, principal, limit=limit)
+
+
+@router.get(
+    "/incidents/{incident_id}",
+    response_model=IncidentOut,
+    summary="One incident",
+    responses=responses(401, 403, 404),
+)
+def get_incident(
+    incident_id: IncidentId, principal: Reader, database: DatabaseDep
+) -> dict[str, Any]:
+    """An incident with its workflow state (supervisors: in their district only)."""
+    return service.get_incident(database, incident_id, principal)

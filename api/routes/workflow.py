@@ -1,0 +1,87 @@
+"""The incident workflow: transitions and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from api.auth import Principal, require_roles
+from api.deps import DatabaseDep, SettingsDep
+from api.problems import ProblemError, responses
+from api.routes.incidents import IncidentOut
+from api.services import incidents as service
+from api.workflow import DEPARTMENTS, STATES, TransitionRequest, WorkflowError
+
+router = APIRouter(tags=["workflow"])
+
+IncidentId = Annotated[str, Path(max_length=128)]
+
+
+class TransitionIn(BaseModel):
+    """A requested move of an incident."""
+
+    to: str = Field(description=f"Target state: one of {', '.join(STATES)}", max_length=32)
+    note: str | None = Field(default=None, max_length=4000)
+    unit_id: str | None = Field(default=None, max_length=128, description="Dispatch to this unit")
+    department: str | None = Field(
+        default=None, max_length=32, description=f"Dispatch to: {', '.join(DEPARTMENTS)}"
+    )
+    satisfaction: int | None = Field(default=None, ge=1, le=5, description="With to=rated")
+
+
+class AuditEntry(BaseModel):
+    """One transition of the audit trail."""
+
+    at: str
+    actor: str
+    from_: str | None = Field(alias="from")
+    to: str
+    note: str | None
+    details: dict[str, Any]
+
+
+@router.post(
+    "/incidents/{incident_id}/transitions",
+    response_model=IncidentOut,
+    summary="Move an incident to another state",
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def post_transition(
+    incident_id: IncidentId,
+    body: TransitionIn,
+    principal: Annotated[Principal, require_roles("admin", "dispatcher")],
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Apply a legal transition (409 problem for an illegal one) and record who, when, why."""
+    request = TransitionRequest(**body.model_dump())
+    try:
+        return await run_in_threadpool(
+            service.apply_transition,
+            database,
+            incident_id,
+            request,
+            principal,
+            settings.stage_limits_s,
+        )
+    except WorkflowError as exc:
+        raise ProblemError(exc.status, str(exc), field=exc.field) from None
+
+
+@router.get(
+    "/incidents/{incident_id}/transitions",
+    response_model=list[AuditEntry],
+    response_model_by_alias=True,
+    summary="Audit trail of an incident",
+    responses=responses(401, 403, 404),
+)
+def get_transitions(
+    incident_id: IncidentId,
+    principal: Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")],
+    database: DatabaseDep,
+) -> list[dict[str, Any]]:
+    """Every transition, oldest first: who, when, from, to, note."""
+    return service.audit_trail(database, incident_id, principal)

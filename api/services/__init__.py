@@ -1,0 +1,1 @@
+"""Thin orchestration between the routes/commands, the database and geo/planner/maps."""

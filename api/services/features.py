@@ -1,0 +1,206 @@
+"""OGC API - Features queries: collections of grids and incidents, filtered in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.db.models import Grid, Incident
+from api.db.spatial import bbox_clause
+from api.problems import ProblemError
+
+from .incidents import incident_dict
+from .scope import grid_scope, incident_scope, sees_incidents
+
+__all__ = ["COLLECTIONS", "Collection", "feature", "items", "parse_bbox", "parse_datetime"]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One feature collection: its table, id column, time column and title."""
+
+    id: str
+    title: str
+    description: str
+    model: type[Any]
+    id_column: str
+    time_column: str | None
+
+
+COLLECTIONS: dict[str, Collection] = {
+    "grids": Collection(
+        "grids",
+        "Grids",
+        "Every level of the grid hierarchy (district, street, community, grid).",
+        Grid,
+        "grid_id",
+        None,
+    ),
+    "incidents": Collection(
+        "incidents",
+        "Incidents",
+        "Incidents from the dispatch system with their workflow state (not for volunteers).",
+        Incident,
+        "incident_id",
+        "occurred_at",
+    ),
+}
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``minx,miny,maxx,maxy`` in EPSG:4326, or a 400 problem naming ``bbox``."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(abs(v) < 1e9 for v in values):
+        raise ProblemError(400, "bbox: expected four numbers minx,miny,maxx,maxy", field="bbox")
+    minx, miny, maxx, maxy = values
+    if minx > maxx or miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
+        msg = "bbox: need minx <= maxx and -90 <= miny <= maxy <= 90 (lon/lat, EPSG:4326)"
+        raise ProblemError(400, msg, field="bbox")
+    return minx, miny, maxx, maxy
+
+
+def _instant(text: str) -> datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        msg = f"datetime: {text!r} is not an RFC 3339 date-time (e.g. 2024-01-01T00:00:00Z)"
+        raise ProblemError(400, msg, field="datetime") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] | None:
+    """An instant or an interval ``start/end`` (either end may be ``..`` or empty)."""
+    if text is None:
+        return None
+    if "/" in text:
+        start_text, _, end_text = text.partition("/")
+        start, end = _instant(start_text), _instant(end_text)
+        if start is not None and end is not None and start > end:
+            raise ProblemError(
+                400, "datetime: the interval ends before it starts", field="datetime"
+            )
+        return start, end
+    instant = _instant(text)
+    if instant is None:
+        raise ProblemError(400, "datetime: give an instant or an interval", field="datetime")
+    return instant, instant
+
+
+def _grid_feature(grid: Grid) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": grid.grid_id,
+        "geometry": shapely.geometry.mapping(grid.geom),
+        "properties": {
+            "grid_id": grid.grid_id,
+            "level": grid.level,
+            "parent_id": grid.parent_id,
+            "name": grid.name,
+            "district_id": grid.district_id,
+            "community_id": grid.community_id,
+            "households": grid.households,
+            "population": grid.population,
+            "station_id": grid.station_id,
+        },
+    }
+
+
+def _incident_feature(incident: Incident) -> dict[str, Any]:
+    props = incident_dict(incident)
+    return {
+        "type": "Feature",
+        "id": incident.incident_id,
+        "geometry": {"type": "Point", "coordinates": [incident.lon, incident.lat]},
+        "properties": props,
+    }
+
+
+def _check_access(collection: Collection, principal: Principal) -> None:
+    if collection.id == "incidents" and not sees_incidents(principal):
+        raise ProblemError(403, "volunteers never see incident details")
+
+
+def collection_or_404(collection_id: str) -> Collection:
+    """The collection, or a 404 problem naming ``collectionId``."""
+    collection = COLLECTIONS.get(collection_id)
+    if collection is None:
+        msg = f"collection {collection_id!r} not found; see /collections"
+        raise ProblemError(404, msg, field="path.collectionId")
+    return collection
+
+
+def items(
+    session: Session,
+    collection: Collection,
+    principal: Principal,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    interval: tuple[datetime | None, datetime | None] | None,
+    limit: int,
+    offset: int,
+    level: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of features and the number matched, all filters applied in SQL."""
+    _check_access(collection, principal)
+    model = collection.model
+    table = model.__table__
+    dialect = session.get_bind().dialect.name
+    clauses = [grid_scope(principal) if model is Grid else incident_scope(principal)]
+    if bbox is not None:
+        if model is Incident and dialect == "sqlite":
+            minx, miny, maxx, maxy = bbox
+            rtree = sa.text(
+                "SELECT id FROM incidents_rtree WHERE maxx >= :minx AND minx <= :maxx "
+                "AND maxy >= :miny AND miny <= :maxy"
+            ).bindparams(minx=minx, maxx=maxx, miny=miny, maxy=maxy)
+            clauses.append(Incident.id.in_(rtree))
+        else:
+            clauses.append(bbox_clause(table, bbox, dialect))
+    if interval is not None and collection.time_column is not None:
+        column = getattr(model, collection.time_column)
+        start, end = interval
+        if start is not None:
+            clauses.append(column >= start)
+        if end is not None:
+            clauses.append(column <= end)
+    if level is not None and model is Grid:
+        clauses.append(Grid.level == level)
+    matched = session.scalar(sa.select(sa.func.count()).select_from(model).where(*clauses)) or 0
+    rows = session.scalars(
+        sa.select(model)
+        .where(*clauses)
+        .order_by(getattr(model, collection.id_column))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    make = _grid_feature if model is Grid else _incident_feature
+    return [make(row) for row in rows], int(matched)
+
+
+def feature(
+    session: Session, collection: Collection, principal: Principal, feature_id: str
+) -> dict[str, Any]:
+    """One feature in the caller's scope, or a 404 problem."""
+    _check_access(collection, principal)
+    model = collection.model
+    scope = grid_scope(principal) if model is Grid else incident_scope(principal)
+    row = session.scalars(
+        sa.select(model).where(getattr(model, collection.id_column) == feature_id, scope)
+    ).first()
+    if row is None:
+        msg = f"feature {feature_id!r} not found in collection {collection.id!r}"
+        raise ProblemError(404, msg, field="path.featureId")
+    return _grid_feature(row) if model is Grid else _incident_feature(row)

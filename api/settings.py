@@ -1,0 +1,105 @@
+"""The service's configuration: one pydantic-settings class, read from ``PATROLGRID_*``.
+
+Libraries (``geo``, ``planner``, ``maps``) never read the environment; the service reads it
+here once and passes explicit arguments on.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_STAGE_LIMITS_S", "INSECURE_SECRETS", "Settings", "get_settings"]
+
+#: How long an incident may stay in each open stage before it is listed as overdue.
+DEFAULT_STAGE_LIMITS_S: dict[str, int] = {
+    "reported": 30 * 60,
+    "verified": 30 * 60,
+    "accepted": 60 * 60,
+    "dispatched": 4 * 3600,
+    "handled": 24 * 3600,
+    "rechecked": 24 * 3600,
+    "reopened": 60 * 60,
+}
+
+#: Secrets that are as good as none: the service refuses to start with them outside dev mode.
+INSECURE_SECRETS: frozenset[str] = frozenset({"", "change-me", "changeme", "secret", "dev"})
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; each field is read from ``PATROLGRID_<NAME>``.
+
+    Examples
+    --------
+    >>> Settings(database_url="sqlite:///x.db", dev=True).database_url
+    'sqlite:///x.db'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PATROLGRID_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///patrolgrid.db",
+        description="SQLAlchemy URL: a SQLite file by default, or postgresql+psycopg://... (PostGIS).",
+    )
+    secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key signing bearer tokens; an empty or default one refuses to start unless dev.",
+    )
+    dev: bool = Field(default=False, description="Development mode: allows an insecure secret.")
+    timezone: str = Field(default="Asia/Shanghai", description="The city's time zone (IANA name).")
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    max_batch: int = Field(
+        default=10_000, ge=1, description="Most incidents in one POST /incidents."
+    )
+    stage_limits_s: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_STAGE_LIMITS_S),
+        description="Seconds an incident may stay in each stage before it is overdue (JSON object).",
+    )
+    token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60, description="Lifetime of a new token.")
+    network_path: Path | None = Field(
+        default=None, description="Street network file (.osm/.osm.pbf/.graphml) used for plans."
+    )
+    network_cache_dir: Path | None = Field(default=None, description="Cache folder for networks.")
+    plan_time_limit_s: float = Field(default=10.0, gt=0, description="Solver time per plan.")
+    sql_echo: bool = Field(default=False, description="Log SQL statements (never parameters).")
+
+    @field_validator("stage_limits_s")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if v <= 0}
+        if bad:
+            msg = f"PATROLGRID_STAGE_LIMITS_S: limits must be positive seconds, got {bad}"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def secret_is_insecure(self) -> bool:
+        """True when the secret is empty, a well-known default, or shorter than 16 characters."""
+        value = self.secret.get_secret_value()
+        return value in INSECURE_SECRETS or len(value) < 16
+
+    def check_startable(self) -> None:
+        """Refuse to serve with an insecure secret outside dev mode.
+
+        Raises
+        ------
+        RuntimeError
+            Naming the setting to fix (never its value).
+        """
+        if self.secret_is_insecure and not self.dev:
+            msg = (
+                "PATROLGRID_SECRET is empty, a default or shorter than 16 characters; "
+                "set a long random secret (or PATROLGRID_DEV=1 for development only)"
+            )
+            raise RuntimeError(msg)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings read from the environment once per process."""
+    return Settings()
