@@ -56,7 +56,7 @@ class Basemap:
         except ImportError as exc:  # pragma: no cover - geo.crs lands with the geo package
             msg = f"base map {self.name!r} is GCJ-02 but geo.crs is not available ({exc})"
             raise MapsError(msg) from None
-        return geo_crs.wgs84_to_gcj02_in_china
+        return geo_crs.to_gcj02
 
     def shift_geometries(self, geometries: np.ndarray) -> np.ndarray:
         """Geometries moved into the tiles' datum (unchanged unless GCJ-02)."""

@@ -23,27 +23,13 @@ from geo.hierarchy import leaf_grids
 from .assets import inline_html
 from .basemap import Basemap, resolve_basemap
 from .charts import encode_profile, profile_matrix, risky_hours
+from .colors import RISK_COLORS, UNIT_COLORS
 from .errors import MapsError
 from .i18n import labels as get_labels
 from .layers import DataLayer, Legend, PatrolgridScript, feature_collection, to_json
 
 __all__ = ["RISK_COLORS", "UNIT_COLORS", "make_map", "risk_classes", "save_map"]
 
-#: Fill of grids with no risk, then five classes from low to high (ColorBrewer YlOrRd).
-RISK_COLORS: tuple[str, ...] = ("#e8e8e8", "#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-#: One colour per unit, cycled.
-UNIT_COLORS: tuple[str, ...] = (
-    "#1f77b4",
-    "#2ca02c",
-    "#9467bd",
-    "#e377c2",
-    "#17becf",
-    "#8c564b",
-    "#bcbd22",
-    "#ff7f0e",
-    "#7f7f7f",
-    "#393b79",
-)
 _MAX_ZOOM = 19
 _MAX_CLUSTER_MARKERS = 5000
 _HEAT_CELL_DEG = 0.0005

@@ -16,6 +16,7 @@ import numpy as np
 from .errors import ExportError
 from .privacy import export_plan_routes
 from .simplify import simplify_line
+from .stops import incident_summary
 
 __all__ = ["plan_to_gpx", "route_to_gpx", "stop_label"]
 
@@ -49,10 +50,9 @@ def _dwell_text(step: dict[str, Any]) -> str:
         parts.append(f"arrive {step['arrival']}")
     if step.get("departure"):
         parts.append(f"leave {step['departure']}")
-    incidents = step.get("incidents") or []
-    if incidents:
-        cats = sorted({str(i.get("category", "")) for i in incidents} - {""})
-        parts.append(f"incidents: {len(incidents)} ({', '.join(cats)})")
+    summary = incident_summary(step)
+    if summary:
+        parts.append(f"incidents {summary}")
     return "; ".join(parts)
 
 

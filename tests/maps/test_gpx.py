@@ -78,7 +78,7 @@ def test_volunteer_gpx_carries_no_incident_details(plan: dict[str, Any]) -> None
 def test_police_gpx_may_carry_incident_summary(plan: dict[str, Any]) -> None:
     """A police car's GPX lists incident counts/categories but never descriptions or names."""
     text = plan_to_gpx(plan, "police_car-1")
-    assert "incidents: 1 (burglary)" in text
+    assert "incidents 1: INC-SECRET-00 burglary" in text
     for needle in (SECRET, "Jane Roe", "John Doe"):
         assert needle not in text
 
