@@ -10,6 +10,14 @@ from .errors import NetworkError as NetworkError
 from .hierarchy import LEVELS as LEVELS
 from .hierarchy import ancestor_table as ancestor_table
 from .hierarchy import leaf_grids as leaf_grids
+from .crs import frame_to_wgs84 as frame_to_wgs84
+from .crs import to_gcj02 as to_gcj02
+from .crs import to_wgs84 as to_wgs84
+from .gridgen import make_grid as make_grid
+from .gridgen import make_h3_grid as make_h3_grid
+from .grids import clip_grids as clip_grids
+from .grids import load_grids as load_grids
+from .grids import nest_levels as nest_levels
 from .categories import CategoryTable as CategoryTable
 from .categories import load_categories as load_categories
 from .hotspots import risk_table as risk_table
