@@ -1,0 +1,292 @@
+"""OR-Tools routing backend: prize-collecting routing with time windows, breaks and skills.
+
+Every visit is optional with a drop penalty proportional to its prize, so a plan always
+exists; the objective is the risk left uncollected (scaled) plus travel time. Each stop that
+wants ``visits > 1`` becomes that many optional copies; copy ``k + 1`` may only be made when
+copy ``k`` is, and starts at least ``min_gap_s`` after it. The search starts from parallel
+cheapest insertion (plain cheapest-arc finds no first solution on tight instances) and improves
+with guided local search until the time limit or ``max_solutions``.
+
+A ``seed`` perturbs arc costs (up to 30 %) and penalties (up to 0.5 %): it picks among near-equal
+grids and orders, so patrols are not predictable, while the collected risk stays close to the
+unperturbed plan's. The search itself is deterministic: the same seed gives the same plan
+whenever the search ends on its own or by ``max_solutions`` rather than by the clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from .feasibility import explain, screen
+from .model import Plan, Problem, Route, Visit
+
+__all__ = ["solve_ortools"]
+
+#: Total drop penalty of all visits (the prize scale); travel costs one unit per second.
+PRIZE_SCALE = 10**8
+#: Largest relative arc-cost perturbation applied by a seed.
+ARC_NOISE = 0.3
+#: Largest relative penalty perturbation applied by a seed.
+PRIZE_NOISE = 0.005
+
+
+@dataclass(frozen=True)
+class _Nodes:
+    loc: np.ndarray  # node -> location index
+    service: np.ndarray  # node -> service seconds
+    stop: np.ndarray  # node -> stop index (-1 for depots)
+    copy: np.ndarray  # node -> visit number
+
+
+def _nodes(problem: Problem, kept: list[int]) -> _Nodes:
+    loc, service, stop, copy = [], [], [], []
+    for u in problem.units:
+        loc += [u.start_location, u.end]
+        service += [0, 0]
+        stop += [-1, -1]
+        copy += [0, 0]
+    for i in kept:
+        s = problem.stops[i]
+        for k in range(s.visits):
+            loc.append(s.location)
+            service.append(s.dwell_s)
+            stop.append(i)
+            copy.append(k)
+    return _Nodes(
+        np.asarray(loc, dtype=np.int64),
+        np.asarray(service, dtype=np.int64),
+        np.asarray(stop, dtype=np.int64),
+        np.asarray(copy, dtype=np.int64),
+    )
+
+
+def _int_travel(problem: Problem, mode: str, loc: np.ndarray, big: int) -> np.ndarray:
+    m = np.asarray(problem.travel_s[mode])[np.ix_(loc, loc)]
+    out = np.where(np.isfinite(m), np.ceil(m), big)
+    return np.minimum(out, big).astype(np.int64)
+
+
+def solve_ortools(
+    problem: Problem,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int | None = 0,
+    max_solutions: int | None = None,
+) -> Plan:
+    """Plan patrols for ``problem`` with OR-Tools' routing solver.
+
+    Parameters
+    ----------
+    problem
+        The planning problem.
+    time_limit_s
+        Wall-clock limit of the search.
+    seed
+        Perturbation seed (None: no perturbation).
+    max_solutions
+        Stop after this many solutions (a machine-independent budget that makes runs repeatable).
+
+    Returns
+    -------
+    Plan
+        Routes of the units that leave their depot, and every stop or unit left out with the
+        reason.
+    """
+    t0 = time.perf_counter()
+    screening = screen(problem)
+    kept = [i for i, s in enumerate(problem.stops) if s.stop_id in screening.candidates]
+    nodes = _nodes(problem, kept)
+    n_nodes = len(nodes.loc)
+    n_units = len(problem.units)
+    if n_units == 0:
+        plan = Plan(routes=(), backend="ortools", seed=seed)
+        return Plan(
+            routes=(), unassigned=explain(problem, screening, plan), backend="ortools", seed=seed
+        )
+
+    horizon = int(problem.horizon_s)
+    big = 4 * horizon + 10**6
+    rng = np.random.default_rng(seed) if seed is not None else None
+    starts = [2 * v for v in range(n_units)]
+    ends = [2 * v + 1 for v in range(n_units)]
+    manager = pywrapcp.RoutingIndexManager(n_nodes, n_units, starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+
+    modes = sorted({u.mode for u in problem.units})
+    travel = {m: _int_travel(problem, m, nodes.loc, big) for m in modes}
+    noise = (
+        1.0 + ARC_NOISE * rng.random((n_nodes, n_nodes))
+        if rng is not None
+        else np.ones((n_nodes, n_nodes))
+    )
+    transit_cb: dict[str, int] = {}
+    cost_cb: dict[str, int] = {}
+    for m in modes:
+        transit = np.minimum(travel[m] + nodes.service[:, None], big)
+        transit_cb[m] = routing.RegisterTransitMatrix(transit.tolist())
+        cost = np.minimum(np.rint(travel[m] * noise), big).astype(np.int64)
+        cost_cb[m] = routing.RegisterTransitMatrix(cost.tolist())
+    for v, u in enumerate(problem.units):
+        routing.SetArcCostEvaluatorOfVehicle(cost_cb[u.mode], v)
+
+    routing.AddDimensionWithVehicleTransits(
+        [transit_cb[u.mode] for u in problem.units], horizon, horizon, False, "time"
+    )
+    tdim = routing.GetDimensionOrDie("time")
+    for v, u in enumerate(problem.units):
+        start, end = routing.Start(v), routing.End(v)
+        tdim.CumulVar(start).SetRange(u.shift_start_s, u.shift_end_s)
+        tdim.CumulVar(end).SetRange(u.shift_start_s, u.shift_end_s)
+        tdim.SetSpanUpperBoundForVehicle(u.duration_limit_s, v)
+        routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(start))
+        routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(end))
+
+    total_prize = sum(problem.stops[i].total_prize for i in kept) or 1.0
+    scale = PRIZE_SCALE / total_prize
+    node_of: dict[tuple[int, int], int] = {}
+    for n in range(2 * n_units, n_nodes):
+        i, k = int(nodes.stop[n]), int(nodes.copy[n])
+        node_of[(i, k)] = n
+        stop = problem.stops[i]
+        index = manager.NodeToIndex(n)
+        windows = problem.windows_of(stop)
+        cumul = tdim.CumulVar(index)
+        cumul.SetRange(windows[0][0], windows[-1][1])
+        for (_, b0), (a1, _) in itertools.pairwise(windows):
+            cumul.RemoveInterval(b0 + 1, a1 - 1)
+        # SetAllowedVehiclesForIndex's Span binding is broken in 9.15; -1 keeps the visit optional.
+        routing.VehicleVar(index).SetValues([-1, *screening.candidates[stop.stop_id]])
+        prize = stop.prize_of_visit(k) * scale
+        if rng is not None:
+            prize *= 1.0 + PRIZE_NOISE * (2 * rng.random() - 1)
+        routing.AddDisjunction([index], max(1, round(prize)))
+        if k > 0:
+            prev = manager.NodeToIndex(node_of[(i, k - 1)])
+            solver.Add(routing.ActiveVar(index) <= routing.ActiveVar(prev))
+            solver.Add(
+                tdim.CumulVar(index)
+                >= tdim.CumulVar(prev) + stop.min_gap_s * routing.ActiveVar(index)
+            )
+
+    service_by_index = [int(nodes.service[manager.IndexToNode(i)]) for i in range(routing.Size())]
+    for v, u in enumerate(problem.units):
+        if not u.breaks:
+            continue
+        intervals = [
+            solver.FixedDurationIntervalVar(
+                b.earliest_s, b.latest_s, b.duration_s, False, f"{v}:{b.break_id}"
+            )
+            for b in u.breaks
+        ]
+        tdim.SetBreakIntervalsOfVehicle(intervals, v, service_by_index)
+        for iv in intervals:  # breaks happen on the route, not before it starts or after it ends
+            solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(v)))
+            solver.Add(iv.EndExpr() <= tdim.CumulVar(routing.End(v)))
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if max_solutions is not None:
+        params.solution_limit = max_solutions
+    solution = routing.SolveWithParameters(params)
+
+    routes: list[Route] = []
+    objective = 0.0
+    if solution is not None:
+        objective = float(solution.ObjectiveValue())
+        break_starts = _break_starts(solution)
+        for v, u in enumerate(problem.units):
+            route = _extract(
+                problem, routing, manager, tdim, solution, nodes, travel[u.mode], v, break_starts
+            )
+            if route is not None:
+                routes.append(route)
+    elapsed = time.perf_counter() - t0
+    draft = Plan(routes=tuple(routes), backend="ortools", seed=seed)
+    return Plan(
+        routes=tuple(routes),
+        unassigned=explain(problem, screening, draft),
+        backend="ortools",
+        seed=seed,
+        objective=objective,
+        solve_s=elapsed,
+    )
+
+
+def _break_starts(solution: pywrapcp.Assignment) -> dict[str, int]:
+    container = solution.IntervalVarContainer()
+    out: dict[str, int] = {}
+    for i in range(container.Size()):
+        element = container.Element(i)
+        if element.PerformedValue():
+            out[element.Var().Name()] = int(element.StartValue())
+    return out
+
+
+def _extract(
+    problem: Problem,
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    tdim: pywrapcp.RoutingDimension,
+    solution: pywrapcp.Assignment,
+    nodes: _Nodes,
+    travel: np.ndarray,
+    v: int,
+    break_starts: dict[str, int],
+) -> Route | None:
+    """Read unit ``v``'s route, placing each break on the leg (or depot wait) it falls in."""
+    index = routing.Start(v)
+    path, starts = [], []
+    while True:
+        path.append(manager.IndexToNode(index))
+        starts.append(int(solution.Value(tdim.CumulVar(index))))
+        if routing.IsEnd(index):
+            break
+        index = solution.Value(routing.NextVar(index))
+    if len(path) <= 2:
+        return None
+    unit = problem.units[v]
+    breaks = sorted(
+        (break_starts[f"{v}:{b.break_id}"], b.break_id, b.duration_s)
+        for b in unit.breaks
+        if f"{v}:{b.break_id}" in break_starts
+    )
+    steps: list[Visit] = []
+    departure = starts[0]
+    for j in range(1, len(path)):
+        a, b = path[j - 1], path[j]
+        last = j == len(path) - 1
+        leg = [x for x in breaks if x[0] >= departure and (last or x[0] + x[2] <= starts[j])]
+        breaks = [x for x in breaks if x not in leg]
+        where = int(nodes.loc[a])
+        steps.extend(Visit("break", bid, where, t, t, t + dur) for t, bid, dur in leg)
+        if last:
+            break
+        arrival = departure + int(travel[a, b]) + sum(x[2] for x in leg)
+        arrival = max([arrival, *(x[0] + x[2] for x in leg)])
+        stop = problem.stops[int(nodes.stop[b])]
+        start = starts[j]
+        steps.append(
+            Visit(
+                "visit",
+                stop.stop_id,
+                stop.location,
+                min(arrival, start),
+                start,
+                start + stop.dwell_s,
+                visit_number=int(nodes.copy[b]),
+            )
+        )
+        departure = start + stop.dwell_s
+    return Route(unit.unit_id, starts[0], starts[-1], tuple(steps))

@@ -1,0 +1,245 @@
+"""Build the solver-agnostic :class:`~planner.model.Problem` from a units file and a stop table.
+
+Two steps, so that everything but the street network is pure and testable with hand-made
+matrices:
+
+1. :func:`problem_points` lists the places (depots first, then stops) whose travel times are
+   needed; the caller computes one matrix per mode over them.
+2. :func:`assemble_problem` turns units, stops and matrices into a ``Problem``.
+
+:func:`build_problem` does both with a :mod:`geo.network` network: each stop is placed on a
+street point inside its grid (``network.stop_in_polygon``) and the matrices come from
+``network.travel_time_matrix`` / ``network.distance_matrix``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from geo.hierarchy import ancestor_table
+
+from .errors import ProblemError
+from .model import POLICE_KINDS, Break, Problem, Stop, Unit
+from .units_file import UnitsFile
+
+__all__ = [
+    "Network",
+    "allowed_leaves",
+    "assemble_problem",
+    "build_problem",
+    "locate_stops",
+    "problem_points",
+]
+
+
+class Network(Protocol):
+    """What :func:`build_problem` needs of a street network (``geo.network``)."""
+
+    def travel_time_matrix(self, lon: Any, lat: Any, mode: str) -> np.ndarray: ...
+
+    def distance_matrix(self, lon: Any, lat: Any, mode: str) -> np.ndarray: ...
+
+    def stop_in_polygon(
+        self, polygon: Any, mode: str, *, near: Any = None
+    ) -> tuple[float, float]: ...
+
+
+def allowed_leaves(grids: pd.DataFrame, ids: Collection[str]) -> frozenset[str]:
+    """Leaf grid ids inside any of ``ids`` (ids of any level; a leaf id stands for itself).
+
+    Raises
+    ------
+    ProblemError
+        When an id names no grid.
+    """
+    table = ancestor_table(grids)
+    known = set(table.index.astype(str))
+    unknown = [g for g in ids if str(g) not in known]
+    if unknown:
+        msg = f"grid ids {unknown[:5]} are not in the grids file; use grid_id values of any level"
+        raise ProblemError(msg)
+    wanted = {str(g) for g in ids}
+    parents = set(grids["parent_id"].dropna().astype(str))
+    leaves = table.loc[~table.index.astype(str).isin(parents)]
+    hit = leaves.index.astype(str).isin(wanted)
+    for col in leaves.columns:
+        hit |= leaves[col].astype(str).isin(wanted).to_numpy()
+    return frozenset(leaves.index.astype(str)[hit])
+
+
+def problem_points(units: UnitsFile, stops: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes of every place of the problem, in matrix order.
+
+    Depots (start and end, deduplicated, in the units' order) come first, then one place per
+    stop row (columns ``lon``, ``lat``).
+    """
+    depots: list[tuple[float, float]] = []
+    for u in units.units:
+        for p in (u.depot, u.end_depot or u.depot):
+            if p not in depots:
+                depots.append(p)
+    lon = np.concatenate([[p[0] for p in depots], stops["lon"].to_numpy(dtype=float)])
+    lat = np.concatenate([[p[1] for p in depots], stops["lat"].to_numpy(dtype=float)])
+    return lon, lat
+
+
+def _seconds(ts: pd.Timestamp, origin: pd.Timestamp) -> int:
+    return round((ts - origin).total_seconds())
+
+
+def assemble_problem(
+    units: UnitsFile,
+    stops: pd.DataFrame,
+    *,
+    travel_s: Mapping[str, np.ndarray],
+    distance_m: Mapping[str, np.ndarray] | None = None,
+    allowed: Mapping[str, frozenset[str] | None] | None = None,
+    police_only: Collection[str] = (),
+) -> Problem:
+    """Turn units, a stop table and matrices over :func:`problem_points` into a Problem.
+
+    Parameters
+    ----------
+    units
+        The parsed units file; second 0 of the problem is its shift start.
+    stops
+        Stop table (:func:`planner.stops.stop_table`) with ``lon`` and ``lat`` added.
+    travel_s, distance_m
+        Matrices per mode over :func:`problem_points` (seconds, metres).
+    allowed
+        Leaf grid ids each unit may enter (None: anywhere); default from each unit's ``grids``
+        taken as leaf ids.
+    police_only
+        Leaf grid ids only police may enter.
+    """
+    lon, lat = problem_points(units, stops)
+    n_depots = len(lon) - len(stops)
+    depot_index = {
+        (float(x), float(y)): i
+        for i, (x, y) in enumerate(zip(lon[:n_depots], lat[:n_depots], strict=True))
+    }
+    origin = units.shift_start
+    police = {str(g) for g in police_only}
+    built_units = []
+    for u in units.units:
+        area = (
+            allowed[u.unit_id]
+            if allowed is not None
+            else (None if u.grids is None else frozenset(u.grids))
+        )
+        built_units.append(
+            Unit(
+                unit_id=u.unit_id,
+                kind=u.kind,
+                mode=u.mode,
+                start_location=depot_index[u.depot],
+                end_location=depot_index[u.end_depot or u.depot],
+                shift_start_s=_seconds(u.shift_start, origin),
+                shift_end_s=_seconds(u.shift_end, origin),
+                max_duration_s=u.max_duration_s,
+                breaks=tuple(
+                    Break(
+                        f"break-{j + 1}",
+                        _seconds(b.earliest, origin),
+                        _seconds(b.latest, origin),
+                        b.duration_s,
+                    )
+                    for j, b in enumerate(u.breaks)
+                ),
+                skills=u.skills,
+                allowed_grids=area,
+            )
+        )
+    built_stops = []
+    for k, row in enumerate(stops.itertuples(index=False)):
+        grid = str(row.grid_id)
+        built_stops.append(
+            Stop(
+                stop_id=str(row.stop_id),
+                grid_id=grid,
+                location=n_depots + k,
+                dwell_s=int(getattr(row, "dwell_s", units.dwell_s)),
+                windows=tuple(tuple(w) for w in row.windows),
+                prize=float(row.prize),
+                visits=int(getattr(row, "visits", 1)),
+                min_gap_s=int(getattr(row, "min_gap_s", 7200)),
+                kinds=POLICE_KINDS if grid in police else None,
+            )
+        )
+    return Problem(
+        locations=tuple(zip(lon.tolist(), lat.tolist(), strict=True)),
+        travel_s=travel_s,
+        distance_m=distance_m,
+        units=tuple(built_units),
+        stops=tuple(built_stops),
+        start=origin.to_pydatetime(),
+        timezone=units.timezone,
+    )
+
+
+def locate_stops(
+    stops: pd.DataFrame, grids: pd.DataFrame, network: Network, *, mode: str
+) -> pd.DataFrame:
+    """Add ``lon``/``lat``: a street point inside each stop's grid, routable by ``mode``.
+
+    Stops whose grid has no routable street point are dropped and listed in
+    ``result.attrs["unplaced"]`` (grid ids).
+    """
+    geometry = grids.set_index(grids["grid_id"].astype(str))["geometry"]
+    lon, lat, keep, unplaced = [], [], [], []
+    for i, gid in enumerate(stops["grid_id"].astype(str)):
+        if gid not in geometry.index:
+            msg = f"stop table: grid_id {gid!r} is not in the grids"
+            raise ProblemError(msg)
+        try:
+            x, y = network.stop_in_polygon(geometry[gid], mode)
+        except Exception:
+            unplaced.append(gid)
+            continue
+        lon.append(float(x))
+        lat.append(float(y))
+        keep.append(i)
+    out = stops.iloc[keep].copy()
+    out["lon"] = lon
+    out["lat"] = lat
+    out.attrs["unplaced"] = unplaced
+    return out.reset_index(drop=True)
+
+
+def build_problem(
+    units: UnitsFile,
+    stops: pd.DataFrame,
+    *,
+    grids: pd.DataFrame,
+    network: Network,
+) -> Problem:
+    """Place the stops on the network, compute the matrices and assemble the problem.
+
+    Parameters
+    ----------
+    units
+        Parsed units file (its ``grids`` and ``police_only`` ids may be of any level).
+    stops
+        Stop table from :func:`planner.stops.stop_table` (without ``lon``/``lat``).
+    grids
+        The grids frame (all levels).
+    network
+        A ``geo.network`` network.
+    """
+    modes = sorted({u.mode for u in units.units})
+    place_mode = "drive" if "drive" in modes else modes[0]
+    placed = locate_stops(stops, grids, network, mode=place_mode)
+    lon, lat = problem_points(units, placed)
+    travel = {m: np.asarray(network.travel_time_matrix(lon, lat, m), dtype=float) for m in modes}
+    dist = {m: np.asarray(network.distance_matrix(lon, lat, m), dtype=float) for m in modes}
+    allowed = {
+        u.unit_id: None if u.grids is None else allowed_leaves(grids, u.grids) for u in units.units
+    }
+    police = allowed_leaves(grids, units.police_only) if units.police_only else frozenset()
+    return assemble_problem(
+        units, placed, travel_s=travel, distance_m=dist, allowed=allowed, police_only=police
+    )

@@ -1,0 +1,93 @@
+"""The small solving interface: ``solve(problem, *, time_limit_s, seed, backend)``.
+
+Backends are functions ``(problem, *, time_limit_s, seed) -> Plan`` registered by name; the rest
+of the planner never knows which one ran. ``"ortools"`` is built in; other engines register
+themselves with :func:`register_backend`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .errors import PlannerError
+from .model import Plan, Problem
+
+__all__ = ["Backend", "backends", "register_backend", "solve"]
+
+
+class Backend(Protocol):
+    """A solver: turns a problem into a plan within a time limit, repeatably for a seed."""
+
+    def __call__(
+        self,
+        problem: Problem,
+        *,
+        time_limit_s: float,
+        seed: int | None,
+        max_solutions: int | None = None,
+    ) -> Plan: ...
+
+
+_BACKENDS: dict[str, Backend] = {}
+
+
+def register_backend(name: str, backend: Backend) -> None:
+    """Make ``backend`` available to :func:`solve` under ``name`` (replacing any before)."""
+    _BACKENDS[name] = backend
+
+
+def backends() -> tuple[str, ...]:
+    """Names of the registered backends."""
+    return tuple(sorted(_BACKENDS))
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int | None = 0,
+    backend: str = "ortools",
+    max_solutions: int | None = None,
+) -> Plan:
+    """Plan patrols for ``problem`` with the named backend.
+
+    Parameters
+    ----------
+    problem
+        The planning problem.
+    time_limit_s
+        Wall-clock limit of the search, seconds.
+    seed
+        Seed of the backend's choices; the same seed gives the same plan (when the search is
+        not cut by the clock), different seeds give different, equally good plans.
+    backend
+        A name from :func:`backends`.
+    max_solutions
+        A machine-independent search budget (solutions explored); with it, the same seed gives
+        the same plan on any machine as long as the time limit is not reached first.
+
+    Returns
+    -------
+    Plan
+        Routes and unassigned stops (with reasons).
+    """
+    try:
+        run = _BACKENDS[backend]
+    except KeyError:
+        msg = f"unknown planner backend {backend!r}; choose one of {', '.join(backends())}"
+        raise PlannerError(msg) from None
+    if time_limit_s <= 0:
+        msg = f"time_limit_s must be > 0, got {time_limit_s}"
+        raise PlannerError(msg)
+    return run(problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions)
+
+
+def _ortools(
+    problem: Problem, *, time_limit_s: float, seed: int | None, max_solutions: int | None = None
+) -> Plan:
+    from .ortools_backend import solve_ortools
+
+    return solve_ortools(problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions)
+
+
+register_backend("ortools", _ortools)

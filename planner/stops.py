@@ -1,0 +1,194 @@
+"""Candidate stops for one shift, from a grid risk table.
+
+A grid's risk expected in each hour of the shift is ``risk * how_<hour of week>`` (its
+recency-decayed, severity-weighted risk times the share of it falling in that weekday hour), hours
+cut by the shift's ends counting pro rata. Its *risky hours* are those at or above the grid's
+mean over the shift; consecutive risky hours merge into one time window, and the stop's prize is
+the risk expected inside its windows. The hottest grids want more than one visit, at least
+``min_gap_s`` apart, when their windows leave room for it.
+
+The result is a plain frame; :func:`planner.problem.build_problem` places each stop on a street
+inside its grid and turns the rows into :class:`planner.model.Stop` objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from .errors import ProblemError
+from .model import DEFAULT_DWELL_S, DEFAULT_VISIT_GAP_S
+
+__all__ = ["HOW_COLUMNS", "hourly_risk", "shift_hours", "stop_table"]
+
+HOW_COLUMNS: tuple[str, ...] = tuple(f"how_{h:03d}" for h in range(168))
+
+
+def shift_hours(
+    shift_start: pd.Timestamp, shift_end: pd.Timestamp, timezone: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shift cut at local clock hours.
+
+    Returns
+    -------
+    how, start_s, weight
+        Hour of week (Monday 00:00 local = 0) of each piece, its start in seconds from the
+        shift's start, and the share of that clock hour it covers (1 except at the ends).
+    """
+    start = pd.Timestamp(shift_start)
+    end = pd.Timestamp(shift_end)
+    if start.tzinfo is None or end.tzinfo is None:
+        msg = "shift start and end must be timezone-aware"
+        raise ProblemError(msg)
+    if end <= start:
+        msg = f"shift ends ({end}) at or before it starts ({start})"
+        raise ProblemError(msg)
+    local = start.tz_convert(timezone)
+    cuts = [local]
+    t = local.floor("h") + pd.Timedelta(hours=1)
+    end_local = end.tz_convert(timezone)
+    while t < end_local:
+        cuts.append(t)
+        t += pd.Timedelta(hours=1)
+    cuts.append(end_local)
+    hows, starts, weights = [], [], []
+    for a, b in itertools.pairwise(cuts):
+        hows.append(a.weekday() * 24 + a.hour)
+        starts.append(int((a - local).total_seconds()))
+        weights.append((b - a) / dt.timedelta(hours=1))
+    return np.asarray(hows), np.asarray(starts), np.asarray(weights, dtype=float)
+
+
+def hourly_risk(
+    risk: pd.DataFrame, shift_start: pd.Timestamp, shift_end: pd.Timestamp, timezone: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Risk expected in each hour piece of the shift, one row per grid.
+
+    Returns
+    -------
+    matrix, start_s
+        ``len(risk) x pieces`` expected risk, and each piece's start (seconds from shift start).
+    """
+    missing = [c for c in ("grid_id", "risk", *HOW_COLUMNS) if c not in risk.columns]
+    if missing:
+        msg = f"risk table: columns {missing[:3]}{'...' if len(missing) > 3 else ''} are missing; build it with geo.hotspots.risk_table"
+        raise ProblemError(msg)
+    how, start_s, weight = shift_hours(shift_start, shift_end, timezone)
+    profile = risk[list(HOW_COLUMNS)].to_numpy(dtype=float)
+    values = risk["risk"].to_numpy(dtype=float)[:, None] * profile[:, how] * weight[None, :]
+    return np.nan_to_num(values), start_s
+
+
+def _windows(
+    row: np.ndarray, start_s: np.ndarray, end_s: int, dwell_s: int
+) -> tuple[list[tuple[int, int]], float]:
+    positive = row > 0
+    if not positive.any():
+        return [], 0.0
+    risky = row >= row[positive].mean() * (1 - 1e-9)
+    windows: list[tuple[int, int]] = []
+    prize = 0.0
+    i, n = 0, len(row)
+    while i < n:
+        if not risky[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and risky[j + 1]:
+            j += 1
+        a = int(start_s[i])
+        b = int(start_s[j + 1]) if j + 1 < n else end_s
+        windows.append((a, max(a, b - dwell_s)))
+        prize += float(row[i : j + 1].sum())
+        i = j + 1
+    return windows, prize
+
+
+def stop_table(
+    risk: pd.DataFrame,
+    *,
+    shift_start: pd.Timestamp,
+    shift_end: pd.Timestamp,
+    timezone: str,
+    max_stops: int | None = None,
+    dwell_s: int = DEFAULT_DWELL_S,
+    min_gap_s: int = DEFAULT_VISIT_GAP_S,
+    repeat_quantile: float = 0.9,
+    max_visits: int = 3,
+) -> pd.DataFrame:
+    """The grids worth a visit in this shift, with windows, prizes and wanted visits.
+
+    Parameters
+    ----------
+    risk
+        Risk table: ``grid_id``, ``risk`` and ``how_000``..``how_167`` (the profile in the
+        city's local hours).
+    shift_start, shift_end
+        The shift (timezone-aware).
+    timezone
+        The city's time zone (the profile's clock).
+    max_stops
+        Keep the grids with the highest shift risk only.
+    dwell_s
+        Presence per visit (Koper curve default: 12 minutes).
+    min_gap_s
+        Least time between two visits to one grid.
+    repeat_quantile
+        Grids at or above this quantile of shift risk want a second visit (and those above the
+        midpoint between it and the top want ``max_visits``), where the windows leave room.
+    max_visits
+        Most visits per shift.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stop, hottest first: ``stop_id`` (``"<grid_id>"``), ``grid_id``,
+        ``shift_risk`` (risk expected over the whole shift), ``prize`` (risk expected in the
+        windows), ``windows`` (list of ``(start_s, end_s)`` for the start of a visit),
+        ``visits``, ``dwell_s``, ``min_gap_s``.
+    """
+    values, start_s = hourly_risk(risk, shift_start, shift_end, timezone)
+    end_s = int((pd.Timestamp(shift_end) - pd.Timestamp(shift_start)).total_seconds())
+    shift_risk = values.sum(axis=1)
+    order = np.argsort(-shift_risk, kind="stable")
+    order = order[shift_risk[order] > 0]
+    if max_stops is not None:
+        order = order[:max_stops]
+    hot = shift_risk[order]
+    q1 = float(np.quantile(hot, repeat_quantile)) if len(hot) else np.inf
+    q2 = (q1 + float(hot.max())) / 2 if len(hot) else np.inf
+    rows = []
+    ids = risk["grid_id"].astype(str).to_numpy()
+    for i in order:
+        windows, prize = _windows(values[i], start_s, end_s, dwell_s)
+        if not windows:
+            continue
+        span = windows[-1][1] - windows[0][0]
+        room = 1 + span // min_gap_s if min_gap_s > 0 else max_visits
+        wanted = 1 + (shift_risk[i] >= q1) + (shift_risk[i] >= q2 and max_visits >= 3)
+        rows.append(
+            {
+                "stop_id": ids[i],
+                "grid_id": ids[i],
+                "shift_risk": float(shift_risk[i]),
+                "prize": prize,
+                "windows": windows,
+                "visits": int(max(1, min(wanted, room, max_visits))),
+                "dwell_s": int(dwell_s),
+                "min_gap_s": int(min_gap_s),
+            }
+        )
+    columns = [
+        "stop_id",
+        "grid_id",
+        "shift_risk",
+        "prize",
+        "windows",
+        "visits",
+        "dwell_s",
+        "min_gap_s",
+    ]
+    return pd.DataFrame(rows, columns=columns)
