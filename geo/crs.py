@@ -269,9 +269,9 @@ def to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: object) -> Arrays:
     """
     declared = normalize_crs(crs)
     x, y = _arrays(lon, lat)
-    if declared == "gcj02":
+    if isinstance(declared, str) and declared == "gcj02":
         return gcj02_to_wgs84(x, y)
-    if declared == "bd09":
+    if isinstance(declared, str) and declared == "bd09":
         return bd09_to_wgs84(x, y)
     assert isinstance(declared, pyproj.CRS)
     if declared.to_epsg() == 4326:
@@ -310,9 +310,9 @@ def frame_to_wgs84(gdf: gpd.GeoDataFrame, crs: object = None) -> gpd.GeoDataFram
             raise CRSError(msg)
         crs = gdf.crs
     declared = normalize_crs(crs)
-    if declared == "gcj02":
+    if isinstance(declared, str) and declared == "gcj02":
         return _transform_frame(gdf, gcj02_to_wgs84)
-    if declared == "bd09":
+    if isinstance(declared, str) and declared == "bd09":
         return _transform_frame(gdf, bd09_to_wgs84)
     assert isinstance(declared, pyproj.CRS)
     if declared.to_epsg() == 4326:
@@ -325,7 +325,7 @@ def frame_to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
     The result's ``crs`` stays EPSG:4326 (GCJ-02 has no EPSG code); keep it for display only.
     """
-    if gdf.crs is not None and normalize_crs(gdf.crs) != normalize_crs(WGS84):
+    if gdf.crs is not None and gdf.crs.to_epsg() not in _WGS84_LIKE:
         msg = f"frame_to_gcj02 needs an EPSG:4326 frame, got {gdf.crs}; call frame_to_wgs84 first"
         raise CRSError(msg)
     return _transform_frame(gdf, to_gcj02)

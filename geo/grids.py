@@ -198,7 +198,16 @@ def _contract(
     targets = sorted((set(CONTRACT_COLUMNS) | set(OPTIONAL_COLUMNS)) - {"geometry"})
     frame = frame.reset_index(drop=True)
     source: dict[str, pd.Series] = {}
-    for column, target in dict(columns or {}).items():
+    mapping = dict(columns or {})
+    # {file column: target} is the documented direction; {target: file column} is accepted too
+    # when every key is a target and every value a file column while the other reading fails.
+    if (
+        not set(mapping.values()) <= set(targets)
+        and set(mapping) <= set(targets)
+        and all(v in frame for v in mapping.values())
+    ):
+        mapping = {v: k for k, v in mapping.items()}
+    for column, target in mapping.items():
         if column not in frame:
             have = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
             msg = f"grids file {where}: column {column!r} (mapped to {target!r}) not found; it has {have}"
@@ -337,7 +346,8 @@ def load_grids(
         as WGS84), ``"gcj02"`` or ``"bd09"``. Needed when the file has none.
     columns
         Maps the file's columns to ``grid_id``, ``name``, ``level``, ``parent_id`` (and
-        ``households``, ``population``, ``station_id``). Unmapped targets are taken from columns
+        ``households``, ``population``, ``station_id``), e.g. ``{"DIST_NUM": "grid_id"}``; the
+        reverse ``{"grid_id": "DIST_NUM"}`` is accepted when the key is not a file column. Unmapped targets are taken from columns
         of that name; the id is ``grid_id`` or else the first column whose values are unique. A
         file without ``level`` and ``parent_id`` is one flat level, ``"grid"``; one with parents
         but no levels gets levels from depth, the deepest rows being ``"grid"``.

@@ -189,3 +189,11 @@ def test_guangzhou_levels_and_ids() -> None:
     assert set(grids["level"]) == {"district"}
     assert grids["grid_id"].iloc[0] == "440103"
     assert grids["name"].iloc[0] == "荔湾区"
+
+
+def test_columns_mapping_either_direction() -> None:
+    """{file column: target} and the reverse {target: file column} give the same frame."""
+    forward = load_grids(SHARED_EDGE, columns={"name": "grid_id", "grid_id": "name"})
+    reverse = load_grids(SHARED_EDGE, columns={"grid_id": "name"})
+    assert forward["grid_id"].tolist() == ["west", "east"]
+    assert reverse["grid_id"].tolist() == ["west", "east"]
