@@ -26,7 +26,7 @@ import shapely
 from shapely.geometry import LineString, mapping
 
 from .errors import PlannerError
-from .evaluate import Evaluation, evaluate
+from .evaluate import Evaluation, UnitMetrics, evaluate
 from .model import Plan, Problem, Route, Unit
 
 __all__ = ["PathGeometry", "plan_to_json"]
@@ -74,7 +74,7 @@ def _route_json(
     route: Route,
     iso: Callable[[int], str],
     path_geometry: PathGeometry,
-    distance_m: float,
+    metrics: UnitMetrics,
     incidents: Mapping[str, Sequence[Mapping[str, Any]]] | None,
 ) -> dict[str, Any]:
     def point(loc: int) -> tuple[float, float]:
@@ -121,7 +121,8 @@ def _route_json(
         "kind": unit.kind,
         "mode": unit.mode,
         "steps": steps,
-        "distance_m": round(float(distance_m), 1),
+        "distance_m": round(float(metrics.distance_m), 1),
+        "risk_covered": round(float(metrics.risk_covered), 6),
         "duration_s": int(route.end_s - route.start_s),
         "geometry": _geometry(path_geometry(lon, lat, unit.mode)),
     }
@@ -161,9 +162,9 @@ def plan_to_json(
     iso = _clock(problem)
     geometry = path_geometry or _straight
     units = {u.unit_id: u for u in problem.units}
-    dist = {m.unit_id: m.distance_m for m in ev.units}
+    metrics = {m.unit_id: m for m in ev.units}
     routes = [
-        _route_json(problem, units[r.unit_id], r, iso, geometry, dist[r.unit_id], incidents)
+        _route_json(problem, units[r.unit_id], r, iso, geometry, metrics[r.unit_id], incidents)
         for r in plan.routes
     ]
     unassigned = []

@@ -234,8 +234,16 @@ def build_problem(
     place_mode = "drive" if "drive" in modes else modes[0]
     placed = locate_stops(stops, grids, network, mode=place_mode)
     lon, lat = problem_points(units, placed)
-    travel = {m: np.asarray(network.travel_time_matrix(lon, lat, m), dtype=float) for m in modes}
-    dist = {m: np.asarray(network.distance_matrix(lon, lat, m), dtype=float) for m in modes}
+    travel: dict[str, np.ndarray] = {}
+    dist: dict[str, np.ndarray] = {}
+    for m in modes:
+        if hasattr(network, "matrices"):
+            seconds, metres = network.matrices(lon, lat, m)
+        else:
+            seconds = network.travel_time_matrix(lon, lat, m)
+            metres = network.distance_matrix(lon, lat, m)
+        travel[m] = np.asarray(seconds, dtype=float)
+        dist[m] = np.asarray(metres, dtype=float)
     allowed = {
         u.unit_id: None if u.grids is None else allowed_leaves(grids, u.grids) for u in units.units
     }
