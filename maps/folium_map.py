@@ -87,13 +87,18 @@ def _hhmm(value: Any) -> str:
         return str(value)
 
 
-def _top_text(row: pd.Series) -> str:
-    for col in ("top_categories", "top", "categories"):
-        if col in row.index and isinstance(row[col], str):
-            return row[col]
-        if col in row.index and isinstance(row[col], list | tuple):
-            return ", ".join(map(str, row[col]))
-    return ""
+def _text_column(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+    """The first present column of ``names`` as strings ("" where missing); lists joined."""
+    out = np.full(len(frame), "", dtype=object)
+    for col in names:
+        if col in frame.columns:
+            for i, value in enumerate(frame[col].to_numpy(dtype=object)):
+                if isinstance(value, str):
+                    out[i] = value
+                elif isinstance(value, list | tuple | np.ndarray):
+                    out[i] = ", ".join(map(str, value))
+            return out
+    return out
 
 
 def _grid_properties(
@@ -116,12 +121,13 @@ def _grid_properties(
         else np.zeros(n, dtype=int)
     )
     classes, breaks = risk_classes(values)
-    profiles = profile_matrix(aligned.reset_index())
+    profiles = profile_matrix(aligned)
+    tops = _text_column(aligned, ("top_categories", "top", "categories"))
+    whys = _text_column(aligned, ("why",))
     days = t["weekdays"].split(",")
     names = leaves["name"].to_numpy() if "name" in leaves else leaves["grid_id"].to_numpy()
     props: list[dict[str, Any]] = []
     for i, (gid, level) in enumerate(zip(leaves["grid_id"], leaves["level"], strict=True)):
-        row = aligned.iloc[i]
         p: dict[str, Any] = {
             "id": str(gid),
             "name": None if pd.isna(names[i]) else str(names[i]),
@@ -136,11 +142,10 @@ def _grid_properties(
             hours = risky_hours(profiles[i])
             if hours:
                 p["hours"] = ", ".join(f"{days[d]} {h:02d}:00" for d, h in hours)
-        top = _top_text(row)
-        if top:
-            p["top"] = top
-        if "why" in row.index and isinstance(row["why"], str) and row["why"]:
-            p["why"] = row["why"]
+        if tops[i]:
+            p["top"] = tops[i]
+        if whys[i]:
+            p["why"] = whys[i]
         props.append(p)
     return props, breaks
 

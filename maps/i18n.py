@@ -63,6 +63,7 @@ _EN: dict[str, str] = {
     "shift": "Shift",
     "no_readiness": "The plan carries no readiness figures.",
     "reason": "Reason",
+    "equal_shares": "(the plan gives no risk per visit: equal shares shown)",
 }
 
 _ZH: dict[str, str] = {
@@ -120,6 +121,7 @@ _ZH: dict[str, str] = {
     "shift": "班次",
     "no_readiness": "方案未包含响应就绪数据。",
     "reason": "原因",
+    "equal_shares": "(方案未给出每次巡访的风险:按平均分配显示)",
 }
 
 _TABLES = {"en": _EN, "zh": _ZH}

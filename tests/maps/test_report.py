@@ -1,0 +1,61 @@
+"""The plan report: timeline segments add up, charts present, offline, both languages."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+import pytest
+
+from maps.errors import MapsError
+from maps.report import render_report, timeline_segments
+
+
+def test_segments_tile_each_route(plan: dict[str, Any]) -> None:
+    """Segments are ordered, never overlap, and dwell/break time equals the steps' service time."""
+    for route in plan["routes"]:
+        segs = timeline_segments(route)
+        for (_, _, end), (_, start, _) in itertools.pairwise(segs):
+            assert end <= start
+        dwell = sum((b - a).total_seconds() for k, a, b in segs if k in ("dwell", "break"))
+        assert dwell == sum(float(s.get("service_s", 0)) for s in route["steps"])
+        assert [k for k, _, _ in segs].count("break") == 1
+
+
+def test_report_sections(plan: dict[str, Any]) -> None:
+    """The page has a summary, one timeline row per unit, the risk curve, unassigned reasons."""
+    html = render_report(plan)
+    assert "<script" not in html
+    assert not re.search(r"(src|href)=\"https?://", html)
+    assert html.count('class="seg-dwell"') == 6
+    assert "61.5%" in html
+    assert "no unit can reach it in its window" in html
+    assert "The plan carries no readiness figures." in html
+
+
+def test_readiness_slices_are_drawn(plan: dict[str, Any]) -> None:
+    """With metrics.readiness, both 3- and 5-minute lines have one step per 15-minute slice."""
+    plan["metrics"] = {
+        "readiness": [
+            {
+                "start": f"2026-01-05T{8 + q // 4:02d}:{(q % 4) * 15:02d}:00-05:00",
+                "within_3_pct": 40 + q,
+                "within_5_pct": 70 + q,
+            }
+            for q in range(16)
+        ]
+    }
+    html = render_report(plan, lang="zh")
+    assert "响应就绪度" in html
+    for key in ("within_3_pct", "within_5_pct"):
+        points = re.search(rf'class="{key}" points="([^"]+)"', html)
+        assert points
+        assert len(points[1].split()) == 32
+
+
+def test_naive_times_are_rejected(plan: dict[str, Any]) -> None:
+    """A time without a UTC offset is a MapsError naming the value."""
+    plan["routes"][0]["steps"][1]["arrival"] = "2026-01-05T08:10:00"
+    with pytest.raises(MapsError, match="2026-01-05T08:10:00"):
+        render_report(plan)
