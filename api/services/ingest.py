@@ -186,6 +186,9 @@ def ingest(
         unique.append(item)
     if (atomic and rejected) or not unique:
         return result
+    # One global order of unique-key inserts: concurrent overlapping batches then wait on each
+    # other instead of deadlocking (PostgreSQL locks each key as it inserts it).
+    unique.sort(key=lambda item: item.incident_id)
 
     gridset = grids.get()
     lon = np.array([r.lon for r in unique], dtype=float)

@@ -1,0 +1,184 @@
+"""Roles: every route of the app, called with every role, answers 2xx or 401/403/404 as designed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import incident, small_grids, token_headers
+
+ROLES = ("anonymous", "admin", "dispatcher", "supervisor", "volunteer")
+ALL = {"admin": 200, "dispatcher": 200, "supervisor": 200, "volunteer": 200, "anonymous": 401}
+PUBLIC = dict.fromkeys(ROLES, 200)
+STAFF = {"admin": 200, "dispatcher": 200, "supervisor": 200, "volunteer": 403, "anonymous": 401}
+WRITERS = {"admin": 200, "dispatcher": 200, "supervisor": 403, "volunteer": 403, "anonymous": 401}
+ADMIN_ONLY = {
+    "admin": 200,
+    "dispatcher": 403,
+    "supervisor": 403,
+    "volunteer": 403,
+    "anonymous": 401,
+}
+
+
+def _staff_in_district(outside: bool) -> dict[str, int]:
+    """Staff route on an object in district D2: a D1 supervisor gets 404, as if absent."""
+    return {**STAFF, "supervisor": 404} if outside else STAFF
+
+
+def _grids_body() -> bytes:
+    return small_grids().to_json().encode()
+
+
+def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
+    """(method, route template, concrete path, json body, expected status per role)."""
+    grid_feature = "/collections/{collectionId}/items/{featureId}"
+    return [
+        ("GET", "/", "/", None, PUBLIC),
+        ("GET", "/conformance", "/conformance", None, PUBLIC),
+        ("GET", "/healthz", "/healthz", None, PUBLIC),
+        ("GET", "/openapi.json", "/openapi.json", None, PUBLIC),
+        ("GET", "/docs", "/docs", None, PUBLIC),
+        ("GET", "/docs/oauth2-redirect", "/docs/oauth2-redirect", None, PUBLIC),
+        ("GET", "/redoc", "/redoc", None, PUBLIC),
+        ("GET", "/collections", "/collections", None, ALL),
+        ("GET", "/collections/{collectionId}", "/collections/grids", None, ALL),
+        ("GET", "/collections/{collectionId}", "/collections/incidents", None, STAFF),
+        ("GET", "/collections/{collectionId}/items", "/collections/grids/items", None, ALL),
+        ("GET", "/collections/{collectionId}/items", "/collections/incidents/items", None, STAFF),
+        ("GET", grid_feature, "/collections/grids/items/g11", None, ALL),
+        (
+            "GET",
+            grid_feature,
+            "/collections/grids/items/g31",
+            None,
+            {**ALL, "supervisor": 404, "volunteer": 404},
+        ),
+        ("GET", grid_feature, "/collections/incidents/items/r1", None, STAFF),
+        ("GET", grid_feature, "/collections/incidents/items/r2", None, _staff_in_district(True)),
+        ("POST", "/incidents", "/incidents", {"incidents": [incident("new")]}, WRITERS),
+        ("GET", "/incidents/overdue", "/incidents/overdue", None, STAFF),
+        ("GET", "/incidents/{incident_id}", "/incidents/r1", None, STAFF),
+        ("GET", "/incidents/{incident_id}", "/incidents/r2", None, _staff_in_district(True)),
+        ("GET", "/incidents/{incident_id}/transitions", "/incidents/r1/transitions", None, STAFF),
+        (
+            "GET",
+            "/incidents/{incident_id}/transitions",
+            "/incidents/r2/transitions",
+            None,
+            _staff_in_district(True),
+        ),
+        (
+            "POST",
+            "/incidents/{incident_id}/transitions",
+            "/incidents/{fresh}/transitions",
+            {"to": "verified"},
+            WRITERS,
+        ),
+        ("POST", "/grids", "/grids", "grids", ADMIN_ONLY),
+        ("GET", "/metrics", "/metrics", None, STAFF),
+    ]
+
+
+def _flat(routes: list[Any]) -> list[Any]:
+    """Routes with included routers opened up (the routers of api.routes have no prefix)."""
+    out = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        out.extend(_flat(inner.routes) if inner is not None else [route])
+    return out
+
+
+def _routes(app: Any) -> set[tuple[str, str]]:
+    out = set()
+    for route in _flat(app.routes):
+        methods = getattr(route, "methods", None) or {"GET"}
+        for method in methods - {"HEAD"}:
+            out.add((method, route.path))
+    return out
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_every_route_with_every_role(app: Any, client: TestClient) -> None:
+    """Each (route, role) pair answers exactly the designed status; no route is left out."""
+    rows = [incident("r1", "g11"), incident("r2", "g31")]
+    rows += [incident(f"t-{role}", "g12") for role in ROLES]
+    assert client.post(
+        "/incidents", json={"incidents": rows}, headers=token_headers("admin")
+    ).json()["accepted"] == len(rows)
+    table = cases()
+    covered = {(method, template) for method, template, *_ in table}
+    missing = _routes(app) - covered
+    assert not missing, f"routes without a role check: {sorted(missing)}"
+    failures = []
+    for method, _template, path, body, expected in table:
+        for role in ROLES:
+            headers = {} if role == "anonymous" else token_headers(role)
+            concrete = path.replace("{fresh}", f"t-{role}")
+            if body == "grids":
+                response = client.request(
+                    method,
+                    concrete,
+                    content=_grids_body(),
+                    headers={**headers, "content-type": "application/geo+json"},
+                )
+            else:
+                response = client.request(method, concrete, json=body, headers=headers)
+            if response.status_code != expected[role]:
+                failures.append(
+                    f"{method} {concrete} as {role}: {response.status_code} != {expected[role]}"
+                )
+            if response.status_code >= 400 and path.startswith(
+                ("/collections", "/incidents", "/grids")
+            ):
+                assert response.headers["content-type"].startswith("application/problem+json")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_scopes_filter_lists(client: TestClient) -> None:
+    """A volunteer lists only its community's grids; a supervisor only its district's incidents."""
+    rows = [incident("s1", "g11"), incident("s2", "g31")]
+    client.post("/incidents", json={"incidents": rows}, headers=token_headers("admin"))
+    volunteer = client.get("/collections/grids/items", headers=token_headers("volunteer")).json()
+    assert {f["id"] for f in volunteer["features"]} == {"C1", "g11", "g12"}
+    collections = client.get("/collections", headers=token_headers("volunteer")).json()
+    assert [c["id"] for c in collections["collections"]] == ["grids"]
+    supervisor = client.get(
+        "/collections/incidents/items", headers=token_headers("supervisor")
+    ).json()
+    assert [f["id"] for f in supervisor["features"]] == ["s1"]
+    other = token_headers("supervisor", district="D2")
+    assert [
+        f["id"]
+        for f in client.get("/collections/incidents/items", headers=other).json()["features"]
+    ] == ["s2"]
+    metrics = client.get("/metrics?level=district", headers=token_headers("supervisor")).json()
+    assert [m["grid_id"] for m in metrics] == ["D1"]
+
+
+def test_forged_and_expired_tokens(client: TestClient) -> None:
+    """A token signed with another secret, or expired, is a 401 that never echoes the token."""
+    from api.auth import create_token
+
+    forged = create_token("another-secret-0123456789", "admin")
+    expired = create_token("test-secret-0123456789abcdef", "admin", ttl_s=60, now=0)
+    for token in (forged, expired, "garbage"):
+        response = client.get("/collections", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+        assert token not in json.dumps(response.json())
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_route_table_is_all_api_routes(app: Any) -> None:
+    """The role table names only routes that exist (no stale entries)."""
+    existing = _routes(app)
+    stale = {(m, t) for m, t, *_ in cases()} - existing
+    assert not stale
+    assert all(
+        isinstance(r, APIRoute) for r in _flat(app.routes) if r.path.startswith("/incidents")
+    )
