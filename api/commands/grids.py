@@ -1,0 +1,135 @@
+"""``patrolgrid grids``: work with grid files (``check``; other modules add ``import``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from api.commands._app import app, cli_errors, console, fail
+from geo.validate import GridReport, check_file
+
+__all__ = ["EXIT_FINDINGS", "grids_app", "parse_columns"]
+
+#: Exit code of ``grids check`` when it finds errors (2 stays "bad input").
+EXIT_FINDINGS = 1
+
+grids_app = typer.Typer(help="Check and import grid files.", no_args_is_help=True)
+app.add_typer(grids_app, name="grids")
+
+GridFile = Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile or GeoParquet.")]
+CrsOption = Annotated[
+    str | None,
+    typer.Option("--crs", help="Declared CRS of the coordinates: EPSG code, 'gcj02' or 'bd09'."),
+]
+LayerOption = Annotated[str | None, typer.Option("--layer", help="Layer of a multi-layer file.")]
+ColumnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help="Map a file column to a contract column, e.g. --column DIST_NUM=grid_id (repeatable).",
+    ),
+]
+LandmarksOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--landmarks",
+        help="CSV of WGS84 points with the grid each lies in (lon, lat, grid_id) to settle the CRS.",
+    ),
+]
+MinAreaOption = Annotated[
+    float, typer.Option("--min-area", help="Ignore overlaps and gaps up to this many m2.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+
+def parse_columns(pairs: list[str] | None) -> dict[str, str] | None:
+    """``["SRC=grid_id", ...]`` to ``{"SRC": "grid_id"}``; None when there are none."""
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise fail(
+                f"--column {pair!r}: expected FILE_COLUMN=CONTRACT_COLUMN, e.g. DIST_NUM=grid_id"
+            )
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def _landmarks(path: Path | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    frame = pd.read_csv(path, dtype={"grid_id": str})
+    missing = {"lon", "lat", "grid_id"} - set(frame.columns)
+    if missing:
+        raise fail(
+            f"{path}: landmarks need the columns lon, lat, grid_id (missing {sorted(missing)})"
+        )
+    return frame
+
+
+def _table(report: GridReport) -> Table:
+    table = Table(title=f"{report.source}: {report.n_grids} grids", show_lines=False)
+    for column in ("severity", "check", "grid", "other", "area m2", "lon", "lat", "detail"):
+        table.add_column(
+            column,
+            overflow="fold",
+            justify="right" if column in {"area m2", "lon", "lat"} else "left",
+        )
+    for row in report.issues.itertuples(index=False):
+        colour = "red" if row.severity == "error" else "yellow"
+        table.add_row(
+            f"[{colour}]{row.severity}[/]",
+            row.check,
+            row.grid_id or "",
+            row.other_id or "",
+            "" if pd.isna(row.area_m2) else f"{row.area_m2:,.1f}",
+            "" if pd.isna(row.lon) else f"{row.lon:.6f}",
+            "" if pd.isna(row.lat) else f"{row.lat:.6f}",
+            row.detail,
+        )
+    return table
+
+
+@grids_app.command("check")
+def check(
+    path: GridFile,
+    crs: CrsOption = None,
+    layer: LayerOption = None,
+    column: ColumnOption = None,
+    landmarks: LandmarksOption = None,
+    min_area: MinAreaOption = 1.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a grids file: invalid polygons, duplicate ids, overlaps, gaps, empty rows, CRS.
+
+    Exits 1 when an error is found, 2 when the file cannot be read.
+    """
+    with cli_errors():
+        report = check_file(
+            path,
+            layer=layer,
+            crs=crs,
+            columns=parse_columns(column),
+            landmarks=_landmarks(landmarks),
+            min_area_m2=min_area,
+        )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        levels = ", ".join(f"{n} {level}" for level, n in report.levels.items())
+        if len(report.issues):
+            console.print(_table(report))
+        console.print(
+            f"{report.source}: {report.n_grids} grids ({levels}); "
+            f"{report.errors} errors, {report.warnings} warnings",
+            highlight=False,
+        )
+    if not report.ok:
+        raise typer.Exit(EXIT_FINDINGS)
