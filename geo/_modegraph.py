@@ -1,9 +1,20 @@
-"""The routable graph of one travel mode: arrays, a sparse matrix and a spatial index of street segments.
+"""The routable graph of one travel mode: junctions, street segments, a sparse matrix, a spatial index.
 
-Private to :mod:`geo.network`. Nodes are numbered ``0..N-1`` (the largest strongly connected
-component of the mode's streets); OSM node ids are kept alongside. Parallel edges between the same
-two nodes are reduced to the fastest one, so the sparse matrix, the networkx export and the
-matrices all describe the same graph.
+Private to :mod:`geo.network`. Built in three steps from the edge table:
+
+1. the mode's directed edges between consecutive OSM way nodes, with travel times from the speed
+   table; only the largest strongly connected component is kept;
+2. *contraction* (what OSMnx calls simplification): chains of pass-through nodes (two neighbours,
+   the same one-way/two-way status and the same speeds on both sides) are merged into one
+   *segment* between two *junctions*, keeping its polyline. Along a segment the speed in each
+   direction is uniform, so the time to a point at fraction ``t`` of its length is exactly ``t``
+   times the segment's time;
+3. a sparse matrix over junctions: one directed edge per open direction of each segment, the
+   fastest where several segments join the same two junctions.
+
+Junctions are numbered ``0..N-1``; their OSM ids are kept alongside. Segments run ``a -> b``
+(junction indices, ``a == b`` for a loop) with ``w_ab``/``w_ba`` the travel time in each direction
+(``inf`` where closed) and ``len_ab``/``len_ba`` the lengths.
 """
 
 from __future__ import annotations
@@ -21,17 +32,10 @@ from .speeds import edge_speeds_kph
 
 __all__ = ["ModeGraph", "build_mode_graph"]
 
-_WALK_BOTH_WAYS = "walk"
-
 
 @dataclass(frozen=True, eq=False)
 class ModeGraph:
-    """Routable graph of one mode (see module docstring).
-
-    Directed edges ``src -> dst`` carry ``time_s`` and ``length_m``. Segments are the undirected
-    street pieces ``a < b`` with ``w_ab``/``w_ba`` the travel time in each direction (``inf`` where
-    that direction is not allowed) and ``len_ab``/``len_ba`` the matching lengths.
-    """
+    """Routable graph of one mode (see the module docstring)."""
 
     mode: str
     osmid: np.ndarray
@@ -43,9 +47,8 @@ class ModeGraph:
     dst: np.ndarray
     time_s: np.ndarray
     length_m: np.ndarray
-    speed_kph: np.ndarray
-    highway: np.ndarray
-    name: np.ndarray
+    edge_seg: np.ndarray
+    edge_fwd: np.ndarray
     csr: sp.csr_matrix
     seg_a: np.ndarray
     seg_b: np.ndarray
@@ -57,12 +60,18 @@ class ModeGraph:
     seg_name: np.ndarray
     lines: np.ndarray
     tree: shapely.STRtree
-    max_speed_mps: float
+    n_way_nodes: int
 
     @property
     def n_nodes(self) -> int:
-        """Number of routable nodes."""
+        """Number of junctions (nodes of the routing graph)."""
         return len(self.osmid)
+
+    def edge_lookup(self) -> dict[tuple[int, int], int]:
+        """Directed junction pair -> index of the routing edge."""
+        return {
+            (int(u), int(v)): i for i, (u, v) in enumerate(zip(self.src, self.dst, strict=True))
+        }
 
 
 def _directed_rows(edges: pd.DataFrame, mode: str, speed: np.ndarray) -> pd.DataFrame:
@@ -71,17 +80,133 @@ def _directed_rows(edges: pd.DataFrame, mode: str, speed: np.ndarray) -> pd.Data
     rows = edges.loc[usable, ["u", "v", "length_m", "highway", "name", "oneway"]].copy()
     rows["speed_kph"] = speed[usable]
     if "oneway_bicycle" in edges.columns:
-        rows["contraflow"] = edges.loc[usable, "oneway_bicycle"].str.lower() == "no"
+        contraflow = edges.loc[usable, "oneway_bicycle"].str.lower() == "no"
     else:
-        rows["contraflow"] = False
-    if mode == _WALK_BOTH_WAYS:
+        contraflow = pd.Series(False, index=rows.index)
+    if mode == "walk":
         back = rows[rows["oneway"]]
     elif mode == "bike":
-        back = rows[rows["oneway"] & rows["contraflow"]]
+        back = rows[rows["oneway"] & contraflow]
     else:
         back = rows.iloc[0:0]
     back = back.rename(columns={"u": "v", "v": "u"})
     return pd.concat([rows, back], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _Fine:
+    """Undirected pieces between consecutive way nodes (``p < q``), before contraction."""
+
+    p: np.ndarray
+    q: np.ndarray
+    w_pq: np.ndarray
+    w_qp: np.ndarray
+    l_pq: np.ndarray
+    l_qp: np.ndarray
+    highway: np.ndarray
+    name: np.ndarray
+
+
+def _fine_pieces(
+    u: np.ndarray, v: np.ndarray, time_s: np.ndarray, length: np.ndarray, rows: pd.DataFrame, n: int
+) -> _Fine:
+    p, q = np.minimum(u, v), np.maximum(u, v)
+    forward = u < v
+    keys, index = np.unique(p * n + q, return_inverse=True)
+    m = len(keys)
+    w_pq, w_qp = np.full(m, np.inf), np.full(m, np.inf)
+    l_pq, l_qp = np.full(m, np.nan), np.full(m, np.nan)
+    w_pq[index[forward]] = time_s[forward]
+    l_pq[index[forward]] = length[forward]
+    w_qp[index[~forward]] = time_s[~forward]
+    l_qp[index[~forward]] = length[~forward]
+    highway = np.empty(m, dtype=object)
+    name = np.empty(m, dtype=object)
+    highway[index] = rows["highway"].to_numpy(dtype=object)
+    name[index] = rows["name"].to_numpy(dtype=object)
+    return _Fine(keys // n, keys % n, w_pq, w_qp, l_pq, l_qp, highway, name)
+
+
+def _pass_through(fine: _Fine, n: int) -> np.ndarray:
+    """Nodes that only continue a street: two pieces, same direction rules, same speeds."""
+    ends = np.concatenate([fine.p, fine.q])
+    piece = np.concatenate([np.arange(len(fine.p))] * 2)
+    degree = np.bincount(ends, minlength=n)
+    candidate = degree == 2
+    order = np.argsort(ends, kind="stable")
+    ends_s, piece_s = ends[order], piece[order]
+    first = np.searchsorted(ends_s, np.arange(n))
+    nodes = np.flatnonzero(candidate)
+    s1, s2 = piece_s[first[nodes]], piece_s[first[nodes] + 1]
+
+    def out_in(
+        s: np.ndarray, node: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        at_p = fine.p[s] == node
+        w_out = np.where(at_p, fine.w_pq[s], fine.w_qp[s])
+        w_in = np.where(at_p, fine.w_qp[s], fine.w_pq[s])
+        l_out = np.where(at_p, fine.l_pq[s], fine.l_qp[s])
+        l_in = np.where(at_p, fine.l_qp[s], fine.l_pq[s])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return w_out, w_in, l_out / w_out, l_in / w_in
+
+    o1, i1, so1, si1 = out_in(s1, nodes)
+    o2, i2, so2, si2 = out_in(s2, nodes)
+    # continuing 1 -> node -> 2 uses (in on 1, out on 2); 2 -> node -> 1 uses (in on 2, out on 1)
+    open_12 = np.isfinite(i1) & np.isfinite(o2)
+    open_21 = np.isfinite(i2) & np.isfinite(o1)
+    consistent = (open_12 == np.isfinite(i1)) & (open_12 == np.isfinite(o2))
+    consistent &= (open_21 == np.isfinite(i2)) & (open_21 == np.isfinite(o1))
+    consistent &= open_12 | open_21
+    same_speed = np.where(open_12, np.isclose(si1, so2, rtol=1e-12), True)
+    same_speed &= np.where(open_21, np.isclose(si2, so1, rtol=1e-12), True)
+    same_kind = fine.highway[s1] == fine.highway[s2]
+    same_kind &= fine.name[s1] == fine.name[s2]
+    keep = consistent & same_speed & same_kind & (s1 != s2)
+    out = np.zeros(n, dtype=bool)
+    out[nodes[keep]] = True
+    return out
+
+
+def _chains(fine: _Fine, through: np.ndarray, n: int) -> list[tuple[list[int], list[int]]]:
+    """Walk the pieces into chains ``(nodes, pieces)`` from junction to junction."""
+    ends = np.concatenate([fine.p, fine.q])
+    piece = np.concatenate([np.arange(len(fine.p))] * 2)
+    order = np.argsort(ends, kind="stable")
+    ends_s, piece_s = ends[order].tolist(), piece[order].tolist()
+    start = np.searchsorted(np.asarray(ends_s), np.arange(n + 1)).tolist()
+    p_list, q_list = fine.p.tolist(), fine.q.tolist()
+    through_l = through.tolist()
+    used = [False] * len(p_list)
+    chains: list[tuple[list[int], list[int]]] = []
+
+    def walk(node: int, s: int) -> None:
+        nodes, pieces = [node], []
+        while True:
+            used[s] = True
+            pieces.append(s)
+            node = q_list[s] if p_list[s] == node else p_list[s]
+            nodes.append(node)
+            if not through_l[node] or node == nodes[0]:
+                break
+            a, b = piece_s[start[node]], piece_s[start[node] + 1]
+            s = b if a == s else a
+            if used[s]:
+                break
+        chains.append((nodes, pieces))
+
+    for node in range(n):
+        if through_l[node]:
+            continue
+        for k in range(start[node], start[node + 1]):
+            s = piece_s[k]
+            if not used[s]:
+                walk(node, s)
+    for s in range(len(p_list)):  # rings made only of pass-through nodes
+        if not used[s]:
+            through_l[p_list[s]] = False
+            walk(p_list[s], s)
+    return chains
 
 
 def build_mode_graph(
@@ -115,10 +240,9 @@ def build_mode_graph(
     u = np.searchsorted(osmid_all, rows["u"].to_numpy())
     v = np.searchsorted(osmid_all, rows["v"].to_numpy())
     time_s = rows["length_m"].to_numpy() / (rows["speed_kph"].to_numpy() / 3.6)
-    # the fastest of parallel edges wins
+    # the fastest of parallel pieces wins
     order = np.lexsort((time_s, v, u))
-    u, v, time_s = u[order], v[order], time_s[order]
-    rows = rows.iloc[order]
+    u, v, time_s, rows = u[order], v[order], time_s[order], rows.iloc[order]
     first = np.ones(len(u), dtype=bool)
     first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
     u, v, time_s, rows = u[first], v[first], time_s[first], rows[first]
@@ -127,70 +251,76 @@ def build_mode_graph(
     graph = sp.csr_matrix((np.ones(len(u)), (u, v)), shape=(n_all, n_all))
     _, labels = connected_components(graph, directed=True, connection="strong")
     counts = np.bincount(labels[np.unique(np.concatenate([u, v]))], minlength=labels.max() + 1)
-    keep_label = int(np.argmax(counts))
-    in_scc = labels == keep_label
+    in_scc = labels == int(np.argmax(counts))
     keep = in_scc[u] & in_scc[v]
     u, v, time_s, rows = u[keep], v[keep], time_s[keep], rows[keep]
-    kept_nodes = np.flatnonzero(in_scc)
-    renumber = np.full(n_all, -1, dtype=np.int64)
-    renumber[kept_nodes] = np.arange(len(kept_nodes))
-    u, v = renumber[u], renumber[v]
-    n = len(kept_nodes)
-    x_all, y_all = xy
-    x, y = x_all[kept_nodes], y_all[kept_nodes]
-    length_m = rows["length_m"].to_numpy(dtype=float)
-    csr = sp.csr_matrix((time_s, (u, v)), shape=(n, n))
+    fine = _fine_pieces(u, v, time_s, rows["length_m"].to_numpy(dtype=float), rows, n_all)
+    through = _pass_through(fine, n_all)
+    chains = _chains(fine, through, n_all)
 
-    # undirected segments a < b with the time and length of each direction
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    forward = u < v
-    seg_key = a * n + b
-    keys, seg_index = np.unique(seg_key, return_inverse=True)
-    n_seg = len(keys)
-    w_ab = np.full(n_seg, np.inf)
-    w_ba = np.full(n_seg, np.inf)
-    len_ab = np.full(n_seg, np.nan)
-    len_ba = np.full(n_seg, np.nan)
-    w_ab[seg_index[forward]] = time_s[forward]
-    len_ab[seg_index[forward]] = length_m[forward]
-    w_ba[seg_index[~forward]] = time_s[~forward]
-    len_ba[seg_index[~forward]] = length_m[~forward]
-    seg_a, seg_b = keys // n, keys % n
-    highway = rows["highway"].to_numpy(dtype=object)
-    name = rows["name"].to_numpy(dtype=object)
-    seg_highway = np.empty(n_seg, dtype=object)
-    seg_name = np.empty(n_seg, dtype=object)
-    seg_highway[seg_index] = highway
-    seg_name[seg_index] = name
-    coords = np.stack(
-        [np.stack([x[seg_a], y[seg_a]], axis=1), np.stack([x[seg_b], y[seg_b]], axis=1)], axis=1
-    )
-    lines = shapely.linestrings(coords)
-    speed_mps = length_m / np.maximum(time_s, 1e-9)
+    # junctions: chain ends
+    ends = np.unique(np.array([c[0][0] for c in chains] + [c[0][-1] for c in chains]))
+    junction = np.full(n_all, -1, dtype=np.int64)
+    junction[ends] = np.arange(len(ends))
+    x_all, y_all = xy
+    n_seg = len(chains)
+    seg_a = np.empty(n_seg, dtype=np.int64)
+    seg_b = np.empty(n_seg, dtype=np.int64)
+    w_ab, w_ba = np.empty(n_seg), np.empty(n_seg)
+    len_ab, len_ba = np.empty(n_seg), np.empty(n_seg)
+    coords: list[np.ndarray] = []
+    for k, (chain_nodes, pieces) in enumerate(chains):
+        cn = np.asarray(chain_nodes)
+        pc = np.asarray(pieces)
+        fwd = fine.p[pc] == cn[:-1]
+        w_ab[k] = np.where(fwd, fine.w_pq[pc], fine.w_qp[pc]).sum()
+        w_ba[k] = np.where(fwd, fine.w_qp[pc], fine.w_pq[pc]).sum()
+        len_ab[k] = np.where(fwd, fine.l_pq[pc], fine.l_qp[pc]).sum()
+        len_ba[k] = np.where(fwd, fine.l_qp[pc], fine.l_pq[pc]).sum()
+        seg_a[k], seg_b[k] = junction[cn[0]], junction[cn[-1]]
+        coords.append(np.column_stack([x_all[cn], y_all[cn]]))
+    first_piece = np.array([c[1][0] for c in chains])
+    flat = np.concatenate(coords)
+    lines = shapely.linestrings(flat, indices=np.repeat(np.arange(n_seg), [len(c) for c in coords]))
+
+    # routing edges over junctions: fastest segment per directed pair, loops left out
+    eu = np.concatenate([seg_a, seg_b])
+    ev = np.concatenate([seg_b, seg_a])
+    ew = np.concatenate([w_ab, w_ba])
+    el = np.concatenate([len_ab, len_ba])
+    es = np.concatenate([np.arange(n_seg), np.arange(n_seg)])
+    ef = np.concatenate([np.ones(n_seg, dtype=bool), np.zeros(n_seg, dtype=bool)])
+    ok = np.isfinite(ew) & (eu != ev)
+    eu, ev, ew, el, es, ef = eu[ok], ev[ok], ew[ok], el[ok], es[ok], ef[ok]
+    order = np.lexsort((es, ew, ev, eu))
+    eu, ev, ew, el, es, ef = eu[order], ev[order], ew[order], el[order], es[order], ef[order]
+    first = np.ones(len(eu), dtype=bool)
+    first[1:] = (eu[1:] != eu[:-1]) | (ev[1:] != ev[:-1])
+    eu, ev, ew, el, es, ef = eu[first], ev[first], ew[first], el[first], es[first], ef[first]
+    n = len(ends)
     return ModeGraph(
         mode=mode,
-        osmid=osmid_all[kept_nodes],
-        lon=nodes["lon"].to_numpy()[kept_nodes],
-        lat=nodes["lat"].to_numpy()[kept_nodes],
-        x=x,
-        y=y,
-        src=u,
-        dst=v,
-        time_s=time_s,
-        length_m=length_m,
-        speed_kph=rows["speed_kph"].to_numpy(dtype=float),
-        highway=highway,
-        name=name,
-        csr=csr,
+        osmid=osmid_all[ends],
+        lon=nodes["lon"].to_numpy()[ends],
+        lat=nodes["lat"].to_numpy()[ends],
+        x=x_all[ends],
+        y=y_all[ends],
+        src=eu,
+        dst=ev,
+        time_s=ew,
+        length_m=el,
+        edge_seg=es,
+        edge_fwd=ef,
+        csr=sp.csr_matrix((ew, (eu, ev)), shape=(n, n)),
         seg_a=seg_a,
         seg_b=seg_b,
         w_ab=w_ab,
         w_ba=w_ba,
         len_ab=len_ab,
         len_ba=len_ba,
-        seg_highway=seg_highway,
-        seg_name=seg_name,
+        seg_highway=fine.highway[first_piece],
+        seg_name=fine.name[first_piece],
         lines=lines,
         tree=shapely.STRtree(lines),
-        max_speed_mps=float(speed_mps.max()),
+        n_way_nodes=int(in_scc.sum()),
     )

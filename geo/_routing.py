@@ -12,7 +12,6 @@ points inserted as nodes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,15 +68,17 @@ def _augment(graph: ModeGraph, src: Positions, tgt: Positions, *, lengths: bool)
     add(a_t, t_nodes, part(t_t, graph.w_ab[tgt.seg]), part(t_t, graph.len_ab[tgt.seg]))
     add(b_t, t_nodes, part(1 - t_t, graph.w_ba[tgt.seg]), part(1 - t_t, graph.len_ba[tgt.seg]))
     u, v = np.concatenate(parts_u), np.concatenate(parts_v)
-    w = np.concatenate(parts_w)
+    w, lens = np.concatenate(parts_w), np.concatenate(parts_l)
+    # a point on a loop segment reaches its junction both ways: keep the cheaper (sparse
+    # matrices would add duplicates up)
+    order = np.lexsort((w, v, u))
+    u, v, w, lens = u[order], v[order], w[order], lens[order]
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    u, v, w, lens = u[first], v[first], w[first], lens[first]
     size = n + ks + kt
     csr = sp.csr_matrix((w, (u, v)), shape=(size, size))
-    keys = np.empty(0, dtype=np.int64)
-    lens = np.empty(0)
-    if lengths:
-        keys = u.astype(np.int64) * size + v
-        order = np.argsort(keys)
-        keys, lens = keys[order], np.concatenate(parts_l)[order]
+    keys = u.astype(np.int64) * size + v  # sorted by (u, v)
     return _Augmented(csr=csr, sources=s_nodes, targets=t_nodes, keys=keys, lengths=lens)
 
 
@@ -130,7 +131,6 @@ def matrices(
     tgt: Positions,
     *,
     lengths: bool = False,
-    workers: int = 1,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Fastest travel times (s) between snapped points, and the lengths (m) of those paths.
 
@@ -142,8 +142,6 @@ def matrices(
         Snapped sources and targets.
     lengths
         Also return the length of each fastest path (the distance matrix).
-    workers
-        Threads running Dijkstra on chunks of sources at once.
 
     Returns
     -------
@@ -157,27 +155,14 @@ def matrices(
     size = aug.csr.shape[0]
     times = np.empty((ks, kt))
     dists = np.empty((ks, kt)) if lengths else None
-    chunks = list(_chunks(ks, size))
-    if workers > 1 and len(chunks) < workers and ks >= workers:
-        step = -(-ks // workers)
-        chunks = [slice(i, min(ks, i + step)) for i in range(0, ks, step)]
-
-    def run(part: slice) -> None:
+    for part in _chunks(ks, size):
         idx = aug.sources[part]
-        if lengths:
+        if dists is not None:
             dist, pred = dijkstra(aug.csr, indices=idx, return_predecessors=True)
             times[part] = dist[:, aug.targets]
-            assert dists is not None
             dists[part] = _walk_back(aug, pred, idx, aug.targets)
         else:
             times[part] = dijkstra(aug.csr, indices=idx)[:, aug.targets]
-
-    if workers > 1 and len(chunks) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(run, chunks))
-    else:
-        for part in chunks:
-            run(part)
     direct_t, direct_l = _direct(graph, src, tgt)
     better = direct_t < times
     times = np.where(better, direct_t, times)

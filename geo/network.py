@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+import shapely.ops
 from numpy.typing import ArrayLike
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
@@ -238,17 +239,12 @@ class Network:
     def edges(self, mode: Mode) -> gpd.GeoDataFrame:
         """Routable street segments of ``mode`` for drawing (one row per segment, EPSG:4326).
 
-        Columns: ``u``, ``v`` (OSM ids), ``highway``, ``name``, ``oneway`` (only one direction is
-        open to the mode), ``length_m``, ``geometry`` (LineString).
+        A segment runs between two junctions (pass-through nodes merged). Columns: ``u``, ``v``
+        (OSM ids of its ends), ``highway``, ``name``, ``oneway`` (only one direction is open to
+        the mode), ``length_m``, ``time_uv_s`` and ``time_vu_s`` (``inf`` where closed),
+        ``geometry`` (LineString). Row ``i`` is segment ``i`` of :attr:`Snap.segment`.
         """
         g = self.graph(mode)
-        coords = np.stack(
-            [
-                np.stack([g.lon[g.seg_a], g.lat[g.seg_a]], axis=1),
-                np.stack([g.lon[g.seg_b], g.lat[g.seg_b]], axis=1),
-            ],
-            axis=1,
-        )
         return gpd.GeoDataFrame(
             {
                 "u": g.osmid[g.seg_a],
@@ -257,10 +253,18 @@ class Network:
                 "name": g.seg_name,
                 "oneway": ~(np.isfinite(g.w_ab) & np.isfinite(g.w_ba)),
                 "length_m": np.fmin(g.len_ab, g.len_ba),
+                "time_uv_s": g.w_ab,
+                "time_vu_s": g.w_ba,
             },
-            geometry=shapely.linestrings(coords),
+            geometry=self._to_lonlat(g.lines),
             crs="EPSG:4326",
         )
+
+    def _to_lonlat(self, geoms: np.ndarray) -> np.ndarray:
+        def inv(c: np.ndarray) -> np.ndarray:
+            return np.column_stack(self._inv.transform(c[:, 0], c[:, 1]))
+
+        return shapely.transform(geoms, inv)
 
     # ------------------------------------------------------------------ snapping
     def snap(
@@ -294,9 +298,8 @@ class Network:
         t = np.clip(shapely.line_locate_point(lines, pts, normalized=True), 0.0, 1.0)
         t = np.nan_to_num(t)
         a, b = g.seg_a[seg], g.seg_b[seg]
-        sx = g.x[a] + t * (g.x[b] - g.x[a])
-        sy = g.y[a] + t * (g.y[b] - g.y[a])
-        slon, slat = self._inv.transform(sx, sy)
+        spot = shapely.line_interpolate_point(lines, t, normalized=True)
+        slon, slat = self._inv.transform(shapely.get_x(spot), shapely.get_y(spot))
         return Snap(
             node=np.where(t <= 0.5, g.osmid[a], g.osmid[b]),
             distance_m=distance,
@@ -346,15 +349,13 @@ class Network:
         snap_to: SnapTo,
         max_snap_m: float | None,
         lengths: bool,
-        workers: int | None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         _, src = self._positions(lon, lat, mode, snap_to, max_snap_m, "sources")
         if targets is None:
             tgt = src
         else:
             _, tgt = self._positions(targets[0], targets[1], mode, snap_to, max_snap_m, "targets")
-        n_workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
-        times, dists = matrices(self.graph(mode), src, tgt, lengths=lengths, workers=n_workers)
+        times, dists = matrices(self.graph(mode), src, tgt, lengths=lengths)
         if not np.isfinite(times).all():  # pragma: no cover - strongly connected by construction
             i, j = np.argwhere(~np.isfinite(times))[0]
             msg = f"{self.source}: no {mode} route from source {i} to target {j}"
@@ -370,7 +371,6 @@ class Network:
         targets: tuple[ArrayLike, ArrayLike] | None = None,
         snap_to: SnapTo = "edge",
         max_snap_m: float | None = None,
-        workers: int | None = None,
     ) -> np.ndarray:
         """Fastest travel times (seconds) between snapped points.
 
@@ -387,15 +387,13 @@ class Network:
             ``"node"``: at the segment's nearer end node (the networkx-comparable variant).
         max_snap_m
             Points farther than this from any routable street raise :class:`NetworkError`.
-        workers
-            Threads for Dijkstra (default: up to 2).
 
         Returns
         -------
         numpy.ndarray
             ``K_sources x K_targets`` float seconds, all finite.
         """
-        times, _ = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, False, workers)
+        times, _ = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, False)
         return times
 
     def distance_matrix(
@@ -407,13 +405,12 @@ class Network:
         targets: tuple[ArrayLike, ArrayLike] | None = None,
         snap_to: SnapTo = "edge",
         max_snap_m: float | None = None,
-        workers: int | None = None,
     ) -> np.ndarray:
         """Length (metres) of the fastest path between snapped points (same paths as the times).
 
         Parameters are those of :meth:`travel_time_matrix`.
         """
-        _, dists = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, True, workers)
+        _, dists = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, True)
         assert dists is not None
         return dists
 
@@ -426,10 +423,9 @@ class Network:
         targets: tuple[ArrayLike, ArrayLike] | None = None,
         snap_to: SnapTo = "edge",
         max_snap_m: float | None = None,
-        workers: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Both matrices from one search: ``(seconds, metres)`` of the fastest paths."""
-        times, dists = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, True, workers)
+        times, dists = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, True)
         assert dists is not None
         return times, dists
 
@@ -446,17 +442,36 @@ class Network:
         if len(lon_a) < 2:
             msg = "path: needs at least two points"
             raise NetworkError(msg)
-        snap, pos = self._positions(lon_a, lat_a, mode, "edge", max_snap_m, "path")
+        _, pos = self._positions(lon_a, lat_a, mode, "edge", max_snap_m, "path")
         g = self.graph(mode)
-        legs = route_nodes(g, pos)
-        coords: list[tuple[float, float]] = [(snap.lon[0], snap.lat[0])]
-        for k, nodes in enumerate(legs):
-            coords.extend((float(g.lon[node]), float(g.lat[node])) for node in nodes or [])
-            coords.append((float(snap.lon[k + 1]), float(snap.lat[k + 1])))
-        dedup = [coords[0]] + [c for p, c in pairwise(coords) if c != p]
-        if len(dedup) == 1:
-            dedup.append(dedup[0])
-        return LineString(dedup)
+        lookup = g.edge_lookup()
+        pieces: list[np.ndarray] = []
+        for k, nodes in enumerate(route_nodes(g, pos)):
+            s0, t0 = int(pos.seg[k]), float(pos.t[k])
+            s1, t1 = int(pos.seg[k + 1]), float(pos.t[k + 1])
+            if nodes is None:
+                pieces.append(_along(g.lines[s0], t0, t1))
+                continue
+            a0, b0 = g.seg_a[s0], g.seg_b[s0]
+            leave_back = nodes[0] == a0 if a0 != b0 else t0 * g.w_ba[s0] <= (1 - t0) * g.w_ab[s0]
+            pieces.append(_along(g.lines[s0], t0, 0.0 if leave_back else 1.0))
+            for hop_u, hop_v in pairwise(nodes):
+                edge = lookup[(hop_u, hop_v)]
+                seg = int(g.edge_seg[edge])
+                pieces.append(
+                    _along(g.lines[seg], *((0.0, 1.0) if g.edge_fwd[edge] else (1.0, 0.0)))
+                )
+            a1, b1 = g.seg_a[s1], g.seg_b[s1]
+            enter_a = nodes[-1] == a1 if a1 != b1 else t1 * g.w_ab[s1] <= (1 - t1) * g.w_ba[s1]
+            pieces.append(_along(g.lines[s1], 0.0 if enter_a else 1.0, t1))
+        xy = np.concatenate(pieces)
+        keep = np.ones(len(xy), dtype=bool)
+        keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)
+        xy = xy[keep]
+        if len(xy) == 1:
+            xy = np.vstack([xy, xy])
+        lon_p, lat_p = self._inv.transform(xy[:, 0], xy[:, 1])
+        return LineString(np.column_stack([lon_p, lat_p]))
 
     # ------------------------------------------------------------------ stops
     def stop_in_polygon(
@@ -509,6 +524,15 @@ class Network:
             inside, away = False, float(shapely.distance(spot, poly))
         lon, lat = self._inv.transform(spot.x, spot.y)
         return StreetStop(lon, lat, inside=inside, distance_m=away)
+
+
+def _along(line: LineString, t0: float, t1: float) -> np.ndarray:
+    """Coordinates of ``line`` from fraction ``t0`` to ``t1`` (reversed when ``t1 < t0``)."""
+    if t0 == t1:
+        return shapely.get_coordinates(shapely.line_interpolate_point(line, t0, normalized=True))
+    piece = shapely.ops.substring(line, min(t0, t1), max(t0, t1), normalized=True)
+    coords = shapely.get_coordinates(piece)
+    return coords[::-1] if t1 < t0 else coords
 
 
 # ---------------------------------------------------------------------- loading

@@ -116,12 +116,12 @@ def parse_maxspeed_kph(value: object) -> float:
     return speed if speed > 0 else math.nan
 
 
-def _first(value: object) -> str:
-    if isinstance(value, list | tuple):
-        return str(value[0]) if value else ""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
+def _first_values(values: pd.Series) -> pd.Series:
+    """First of ``;``-separated tag values, as strings ("" when absent)."""
+    text = values.fillna("").astype(str)
+    if text.str.contains(";", regex=False).any():
+        text = text.str.split(";", n=1).str[0]
+    return text
 
 
 def _allowed(edges: pd.DataFrame, mode: str) -> np.ndarray:
@@ -130,7 +130,7 @@ def _allowed(edges: pd.DataFrame, mode: str) -> np.ndarray:
     def tag(name: str) -> pd.Series:
         if name not in edges.columns:
             return pd.Series("", index=edges.index)
-        return edges[name].map(_first).str.lower()
+        return _first_values(edges[name]).str.lower()
 
     access = tag("access")
     area = tag("area")
@@ -179,7 +179,7 @@ def edge_speeds_kph(
         msg = f"travel mode {mode!r} is unknown; use one of {list(MODES)}"
         raise NetworkError(msg)
     table = load_speeds() if speeds is None else speeds
-    highway = edges["highway"].map(_first)
+    highway = _first_values(edges["highway"])
     speed = highway.map(table[f"{mode}_kph"]).to_numpy(dtype=float, copy=True)
     if mode == "drive" and "maxspeed" in edges.columns:
         posted = np.array([parse_maxspeed_kph(v) for v in edges["maxspeed"]], dtype=float)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import itertools
 from pathlib import Path
 
 import networkx as nx
@@ -82,25 +83,28 @@ def _points(seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reference_with_points(net: Network, mode: str, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """networkx times between snapped points, inserting each point as a node that splits its segment."""
-    g = net.to_networkx(mode)
+    """networkx times between snapped points, each point spliced into its street segment as a node."""
+    segments = net.edges(mode)
     snap = net.snap(lon, lat, mode)
-    by_segment: dict[tuple[int, int], list[tuple[float, int]]] = {}
-    for i, (u, v, t) in enumerate(zip(snap.u, snap.v, snap.fraction, strict=True)):
-        by_segment.setdefault((int(u), int(v)), []).append((float(t), i))
-    for (u, v), pts in by_segment.items():
-        pts.sort()
-        chain = [(0.0, u)] + [(t, ("p", i)) for t, i in pts] + [(1.0, v)]
-        for a_node, b_node, direction in ((u, v, 1), (v, u, -1)):
-            if not g.has_edge(a_node, b_node):
-                continue
-            w = g[a_node][b_node]["travel_time"]
-            seq = chain if direction == 1 else chain[::-1]
-            for (ta, na), (tb, nb) in zip(seq, seq[1:], strict=False):
-                g.add_edge(na, nb, travel_time=abs(tb - ta) * w, length=0.0)
+    on_segment: dict[int, list[tuple[float, object]]] = {}
+    for i, (seg, t) in enumerate(zip(snap.segment, snap.fraction, strict=True)):
+        on_segment.setdefault(int(seg), []).append((float(t), ("p", i)))
+    g = nx.DiGraph()
+
+    def add(a: object, b: object, w: float) -> None:
+        if a != b and (not g.has_edge(a, b) or g[a][b]["w"] > w):
+            g.add_edge(a, b, w=w)
+
+    for seg, row in enumerate(segments.itertuples()):
+        chain = [(0.0, int(row.u)), *sorted(on_segment.get(seg, [])), (1.0, int(row.v))]
+        for (ta, na), (tb, nb) in itertools.pairwise(chain):
+            if np.isfinite(row.time_uv_s):
+                add(na, nb, (tb - ta) * row.time_uv_s)
+            if np.isfinite(row.time_vu_s):
+                add(nb, na, (tb - ta) * row.time_vu_s)
     out = np.empty((len(lon), len(lon)))
     for i in range(len(lon)):
-        dist = nx.single_source_dijkstra_path_length(g, ("p", i), weight="travel_time")
+        dist = nx.single_source_dijkstra_path_length(g, ("p", i), weight="w")
         out[i] = [dist[("p", j)] for j in range(len(lon))]
     return out
 
@@ -176,9 +180,12 @@ def test_one_way_respected_when_driving_not_walking(ladder: Network) -> None:
     walk = ladder.travel_time_matrix(lon, lat, "walk")
     assert drive[1, 0] > 2.5 * drive[0, 1]  # against the one-way: round the block
     np.testing.assert_allclose(walk[0, 1], walk[1, 0], rtol=1e-9)
-    g = ladder.to_networkx("drive")
-    assert g.has_edge(4, 5) and not g.has_edge(5, 4)
-    assert ladder.to_networkx("walk").has_edge(5, 4)
+    # pass-through nodes are merged: junctions 4 and 6 joined by the one-way north street and
+    # by the two-way chain 4-1-2-3-6 round the south side
+    drive_g = ladder.to_networkx("drive")
+    assert drive_g[6][4]["travel_time"] > 2.5 * drive_g[4][6]["travel_time"]
+    assert ladder.edges("drive")["oneway"].sum() == 1
+    assert not ladder.edges("walk")["oneway"].any()
 
 
 def test_cached_network_loads_identically(tmp_path: Path) -> None:
@@ -247,7 +254,7 @@ def test_osm_without_streets_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "building.osm"
     nodes = {1: (-75.16, 39.98), 2: (-75.159, 39.98), 3: (-75.159, 39.981)}
     path.write_text(_osm_xml(nodes, [(5, [1, 2, 3, 1], {"building": "yes"})]))
-    with pytest.raises(NetworkError, match="building.osm"):
+    with pytest.raises(NetworkError, match=r"building\.osm"):
         load_network(path)
 
 
