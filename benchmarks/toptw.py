@@ -71,9 +71,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", nargs="*", default=DEFAULT)
     parser.add_argument("--peers", default="vroom,pyvrp,ortools")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="count limits in wall or CPU seconds (cpu: quiet-machine search on a loaded one)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    print(f"TOPTW, {len(args.cases)} cases, {args.time_limit:g} s per solver and case")
+    print(f"TOPTW, {len(args.cases)} cases, {args.time_limit:g} {args.clock} s per solver and case")
     results: list[CaseResult] = []
     for case in args.cases:
         name, _, m = case.partition(":")
@@ -84,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             bks_path=TOPTW / "bks.csv",
             peers=[p for p in args.peers.split(",") if p],
             seed=args.seed,
+            clock=args.clock,
             progress=_progress,
         )
     print()

@@ -58,16 +58,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", nargs="*", default=DEFAULT)
     parser.add_argument("--peers", default="vroom,pyvrp")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="count limits in wall or CPU seconds (cpu: quiet-machine search on a loaded one)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     paths = [VRP / "solomon" / f"{name.upper()}.txt" for name in args.instances]
-    print(f"Solomon VRPTW, {len(paths)} instances, {args.time_limit:g} s per solver and instance")
+    print(
+        f"Solomon VRPTW, {len(paths)} instances, {args.time_limit:g} {args.clock} s per solver and instance"
+    )
     results = run_vrptw(
         paths,
         time_limit_s=args.time_limit,
         bks_path=VRP / "solomon_bks.csv",
         peers=[p for p in args.peers.split(",") if p],
         seed=args.seed,
+        clock=args.clock,
         progress=_progress,
     )
     print()

@@ -75,12 +75,14 @@ def summary(results: Sequence[CaseResult]) -> dict[str, dict[str, dict[str, floa
         for s in _solvers(results):
             gaps = [g for c in cases if (g := c.gap_pct(s)) is not None]
             seconds = [c.runs[s].seconds for c in cases if s in c.runs]
+            cpu = [c.runs[s].cpu_seconds for c in cases if s in c.runs]
             out[family][s] = {
                 "mean_gap_pct": statistics.fmean(gaps) if gaps else None,
                 "median_gap_pct": statistics.median(gaps) if gaps else None,
                 "solved": float(len(gaps)),
                 "cases": float(len(cases)),
                 "median_s": statistics.median(seconds) if seconds else None,
+                "median_cpu_s": statistics.median(cpu) if cpu else None,
                 "ratio": None if s == PATROLGRID else _ratio(cases, s),
             }
     return out
@@ -91,7 +93,7 @@ def family_lines(results: Sequence[CaseResult]) -> list[str]:
     table = summary(results)
     lines = [
         f"{'family':<7} {'solver':<11} {'mean gap%':>9} {'median%':>8} {'solved':>7} "
-        f"{'median s':>8} {'patrolgrid better by (ratio)':>29}"
+        f"{'median s':>8} {'cpu s':>6} {'patrolgrid better by (ratio)':>29}"
     ]
     for family, solvers in table.items():
         for s, row in solvers.items():
@@ -100,7 +102,7 @@ def family_lines(results: Sequence[CaseResult]) -> list[str]:
             lines.append(
                 f"{family:<7} {s:<11} {_fmt(row['mean_gap_pct'], '9.2f')} "
                 f"{_fmt(row['median_gap_pct'], '8.2f')} {solved:>7} "
-                f"{_fmt(row['median_s'], '8.2f')} {ratio}"
+                f"{_fmt(row['median_s'], '8.2f')} {_fmt(row['median_cpu_s'], '6.2f')} {ratio}"
             )
     return lines
 
@@ -118,6 +120,7 @@ def results_json(results: Sequence[CaseResult]) -> dict[str, Any]:
             entry["score"] = ours.check.score
         entry["distance"] = round(ours.check.distance, 6)
         entry["seconds"] = round(ours.seconds, 3)
+        entry["cpu_seconds"] = round(ours.cpu_seconds, 3)
         entry["feasible"] = ours.check.ok
         if not ours.check.ok:
             entry["problems"] = list(ours.check.problems)
@@ -130,6 +133,7 @@ def results_json(results: Sequence[CaseResult]) -> dict[str, Any]:
                 "value": case.value(s),
                 "gap_pct": case.gap_pct(s),
                 "seconds": round(run.seconds, 3),
+                "cpu_seconds": round(run.cpu_seconds, 3),
                 "feasible": run.check.ok,
             }
             for s, run in case.runs.items()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from planner.engines import ortools_engine, portfolio, pyvrp_engine, vroom_engine
 from planner.engines.arrays import EngineResult, RoutingArrays
+from planner.engines.clock import Clock
 from planner.errors import ProblemError
 
 from . import solomon, toptw
@@ -32,24 +33,24 @@ __all__ = [
 ]
 
 PATROLGRID = "patrolgrid"
-Solver = Callable[[RoutingArrays, float, int], EngineResult]
+Solver = Callable[[RoutingArrays, float, int, Clock], EngineResult]
 
 #: Peers of the VRPTW benchmark: VROOM at its default exploration level 5, PyVRP cold.
 VRPTW_PEERS: dict[str, Solver] = {
-    "vroom": lambda a, t, s: vroom_engine.solve(a, exploration=5),
-    "pyvrp": lambda a, t, s: pyvrp_engine.solve(a, time_limit_s=t, seed=s),
+    "vroom": lambda a, t, s, c: vroom_engine.solve(a, exploration=5),
+    "pyvrp": lambda a, t, s, c: pyvrp_engine.solve(a, time_limit_s=t, seed=s, clock=c),
 }
 #: Peers of the TOPTW benchmark: VROOM with priorities, PyVRP with prizes, plain OR-Tools.
 TOPTW_PEERS: dict[str, Solver] = {
     **VRPTW_PEERS,
-    "ortools": lambda a, t, s: ortools_engine.solve(
-        a, time_limit_s=t, first_solution="parallel_cheapest_insertion"
+    "ortools": lambda a, t, s, c: ortools_engine.solve(
+        a, time_limit_s=t, first_solution="parallel_cheapest_insertion", clock=c
     ),
 }
 
 
-def _ours(arrays: RoutingArrays, time_limit_s: float, seed: int) -> EngineResult:
-    return portfolio.solve(arrays, time_limit_s=time_limit_s, seed=seed)
+def _ours(arrays: RoutingArrays, time_limit_s: float, seed: int, clock: Clock) -> EngineResult:
+    return portfolio.solve(arrays, time_limit_s=time_limit_s, seed=seed, clock=clock)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class SolverRun:
     engine: str
     routes: tuple[tuple[int, ...], ...]
     seconds: float
+    cpu_seconds: float
     check: Check
 
 
@@ -99,14 +101,17 @@ def _run(
     arrays: RoutingArrays,
     time_limit_s: float,
     seed: int,
+    clock: Clock,
     to_file: Callable[[int], int],
     check: Callable[[tuple[tuple[int, ...], ...]], Check],
 ) -> dict[str, SolverRun]:
     runs: dict[str, SolverRun] = {}
     for name, solver in solvers.items():
-        result = solver(arrays, time_limit_s, seed)
+        result = solver(arrays, time_limit_s, seed, clock)
         routes = tuple(tuple(to_file(node) for node in r) for r in result.routes if r)
-        runs[name] = SolverRun(name, result.engine, routes, result.seconds, check(routes))
+        runs[name] = SolverRun(
+            name, result.engine, routes, result.seconds, result.cpu_seconds, check(routes)
+        )
     return runs
 
 
@@ -125,6 +130,7 @@ def run_vrptw(
     bks_path: str | Path | None = None,
     peers: Sequence[str] = ("vroom", "pyvrp"),
     seed: int = 0,
+    clock: Clock = "wall",
     progress: Callable[[CaseResult], None] | None = None,
 ) -> list[CaseResult]:
     """Solve Solomon VRPTW files with patrolgrid and the peers; check and compare.
@@ -141,6 +147,8 @@ def run_vrptw(
         Names from :data:`VRPTW_PEERS`.
     seed
         Seed for the randomised engines.
+    clock
+        Whether time limits count wall-clock or CPU seconds (``"cpu"`` on a loaded machine).
     progress
         Called with each case's result as soon as it is done.
 
@@ -161,6 +169,7 @@ def run_vrptw(
             arrays,
             time_limit_s,
             seed,
+            clock,
             lambda node, ids=ids: int(ids[node]),
             lambda routes, instance=instance: check_vrptw(instance, routes),
         )
@@ -179,6 +188,7 @@ def run_toptw(
     bks_path: str | Path | None = None,
     peers: Sequence[str] = ("vroom", "pyvrp", "ortools"),
     seed: int = 0,
+    clock: Clock = "wall",
     progress: Callable[[CaseResult], None] | None = None,
 ) -> list[CaseResult]:
     """Solve TOPTW files for each number of routes with patrolgrid and the peers.
@@ -197,6 +207,8 @@ def run_toptw(
         Names from :data:`TOPTW_PEERS`.
     seed
         Seed for the randomised engines.
+    clock
+        Whether time limits count wall-clock or CPU seconds (``"cpu"`` on a loaded machine).
     progress
         Called with each case's result as soon as it is done.
 
@@ -217,6 +229,7 @@ def run_toptw(
                 arrays,
                 time_limit_s,
                 seed,
+                clock,
                 int,
                 lambda routes, instance=instance, m=m: check_toptw(instance, m, routes),
             )

@@ -199,12 +199,15 @@ class EngineResult:
         Name of the engine (or portfolio stages) that produced the routes.
     seconds
         Wall-clock seconds spent.
+    cpu_seconds
+        CPU seconds this process spent.
     """
 
     routes: Routes
     objective: Objective
     engine: str
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 def route_violations(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]) -> list[str]:

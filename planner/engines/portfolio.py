@@ -16,6 +16,7 @@ import time
 
 from . import ortools_engine, pyvrp_engine, vroom_engine
 from .arrays import EngineResult, RoutingArrays, objective, violations
+from .clock import Budget, Clock
 
 __all__ = ["solve"]
 
@@ -25,9 +26,10 @@ def solve(
     *,
     time_limit_s: float,
     seed: int = 0,
-    warm_exploration: int = 5,
+    warm_exploration: int = 1,
     warm_share: float = 0.25,
     polish_share: float = 0.0,
+    clock: Clock = "wall",
 ) -> EngineResult:
     """Solve with VROOM (warm start), then PyVRP, then optionally OR-Tools.
 
@@ -36,7 +38,7 @@ def solve(
     arrays
         The instance.
     time_limit_s
-        Wall-clock budget for all stages together.
+        Budget for all stages together.
     seed
         Seed of PyVRP's search; the same seed and budget repeat the same search.
     warm_exploration
@@ -45,23 +47,26 @@ def solve(
         Largest share of the budget VROOM may use.
     polish_share
         Share of the budget kept for an OR-Tools polish of the best routes (0 skips it).
+    clock
+        Whether the budget counts wall-clock or CPU seconds (see :mod:`.clock`).
 
     Returns
     -------
     EngineResult
         The best feasible solution of all stages; ``engine`` names the stages run.
     """
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
+    budget = Budget(time_limit_s, clock)
     candidates: list[EngineResult] = []
     stages: list[str] = []
-
-    def remaining() -> float:
-        return time_limit_s - (time.perf_counter() - began)
 
     def keep(result: EngineResult) -> None:
         stages.append(result.engine)
         if not violations(arrays, result.routes):
             candidates.append(result)
+
+    def best() -> EngineResult | None:
+        return min(candidates, key=lambda r: r.objective) if candidates else None
 
     if warm_exploration > 0:
         keep(
@@ -69,24 +74,32 @@ def solve(
                 arrays, exploration=warm_exploration, time_limit_s=warm_share * time_limit_s
             )
         )
-    warm = min(candidates, key=lambda r: r.objective).routes if candidates else None
+    warm = best()
     keep(
         pyvrp_engine.solve(
             arrays,
-            time_limit_s=remaining() - polish_share * time_limit_s,
+            time_limit_s=budget.remaining() - polish_share * time_limit_s,
             seed=seed,
-            initial=warm,
+            initial=None if warm is None else warm.routes,
+            clock=clock,
         )
     )
-    if polish_share > 0 and remaining() > 0.05:
-        best = min(candidates, key=lambda r: r.objective).routes if candidates else None
-        keep(ortools_engine.solve(arrays, time_limit_s=remaining(), initial=best))
-    routes = (
-        min(candidates, key=lambda r: r.objective).routes if candidates else arrays.empty_routes()
-    )
+    found = best()
+    if polish_share > 0 and budget.remaining() > 0.05:
+        keep(
+            ortools_engine.solve(
+                arrays,
+                time_limit_s=budget.remaining(),
+                initial=None if found is None else found.routes,
+                clock=clock,
+            )
+        )
+    found = best()
+    routes = arrays.empty_routes() if found is None else found.routes
     return EngineResult(
         routes=routes,
         objective=objective(arrays, routes),
         engine="portfolio(" + "+".join(stages) + ")",
         seconds=time.perf_counter() - began,
+        cpu_seconds=time.process_time() - cpu,
     )

@@ -92,7 +92,7 @@ def solve(
     EngineResult
         VROOM's solution in the instance's node numbers.
     """
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     timeout = None if time_limit_s is None else timedelta(seconds=max(0.001, time_limit_s))
     solution = to_input(arrays).solve(
         exploration_level=exploration, nb_threads=threads, timeout=timeout
@@ -108,4 +108,5 @@ def solve(
         objective=objective(arrays, result),
         engine=f"vroom-x{exploration}",
         seconds=time.perf_counter() - began,
+        cpu_seconds=time.process_time() - cpu,
     )
