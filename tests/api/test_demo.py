@@ -66,14 +66,24 @@ def test_grids_are_a_real_hierarchy(grids: gpd.GeoDataFrame) -> None:
 
 
 def test_join_agrees_with_police_districts(demo_out: Path) -> None:
-    """The grid's district matches the file's own dc_dist for >= 95% of located incidents."""
+    """Each incident's district (through its cell) is the one its point lies in.
+
+    The city-wide check against the file's own ``dc_dist`` (>= 95%) is in
+    tests/geo/test_join.py; in this small area the file's ``dc_dist`` agrees with the district
+    polygons for about 94% of incidents, and the demo's nested grids must lose nothing on that.
+    """
     joined = pd.read_csv(demo_out / "incidents.csv", dtype={"incident_id": str, "district_id": str})
     source = load_incidents(PHL / "phl_incidents_2025-01.csv").incidents
-    merged = joined.merge(source[["incident_id", "dc_dist"]].astype(str), on="incident_id")
-    assert len(merged) == len(joined) > 100
+    districts = gpd.read_file(PHL / "phl_police_districts.geojson")[["DIST_NUM", "geometry"]]
+    mine = source.loc[source["incident_id"].isin(joined["incident_id"])]
+    direct = gpd.sjoin(mine, districts, how="left", predicate="within")
+    direct = direct.drop_duplicates("incident_id").set_index("incident_id")
+    assert len(direct) == len(joined) > 100
     assert joined["grid_id"].notna().all()
-    agree = (merged["district_id"] == merged["dc_dist"].str.lstrip("0")).mean()
-    assert agree >= 0.95
+    by_polygon = direct.loc[joined["incident_id"], "DIST_NUM"].astype(str).to_numpy()
+    assert (joined["district_id"].to_numpy() == by_polygon).mean() >= 0.995
+    by_file = direct.loc[joined["incident_id"], "dc_dist"].astype(str).str.lstrip("0").to_numpy()
+    assert (joined["district_id"].to_numpy() == by_file).mean() >= 0.92
 
 
 def test_risk_covers_every_leaf(demo_out: Path, grids: gpd.GeoDataFrame) -> None:
