@@ -2,7 +2,8 @@
 
 XML goes through OSMnx's offline reader (:func:`osmnx.graph_from_xml`, unsimplified, every
 component kept). PBF is first rewritten as OSM XML with pyosmium (the maintained Python binding of
-libosmium), so both formats pass through the same parser and give the same graph.
+libosmium), keeping only ``highway`` ways and their nodes, so both formats pass through the same
+parser and give the same graph.
 """
 
 from __future__ import annotations
@@ -62,9 +63,17 @@ def _pbf_to_xml(path: Path, folder: Path) -> Path:
     if not target.name.endswith(".osm"):
         target = target.with_name(target.name + ".osm")
     try:
+        # first pass: the nodes of street ways; second: write those nodes and the street ways
+        streets = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+            osmium.filter.KeyFilter("highway")
+        )
+        needed: set[int] = set()
+        for way in streets:
+            needed.update(ref.ref for ref in way.nodes)
         with osmium.SimpleWriter(str(target)) as writer:
-            for obj in osmium.FileProcessor(str(path)):
-                writer.add(obj)
+            for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+                if (obj.is_node() and obj.id in needed) or (obj.is_way() and "highway" in obj.tags):
+                    writer.add(obj)
     except RuntimeError as exc:
         msg = f"{path}: not a readable OSM PBF file ({exc})"
         raise NetworkError(msg) from exc

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import osmium
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -208,6 +209,25 @@ def test_bz2_loads_same_graph_as_xml(tmp_path: Path, phl: Network) -> None:
     net = load_network(packed)
     assert net.nodes.equals(phl.nodes)
     assert net.edge_table.equals(phl.edge_table)
+
+
+def test_pbf_loads_same_graph_as_xml(tmp_path: Path, phl: Network) -> None:
+    """A .osm.pbf made from the XML with osmium builds the same node and edge tables."""
+    pbf = tmp_path / "temple.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(OSM)):
+            writer.add(obj)
+    net = load_network(pbf)
+    assert net.nodes.equals(phl.nodes)
+    assert net.edge_table.equals(phl.edge_table)
+
+
+def test_unreadable_pbf_is_one_clear_error(tmp_path: Path) -> None:
+    """A file named .osm.pbf that is not PBF raises NetworkError naming the file."""
+    bad = tmp_path / "broken.osm.pbf"
+    bad.write_bytes(b"not a pbf file at all")
+    with pytest.raises(NetworkError, match=r"broken\.osm\.pbf"):
+        load_network(bad)
 
 
 def test_path_follows_streets_between_snapped_points(phl: Network) -> None:
