@@ -366,6 +366,9 @@ def make_map(
         tiles=None,
         max_zoom=_MAX_ZOOM,
         control_scale=True,
+        # folium gives max_zoom to its tile layer only; with no tiles Leaflet has no maxZoom
+        # and marker clusters fail ("Map has no maxZoom specified"), so set it on the map.
+        maxZoom=_MAX_ZOOM,
     )
     PatrolgridScript(t).add_to(fmap)
     if base.url is not None:

@@ -129,7 +129,8 @@ class DataLayer(folium.map.Layer):
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "DataLayer"
-        self.js = js
+        # Hidden layers are built on first display: they cost nothing at page load.
+        self.js = js if show else f"PG.lazy(function () {{ return {js}; }})"
         self.data_json = data_json
         self.plugins = plugins
 

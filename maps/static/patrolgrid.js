@@ -193,7 +193,18 @@ var PG = (function () {
     return control;
   }
 
+  /* A layer group that builds its content the first time it is shown (hidden layers cost
+   * nothing at page load). */
+  function lazy(factory) {
+    var group = L.layerGroup(), built = false;
+    group.on("add", function () {
+      if (!built) { built = true; group.addLayer(factory()); }
+    });
+    return group;
+  }
+
   return {
+    lazy: lazy,
     setLabels: function (labels) { T = labels; },
     esc: esc, howSvg: howSvg, gridStyle: gridStyle, gridPopup: gridPopup,
     borderStyle: borderStyle, borderTooltip: borderTooltip, streetStyle: streetStyle,

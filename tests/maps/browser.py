@@ -44,6 +44,7 @@ class PageLoad:
     console_errors: list[str] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
     js_heap_mb: float = float("nan")
+    browser_rss_mb: float = float("nan")
 
 
 def open_offline(
@@ -92,8 +93,12 @@ def open_offline(
         page.on("pageerror", lambda e: errors.append(str(e)))
         start = time.perf_counter()
         page.goto(page_path.resolve().as_uri(), wait_until="load", timeout=120_000)
-        page.wait_for_function("() => document.readyState === 'complete'")
+        # Two animation frames after load: Leaflet has painted its canvas and SVG layers.
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
         load_s = time.perf_counter() - start
+        rss_mb = _browser_rss_mb()
         page.wait_for_timeout(int(settle_s * 1000))
         if actions:
             page.evaluate(actions)
@@ -108,4 +113,18 @@ def open_offline(
         context.close()
         if browser is not None:
             browser.close()
-    return PageLoad(load_s, external, errors, results, float(heap))
+    return PageLoad(load_s, external, errors, results, float(heap), rss_mb)
+
+
+def _browser_rss_mb() -> float:
+    """Proportional set size (PSS) of the browser processes this Python process started."""
+    import psutil
+
+    total = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in child.name().lower():
+                total += child.memory_full_info().pss
+        except psutil.Error:
+            continue
+    return total / 1048576

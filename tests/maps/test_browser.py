@@ -19,6 +19,11 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 OPEN_GRID_POPUP = """
 () => {
+  document.querySelectorAll('.leaflet-control-layers-overlays input').forEach(i => {
+    if (!i.checked) i.click();
+  });
+  const slider = document.querySelector('.pg-slider input');
+  if (slider) { slider.value = '22'; slider.dispatchEvent(new Event('input')); }
   for (const key of Object.keys(window)) {
     if (!key.startsWith('data_layer_')) continue;
     const layer = window[key];
@@ -41,6 +46,9 @@ CHECKS = {
     "legend": "document.querySelectorAll('.pg-legend i').length",
     "popup_chart": "document.querySelectorAll('.leaflet-popup-content svg.pg-how rect').length",
     "popup_text": "(document.querySelector('.leaflet-popup-content') || {}).textContent || ''",
+    "clusters": "document.querySelectorAll('.marker-cluster').length",
+    "heat": "document.querySelectorAll('canvas.leaflet-heatmap-layer').length",
+    "slider_hour": "(document.querySelector('.pg-slider .pg-hour') || {}).textContent",
 }
 
 
@@ -77,4 +85,7 @@ def test_map_renders_offline(
     assert r["layer_control"] >= 6
     assert r["legend"] == 6
     assert r["popup_chart"] > 0
+    assert r["clusters"] > 0
+    assert r["heat"] == 1
+    assert r["slider_hour"] == "22:00"
     assert ("Risky hours" if lang == "en" else "高发时段") in r["popup_text"]

@@ -43,7 +43,8 @@ def test_page_is_self_contained(
     assert "Leaflet 1.9.4" in html or '"1.9.4"' in html
     assert "L.markerClusterGroup" in html
     assert "L.heatLayer" in html
-    assert "maxZoom" in html
+    map_options = html.split("L.map(", 1)[1].split(");", 1)[0]
+    assert '"maxZoom": 19' in map_options
 
 
 def test_grid_colours_follow_risk(grids: gpd.GeoDataFrame, risk: pd.DataFrame) -> None:
@@ -118,3 +119,21 @@ def test_risk_classes_are_monotone(values: list[float]) -> None:
     assert ((classes == 0) == (arr <= 0)).all()
     order = np.argsort(arr, kind="stable")
     assert (np.diff(classes[order]) >= 0).all()
+
+
+def test_gcj02_basemap_shifts_mainland_only() -> None:
+    """On AMap tiles a Guangzhou cell moves by the GCJ-02 offset (~100-700 m); a Hong Kong cell stays."""
+    from tests.maps.conftest import lattice_grids
+
+    gz = lattice_grids(1, x0=113.26, y0=23.13, step=0.002)
+    hk = lattice_grids(1, x0=114.17, y0=22.30, step=0.002)
+    for frame, moved in ((gz, True), (hk, False)):
+        plain = _layer_data(map_html(make_map(grids=frame)), "PG.gridStyle")
+        shifted = _layer_data(map_html(make_map(grids=frame, basemap="amap")), "PG.gridStyle")
+        a = np.array(plain["features"][0]["geometry"]["coordinates"][0])
+        b = np.array(shifted["features"][0]["geometry"]["coordinates"][0])
+        offset_m = np.abs(b - a).max() * 111_000
+        if moved:
+            assert 100 < offset_m < 700
+        else:
+            assert offset_m == 0
