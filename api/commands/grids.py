@@ -130,6 +130,7 @@ def check(
             f"{report.source}: {report.n_grids} grids ({levels}); "
             f"{report.errors} errors, {report.warnings} warnings",
             highlight=False,
+            soft_wrap=True,
         )
     if not report.ok:
         raise typer.Exit(EXIT_FINDINGS)
