@@ -26,7 +26,6 @@ import datetime as dt
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -270,7 +269,7 @@ def _frozen_matrices(
             raise ProblemError(msg)
         arr.setflags(write=False)
         out[mode] = arr
-    return MappingProxyType(out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -338,7 +337,7 @@ class Problem:
             if not 0 <= s.location < n:
                 msg = f"stop {s.stop_id!r}: location {s.location} is not in 0..{n - 1}"
                 raise ProblemError(msg)
-        object.__setattr__(self, "stop_index", MappingProxyType(index))
+        object.__setattr__(self, "stop_index", index)
 
     @property
     def horizon_s(self) -> int:

@@ -2,8 +2,8 @@
 
 Every visit is optional with a drop penalty proportional to its prize, so a plan always
 exists; the objective is the risk left uncollected (scaled) plus travel time. Each stop that
-wants ``visits > 1`` becomes that many optional copies; copy ``k + 1`` may only be made when
-copy ``k`` is, and starts at least ``min_gap_s`` after it. The search starts from parallel
+wants ``visits > 1`` becomes that many optional copies, each with its own slot of the stop's
+windows (slots ``min_gap_s`` apart, see :func:`copy_windows`). The search starts from parallel
 cheapest insertion (plain cheapest-arc finds no first solution on tight instances) and improves
 with guided local search until the time limit or ``max_solutions``.
 
@@ -15,15 +15,19 @@ whenever the search ends on its own or by ``max_solutions`` rather than by the c
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from .feasibility import explain, screen
-from .model import Plan, Problem, Route, Visit
+from .model import Plan, Problem, Route, Stop, Visit
 
 __all__ = ["solve_ortools"]
 
@@ -41,27 +45,56 @@ class _Nodes:
     service: np.ndarray  # node -> service seconds
     stop: np.ndarray  # node -> stop index (-1 for depots)
     copy: np.ndarray  # node -> visit number
+    windows: list[tuple[tuple[int, int], ...]]  # node -> allowed start windows
+
+
+def copy_windows(problem: Problem, stop: Stop) -> list[tuple[tuple[int, int], ...]]:
+    """Start windows of each visit to ``stop``: the span cut into ``visits`` slots ``min_gap_s`` apart.
+
+    Slot ``k`` ends at least ``min_gap_s`` before slot ``k + 1`` begins, so visits in different
+    slots are always far enough apart without a side constraint (which would cripple the local
+    search). Slots that miss every window of the stop are left out.
+    """
+    windows = problem.windows_of(stop)
+    if stop.visits == 1:
+        return [windows]
+    first, last = windows[0][0], windows[-1][1]
+    slot = (last - first - (stop.visits - 1) * stop.min_gap_s) / stop.visits
+    if slot < 0:
+        return [windows]
+    out = []
+    for k in range(stop.visits):
+        a = first + k * (slot + stop.min_gap_s)
+        lo, hi = math.ceil(a), math.floor(a + slot)
+        cut = tuple((max(lo, x), min(hi, y)) for x, y in windows if max(lo, x) <= min(hi, y))
+        if cut:
+            out.append(cut)
+    return out
 
 
 def _nodes(problem: Problem, kept: list[int]) -> _Nodes:
     loc, service, stop, copy = [], [], [], []
+    windows: list[tuple[tuple[int, int], ...]] = []
     for u in problem.units:
         loc += [u.start_location, u.end]
         service += [0, 0]
         stop += [-1, -1]
         copy += [0, 0]
+        windows += [(), ()]
     for i in kept:
         s = problem.stops[i]
-        for k in range(s.visits):
+        for k, w in enumerate(copy_windows(problem, s)):
             loc.append(s.location)
             service.append(s.dwell_s)
             stop.append(i)
             copy.append(k)
+            windows.append(w)
     return _Nodes(
         np.asarray(loc, dtype=np.int64),
         np.asarray(service, dtype=np.int64),
         np.asarray(stop, dtype=np.int64),
         np.asarray(copy, dtype=np.int64),
+        windows,
     )
 
 
@@ -77,6 +110,7 @@ def solve_ortools(
     time_limit_s: float = 10.0,
     seed: int | None = 0,
     max_solutions: int | None = None,
+    search: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Plan patrols for ``problem`` with OR-Tools' routing solver.
 
@@ -90,6 +124,9 @@ def solve_ortools(
         Perturbation seed (None: no perturbation).
     max_solutions
         Stop after this many solutions (a machine-independent budget that makes runs repeatable).
+    search
+        Extra routing search parameters by dotted field name, e.g.
+        ``{"local_search_operators.use_extended_swap_active": True}``.
 
     Returns
     -------
@@ -149,13 +186,11 @@ def solve_ortools(
 
     total_prize = sum(problem.stops[i].total_prize for i in kept) or 1.0
     scale = PRIZE_SCALE / total_prize
-    node_of: dict[tuple[int, int], int] = {}
     for n in range(2 * n_units, n_nodes):
         i, k = int(nodes.stop[n]), int(nodes.copy[n])
-        node_of[(i, k)] = n
         stop = problem.stops[i]
         index = manager.NodeToIndex(n)
-        windows = problem.windows_of(stop)
+        windows = nodes.windows[n]
         cumul = tdim.CumulVar(index)
         cumul.SetRange(windows[0][0], windows[-1][1])
         for (_, b0), (a1, _) in itertools.pairwise(windows):
@@ -166,13 +201,6 @@ def solve_ortools(
         if rng is not None:
             prize *= 1.0 + PRIZE_NOISE * (2 * rng.random() - 1)
         routing.AddDisjunction([index], max(1, round(prize)))
-        if k > 0:
-            prev = manager.NodeToIndex(node_of[(i, k - 1)])
-            solver.Add(routing.ActiveVar(index) <= routing.ActiveVar(prev))
-            solver.Add(
-                tdim.CumulVar(index)
-                >= tdim.CumulVar(prev) + stop.min_gap_s * routing.ActiveVar(index)
-            )
 
     service_by_index = [int(nodes.service[manager.IndexToNode(i)]) for i in range(routing.Size())]
     for v, u in enumerate(problem.units):
@@ -199,6 +227,8 @@ def solve_ortools(
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     if max_solutions is not None:
         params.solution_limit = max_solutions
+    for name, value in (search or {}).items():
+        _set_param(params, name, value)
     solution = routing.SolveWithParameters(params)
 
     routes: list[Route] = []
@@ -212,6 +242,7 @@ def solve_ortools(
             )
             if route is not None:
                 routes.append(route)
+        routes = _renumber(routes)
     elapsed = time.perf_counter() - t0
     draft = Plan(routes=tuple(routes), backend="ortools", seed=seed)
     return Plan(
@@ -222,6 +253,37 @@ def solve_ortools(
         objective=objective,
         solve_s=elapsed,
     )
+
+
+def _renumber(routes: list[Route]) -> list[Route]:
+    """Number each stop's visits 0, 1, ... in time order (a later slot may be visited alone)."""
+    starts: dict[str, list[int]] = {}
+    for r in routes:
+        for v in r.visits:
+            starts.setdefault(v.stop_id, []).append(v.start_s)
+    rank = {sid: sorted(ts) for sid, ts in starts.items()}
+    return [
+        dataclasses.replace(
+            r,
+            steps=tuple(
+                dataclasses.replace(s, visit_number=rank[s.stop_id].index(s.start_s))
+                if s.kind == "visit"
+                else s
+                for s in r.steps
+            ),
+        )
+        for r in routes
+    ]
+
+
+def _set_param(params: Any, name: str, value: Any) -> None:
+    *path, last = name.split(".")
+    target = params
+    for part in path:
+        target = getattr(target, part)
+    if isinstance(value, bool) and not isinstance(getattr(target, last), bool):
+        value = 3 if value else 2  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
+    setattr(target, last, value)
 
 
 def _break_starts(solution: pywrapcp.Assignment) -> dict[str, int]:

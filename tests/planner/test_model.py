@@ -105,3 +105,15 @@ def test_plan_one_route_per_unit() -> None:
     """A plan refuses two routes for one unit."""
     with pytest.raises(ProblemError, match="one route per unit"):
         Plan(routes=(Route("u", 0, 1), Route("u", 0, 1)))
+
+
+def test_problem_pickles() -> None:
+    """A problem survives pickling (it is shipped to Dask workers)."""
+    import pickle
+
+    p = _problem()
+    q = pickle.loads(pickle.dumps(p))
+    assert q.stops == p.stops
+    assert q.units == p.units
+    assert np.array_equal(q.travel_s["walk"], p.travel_s["walk"])
+    assert q.stop_index == {"s1": 0}
