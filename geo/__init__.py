@@ -18,6 +18,10 @@ from .gridgen import make_h3_grid as make_h3_grid
 from .grids import clip_grids as clip_grids
 from .grids import load_grids as load_grids
 from .grids import nest_levels as nest_levels
+from .rollup import roll_up as roll_up
+from .validate import GridReport as GridReport
+from .validate import check_file as check_file
+from .validate import check_grids as check_grids
 from .categories import CategoryTable as CategoryTable
 from .categories import load_categories as load_categories
 from .hotspots import risk_table as risk_table

@@ -1,7 +1,7 @@
 """A coarse outline of mainland China, the area where GCJ-02 / BD-09 offsets apply.
 
 The outline is written here by hand as coordinates (EPSG:4326, ``[lon, lat]``), traced from
-public maps of China's land borders and coast. It is deliberately coarse: about 130 vertices, up
+public maps of China's land borders and coast. It is deliberately coarse: about 160 vertices, up
 to roughly 30 km off along land borders in mountains and deserts and pushed 10 to 60 km out to sea
 so that coastal islands (Zhoushan, Wanshan, Hainan...) fall inside. That is good enough because
 the question it answers, "is this point subject to the GCJ-02 shift?", only needs care where

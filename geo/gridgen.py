@@ -70,8 +70,8 @@ def _square_lattice(
     minx, miny, maxx, maxy = bounds
     cols = np.arange(math.floor(minx / size), math.floor(maxx / size) + 1)
     rows = np.arange(math.floor(miny / size), math.floor(maxy / size) + 1)
-    cc, rr = np.meshgrid(cols, rows, indexing="ij")
-    cc, rr = cc.ravel(), rr.ravel()
+    mesh_c, mesh_r = np.meshgrid(cols, rows, indexing="ij")
+    cc, rr = mesh_c.ravel(), mesh_r.ravel()
     x0, y0 = cc * size, rr * size
     x1, y1 = x0 + size, y0 + size
     rings = np.stack(

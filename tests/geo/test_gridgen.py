@@ -89,6 +89,24 @@ def test_cells_tile_random_boxes(
     _assert_tiles(make_grid(area, cell_m=cell_m, shape=shape), area)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("shape", ["square", "hex"])
+def test_every_point_in_exactly_one_cell(shape: str) -> None:
+    """Property: random points inside the area lie in the interior of at most one cell and are
+    covered by at least one (exactly one unless on a shared edge)."""
+    area = _areas()
+    cells = make_grid(area, cell_m=150, shape=shape)
+    rng = np.random.default_rng(7)
+    minx, miny, maxx, maxy = area.total_bounds
+    points = shapely.points(rng.uniform(minx, maxx, 4000), rng.uniform(miny, maxy, 4000))
+    union = shapely.union_all(area.geometry.to_numpy())
+    points = points[shapely.contains_properly(union, points)]
+    tree = shapely.STRtree(cells.geometry.to_numpy())
+    inner_pts, _ = tree.query(points, predicate="within")
+    cover_pts, _ = tree.query(points, predicate="intersects")
+    assert np.bincount(inner_pts, minlength=len(points)).max() <= 1
+    assert np.bincount(cover_pts, minlength=len(points)).min() >= 1
+
+
 @settings(max_examples=10, deadline=None)
 @given(st.permutations([0, 1]))
 def test_ids_stable_under_row_order(order: list[int]) -> None:
