@@ -1,0 +1,160 @@
+"""Planning a shift end to end: the orchestration shared by ``patrolgrid plan`` and the API.
+
+Grids, incidents, a street network and a units file in; the plan document, its evaluation and
+the files (plan.json, map.html, one GPX per unit) out. Every step calls the libraries; nothing is
+re-implemented here. The risk used for the shift comes from the incidents before its start only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.hotspots import risk_table
+from geo.join import join_incidents
+from geo.network import Network
+from maps.folium_map import make_map, save_map
+from maps.gpx import plan_to_gpx
+from planner.errors import PlannerError
+from planner.evaluate import Evaluation, evaluate
+from planner.model import Plan, Problem
+from planner.plan_json import plan_to_json
+from planner.problem import build_problem
+from planner.solve import solve
+from planner.stops import stop_table
+from planner.units_file import UnitsFile
+
+__all__ = ["PlanRun", "incident_records", "plan_shift", "write_outputs"]
+
+#: Incidents attached to each police visit step (most recent first).
+INCIDENTS_PER_STEP = 5
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """Everything one planning run produced."""
+
+    problem: Problem
+    plan: Plan
+    evaluation: Evaluation
+    document: dict[str, Any]
+    risk: pd.DataFrame
+    stops: pd.DataFrame
+    incidents: gpd.GeoDataFrame
+
+
+def incident_records(
+    joined: pd.DataFrame, *, per_grid: int = INCIDENTS_PER_STEP
+) -> dict[str, list[dict[str, Any]]]:
+    """The most recent incidents per leaf grid, for police visit steps (never for volunteers)."""
+    inside = joined.loc[joined["grid_id"].notna()].sort_values("occurred_at", ascending=False)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for gid, rows in inside.groupby("grid_id", sort=False):
+        out[str(gid)] = [
+            {
+                "incident_id": str(r.incident_id),
+                "category": str(r.category),
+                "occurred_at": pd.Timestamp(r.occurred_at).isoformat(),
+                "description": str(getattr(r, "description", "") or ""),
+            }
+            for r in rows.head(per_grid).itertuples()
+        ]
+    return out
+
+
+def plan_shift(
+    grids: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    network: Network,
+    units: UnitsFile,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    max_stops: int | None = None,
+    backend: str = "ortools",
+) -> PlanRun:
+    """Plan one shift: risk before it, stops, problem, solve, check, plan document.
+
+    Parameters
+    ----------
+    grids
+        Grids (all levels).
+    incidents
+        Incidents, joined to ``grids`` or not (joined here when ``grid_id`` is missing).
+    network
+        The street network (``geo.network.load_network``).
+    units
+        Parsed units file.
+    time_limit_s, seed, backend
+        Solver settings.
+    max_stops
+        Candidate stops (the hottest grids); the units file's ``max_stops`` or 200 when None.
+
+    Raises
+    ------
+    PlannerError
+        When the plan fails its independent evaluation (a solver bug, never the user's input).
+    """
+    joined = incidents if "grid_id" in incidents.columns else join_incidents(incidents, grids)
+    before = joined.loc[joined["occurred_at"] < units.shift_start]
+    risk = risk_table(before, grids, now=units.shift_start, timezone=units.timezone)
+    stops = stop_table(
+        risk,
+        shift_start=units.shift_start,
+        shift_end=units.shift_end,
+        timezone=units.timezone,
+        max_stops=max_stops or units.max_stops or 200,
+        dwell_s=units.dwell_s,
+    )
+    if stops.empty:
+        msg = (
+            f"no grid has any risk before the shift start {units.shift_start}: "
+            "check the incidents' dates and the shift in the units file"
+        )
+        raise PlannerError(msg)
+    problem = build_problem(units, stops, grids=grids, network=network)
+    plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
+    evaluation = evaluate(problem, plan)
+    if not evaluation.ok:
+        msg = "the plan failed its independent evaluation: " + "; ".join(evaluation.violations[:5])
+        raise PlannerError(msg)
+    document = plan_to_json(
+        problem,
+        plan,
+        path_geometry=network.path,
+        incidents=incident_records(before),
+        evaluation=evaluation,
+    )
+    return PlanRun(problem, plan, evaluation, document, risk, stops, before)
+
+
+def write_outputs(
+    run: PlanRun, grids: gpd.GeoDataFrame, out_dir: Path, *, network: Network | None = None
+) -> dict[str, Path]:
+    """Write plan.json, map.html and ``gpx/<unit_id>.gpx`` under ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    files["plan"] = out_dir / "plan.json"
+    files["plan"].write_text(
+        json.dumps(run.document, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    inside = run.incidents.loc[run.incidents["grid_id"].notna()]
+    fmap = make_map(
+        grids=grids,
+        risk=run.risk,
+        incidents=inside,
+        plan=run.document,
+        streets=None if network is None else network.edges("drive"),
+    )
+    files["map"] = save_map(fmap, out_dir / "map.html")
+    (out_dir / "gpx").mkdir(exist_ok=True)
+    for route in run.document["routes"]:
+        path = out_dir / "gpx" / f"{route['unit_id']}.gpx"
+        path.write_text(plan_to_gpx(run.document, route["unit_id"]), encoding="utf-8")
+        files[f"gpx:{route['unit_id']}"] = path
+    return files

@@ -1,0 +1,113 @@
+"""``patrolgrid plan``: plan.json, map.html and per-unit GPX from real files; one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.gridgen import make_grid
+from geo.grids import load_grids
+from tests.conftest import PHL
+
+UNITS = """\
+timezone: America/New_York
+shift: {start: "2025-01-22T18:00", end: "2025-01-23T02:00"}
+max_stops: 30
+units:
+  - {unit_id: car-1, kind: police_car, depot: [-75.1627, 39.9796], breaks: [{earliest: "21:00", latest: "22:00", minutes: 30}]}
+  - {unit_id: vol-1, kind: volunteer, mode: walk, depot: [-75.155, 39.982], grids: [NORTH_CENTRAL]}
+  - {unit_id: vol-2, kind: volunteer, mode: walk, depot: [-75.155, 39.982]}
+"""
+
+
+def _grids(tmp_path: Path) -> Path:
+    hoods = load_grids(
+        PHL / "phl_neighborhoods_azavea.geojson", columns={"name": "grid_id", "listname": "name"}
+    )
+    hoods = hoods.loc[hoods["grid_id"].isin(["NORTH_CENTRAL", "YORKTOWN", "HARTRANFT"])].copy()
+    hoods["level"] = "community"
+    hoods["parent_id"] = None
+    cells = make_grid(hoods, cell_m=400.0)
+    frame = gpd.GeoDataFrame(pd.concat([hoods, cells], ignore_index=True), crs="EPSG:4326")
+    path = tmp_path / "grids.geojson"
+    frame[["grid_id", "level", "parent_id", "name", "geometry"]].to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.mark.slow
+def test_plan_writes_plan_map_and_gpx(tmp_path: Path) -> None:
+    """On North Philadelphia data the command writes a valid plan, a map and one GPX per route."""
+    units = tmp_path / "units.yaml"
+    units.write_text(UNITS)
+    out = tmp_path / "out"
+    args = [
+        "plan",
+        "--grids",
+        str(_grids(tmp_path)),
+        "--incidents",
+        str(PHL / "phl_incidents_2025-01.csv"),
+        "--network",
+        str(PHL / "temple_north_philly.osm"),
+        "--units",
+        str(units),
+        "--out",
+        str(out),
+        "--time-limit",
+        "2",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "plan.json").read_text())
+    s = doc["summary"]
+    assert s["valid"] is True
+    assert s["visits"] > 0
+    assert s["shift_start"] == "2025-01-22T18:00:00-05:00"
+    assert 0 < s["risk_covered_pct"] <= 100
+    assert (out / "map.html").stat().st_size > 10_000
+    for route in doc["routes"]:
+        assert (out / "gpx" / f"{route['unit_id']}.gpx").is_file()
+        assert route["geometry"]["type"] == "LineString"
+        if route["kind"] == "volunteer":
+            assert all("incidents" not in step for step in route["steps"])
+            assert all(
+                step["grid_id"].startswith("NORTH_CENTRAL")
+                for step in route["steps"]
+                if step["type"] == "visit"
+            )
+    reasons = {u.get("unit_id"): u["reason"] for u in doc["unassigned"]}
+    assert reasons["vol-2"] == "volunteer has no grid it may enter"
+
+
+def test_bad_units_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    """A malformed units file ends with exit code 2 and one line naming the file and field."""
+    units = tmp_path / "units.yaml"
+    units.write_text(
+        "timezone: UTC\nshift: {start: 2025-01-01T18:00, end: 2025-01-02T02:00}\nunits:\n  - {unit_id: x, kind: tank, depot: [0, 0]}\n"
+    )
+    grids = tmp_path / "g.geojson"
+    grids.write_text('{"type": "FeatureCollection", "features": []}')
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--grids",
+            str(grids),
+            "--incidents",
+            str(grids),
+            "--network",
+            str(grids),
+            "--units",
+            str(units),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "units[0].kind" in result.output
+    assert "Traceback" not in result.output
