@@ -264,24 +264,26 @@ def build_mode_graph(
     junction[ends] = np.arange(len(ends))
     x_all, y_all = xy
     n_seg = len(chains)
-    seg_a = np.empty(n_seg, dtype=np.int64)
-    seg_b = np.empty(n_seg, dtype=np.int64)
-    w_ab, w_ba = np.empty(n_seg), np.empty(n_seg)
-    len_ab, len_ba = np.empty(n_seg), np.empty(n_seg)
-    coords: list[np.ndarray] = []
-    for k, (chain_nodes, pieces) in enumerate(chains):
-        cn = np.asarray(chain_nodes)
-        pc = np.asarray(pieces)
-        fwd = fine.p[pc] == cn[:-1]
-        w_ab[k] = np.where(fwd, fine.w_pq[pc], fine.w_qp[pc]).sum()
-        w_ba[k] = np.where(fwd, fine.w_qp[pc], fine.w_pq[pc]).sum()
-        len_ab[k] = np.where(fwd, fine.l_pq[pc], fine.l_qp[pc]).sum()
-        len_ba[k] = np.where(fwd, fine.l_qp[pc], fine.l_pq[pc]).sum()
-        seg_a[k], seg_b[k] = junction[cn[0]], junction[cn[-1]]
-        coords.append(np.column_stack([x_all[cn], y_all[cn]]))
-    first_piece = np.array([c[1][0] for c in chains])
-    flat = np.concatenate(coords)
-    lines = shapely.linestrings(flat, indices=np.repeat(np.arange(n_seg), [len(c) for c in coords]))
+    chain_len = np.array([len(c[1]) for c in chains])
+    piece = np.fromiter((s for c in chains for s in c[1]), dtype=np.int64, count=chain_len.sum())
+    start = np.fromiter((v for c in chains for v in c[0][:-1]), dtype=np.int64, count=len(piece))
+    chain_of = np.repeat(np.arange(n_seg), chain_len)
+    fwd = fine.p[piece] == start
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(chain_of, weights=values, minlength=n_seg)
+
+    with np.errstate(invalid="ignore"):
+        w_ab = total(np.where(fwd, fine.w_pq[piece], fine.w_qp[piece]))
+        w_ba = total(np.where(fwd, fine.w_qp[piece], fine.w_pq[piece]))
+        len_ab = total(np.where(fwd, fine.l_pq[piece], fine.l_qp[piece]))
+        len_ba = total(np.where(fwd, fine.l_qp[piece], fine.l_pq[piece]))
+    seg_a = junction[np.array([c[0][0] for c in chains])]
+    seg_b = junction[np.array([c[0][-1] for c in chains])]
+    chain_nodes = np.fromiter((v for c in chains for v in c[0]), dtype=np.int64)
+    flat = np.column_stack([x_all[chain_nodes], y_all[chain_nodes]])
+    lines = shapely.linestrings(flat, indices=np.repeat(np.arange(n_seg), chain_len + 1))
+    first_piece = piece[np.concatenate([[0], np.cumsum(chain_len)[:-1]])]
 
     # routing edges over junctions: fastest segment per directed pair, loops left out
     eu = np.concatenate([seg_a, seg_b])

@@ -349,13 +349,14 @@ class Network:
         snap_to: SnapTo,
         max_snap_m: float | None,
         lengths: bool,
+        bounded: bool = True,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         _, src = self._positions(lon, lat, mode, snap_to, max_snap_m, "sources")
         if targets is None:
             tgt = src
         else:
             _, tgt = self._positions(targets[0], targets[1], mode, snap_to, max_snap_m, "targets")
-        times, dists = matrices(self.graph(mode), src, tgt, lengths=lengths)
+        times, dists = matrices(self.graph(mode), src, tgt, lengths=lengths, bounded=bounded)
         if not np.isfinite(times).all():  # pragma: no cover - strongly connected by construction
             i, j = np.argwhere(~np.isfinite(times))[0]
             msg = f"{self.source}: no {mode} route from source {i} to target {j}"
@@ -371,6 +372,7 @@ class Network:
         targets: tuple[ArrayLike, ArrayLike] | None = None,
         snap_to: SnapTo = "edge",
         max_snap_m: float | None = None,
+        bounded: bool = True,
     ) -> np.ndarray:
         """Fastest travel times (seconds) between snapped points.
 
@@ -387,13 +389,16 @@ class Network:
             ``"node"``: at the segment's nearer end node (the networkx-comparable variant).
         max_snap_m
             Points farther than this from any routable street raise :class:`NetworkError`.
+        bounded
+            Stop each search at a proven bound on the farthest target (exact; faster when the
+            points cover a small part of the network). ``False`` searches the whole graph.
 
         Returns
         -------
         numpy.ndarray
             ``K_sources x K_targets`` float seconds, all finite.
         """
-        times, _ = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, False)
+        times, _ = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, False, bounded)
         return times
 
     def distance_matrix(

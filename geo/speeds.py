@@ -182,7 +182,9 @@ def edge_speeds_kph(
     highway = _first_values(edges["highway"])
     speed = highway.map(table[f"{mode}_kph"]).to_numpy(dtype=float, copy=True)
     if mode == "drive" and "maxspeed" in edges.columns:
-        posted = np.array([parse_maxspeed_kph(v) for v in edges["maxspeed"]], dtype=float)
+        raw = edges["maxspeed"].fillna("").astype(str)
+        known = {value: parse_maxspeed_kph(value) for value in raw.unique()}
+        posted = raw.map(known).to_numpy(dtype=float, copy=True)
         use = ~np.isnan(posted) & ~np.isnan(speed)
         speed[use] = posted[use] * maxspeed_share
     speed[~_allowed(edges, mode)] = np.nan

@@ -1,0 +1,183 @@
+"""Travel-time matrices: patrolgrid (scipy csgraph Dijkstra) against networkx, in the same run.
+
+Run: ``python -m benchmarks.network`` (``--quick`` for K = 100 and 500 only).
+
+Three drive networks, all loaded through ``geo.load_network`` from OSM XML: the real North
+Philadelphia extract (``../shared/data/philadelphia``) and two generated cities
+(``benchmarks/_city.py``) of about 48,000 nodes: "osm-like", 12 km x 12 km with two shape nodes
+per block side (48,000 way nodes, 10,000 junctions after merging pass-through nodes), and
+"junctions", 22 km x 22 km with every node a junction (48,000 routing nodes). For K = 100, 500,
+2000 points (uniform over the Philadelphia extract; over an 8 km x 8 km station area in the middle
+of each generated city) it times:
+
+- ``pg node``: ``net.travel_time_matrix(..., snap_to="node")``, the full K x K matrix between
+  the snapped junctions (what networkx can compute too), bounded searches (the default);
+- ``unbounded``: the same with ``bounded=False`` (every search covers the whole graph);
+- ``pg edge``: the default call, points snapped onto street segments;
+- ``networkx``: ``nx.single_source_dijkstra_path_length`` on the whole graph
+  ``net.to_networkx("drive")`` from a subsample of sources (``--nx-sources``, default 20),
+  extrapolated linearly to K sources (each source's search is independent, so this is fair);
+  OSMnx's shortest-path functions call the same networkx routine.
+
+Printed: median wall seconds over ``--repeats`` runs, the CPU seconds of the same runs (the
+machine may be shared; CPU time shows the work itself), the ratio networkx / patrolgrid (wall),
+and the largest difference between patrolgrid's and networkx's travel times on the subsample.
+The bounded and unbounded matrices are checked to be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from benchmarks._city import write_city
+from geo.network import Network, load_network
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "philadelphia"
+OSM = DATA / "temple_north_philly.osm"
+KS = (100, 500, 2000)
+STATION_M = 8000.0
+
+
+def _timed(fn: Callable[[], object], repeats: int) -> tuple[float, float, object]:
+    walls, cpus, out = [], [], None
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), out
+
+
+def _philly_points(net: Network, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    west, south, east, north = -75.1700, 39.9707, -75.1450, 39.9910  # the extract's <bounds>
+    return rng.uniform(west, east, k), rng.uniform(south, north, k)
+
+
+def _station_points(
+    net: Network, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    lon0, lat0 = float(net.nodes["lon"].mean()), float(net.nodes["lat"].mean())
+    half = STATION_M / 2
+    dx, dy = rng.uniform(-half, half, k), rng.uniform(-half, half, k)
+    lat = lat0 + dy / 111_320.0
+    lon = lon0 + dx / (111_320.0 * np.cos(np.radians(lat0)))
+    return lon, lat
+
+
+def run_network(
+    name: str,
+    net: Network,
+    points: Callable[[Network, int, np.random.Generator], tuple[np.ndarray, np.ndarray]],
+    ks: tuple[int, ...],
+    *,
+    repeats: int,
+    nx_sources: int,
+) -> None:
+    """Time both engines on one network for each K and print one row per K."""
+    graph = net.graph("drive")
+    nx_graph = net.to_networkx("drive")
+    print(
+        f"\n{name}: {graph.n_way_nodes:,} way nodes -> {graph.n_nodes:,} junctions, "
+        f"{len(graph.src):,} directed edges (drive)"
+    )
+    header = (
+        f"{'K':>6} {'pg node s':>10} {'pg cpu s':>9} {'unbounded s':>12} {'pg edge s':>10} "
+        f"{'nx s (extrap.)':>15} {'nx srcs':>8} {'ratio':>8} {'max |diff| s':>13}"
+    )
+    print(header)
+    for k in ks:
+        rng = np.random.default_rng(k)
+        lon, lat = points(net, k, rng)
+        snap = net.snap(lon, lat, "drive")
+        keep = ~snap.far
+        lon, lat = lon[keep], lat[keep]
+        nodes = snap.node[keep]
+        reps = repeats if k <= 500 else 1
+        wall, cpu, times = _timed(
+            lambda lon=lon, lat=lat: net.travel_time_matrix(lon, lat, "drive", snap_to="node"), reps
+        )
+        edge_wall, _, _ = _timed(
+            lambda lon=lon, lat=lat: net.travel_time_matrix(lon, lat, "drive"), reps
+        )
+        assert isinstance(times, np.ndarray)
+        full_wall, _, full = _timed(
+            lambda lon=lon, lat=lat: net.travel_time_matrix(
+                lon, lat, "drive", snap_to="node", bounded=False
+            ),
+            1,
+        )
+        assert np.array_equal(full, times), "bounded and unbounded searches disagree"
+        sample = rng.choice(len(nodes), size=min(nx_sources, len(nodes)), replace=False)
+        diff = 0.0
+        start = time.perf_counter()
+        for i in sample:
+            dist = nx.single_source_dijkstra_path_length(
+                nx_graph, int(nodes[i]), weight="travel_time"
+            )
+            expected = np.array([dist[int(n)] for n in nodes])
+            diff = max(diff, float(np.abs(times[i] - expected).max()))
+        nx_s = (time.perf_counter() - start) * len(nodes) / len(sample)
+        print(
+            f"{len(nodes):>6} {wall:>10.3f} {cpu:>9.3f} {full_wall:>12.3f} {edge_wall:>10.3f} {nx_s:>15.2f} "
+            f"{len(sample):>8} {nx_s / wall:>7.0f}x {diff:>13.2e}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="K = 100 and 500 only")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per timing (K <= 500)")
+    parser.add_argument("--nx-sources", type=int, default=20, help="networkx sources timed")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the city file + cache")
+    args = parser.parse_args(argv)
+    ks = KS[:2] if args.quick else KS
+    print(f"cpus: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="patrolgrid-bench-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        phl = load_network(OSM, cache_dir=work / "cache")
+        print(f"North Philadelphia loaded in {time.perf_counter() - started:.1f} s")
+        run_network(
+            "North Philadelphia (OSM)",
+            phl,
+            _philly_points,
+            ks,
+            repeats=args.repeats,
+            nx_sources=args.nx_sources,
+        )
+        cities = {
+            "osm-like": {"n": 100, "block_m": 120.0, "between": 2},
+            "junctions": {"n": 220, "block_m": 100.0, "between": 0},
+        }
+        for label, shape in cities.items():
+            city_file = work / f"city_{label}.osm"
+            if not city_file.exists():
+                write_city(city_file, **shape)
+            started = time.perf_counter()
+            city = load_network(city_file, cache_dir=work / "cache")
+            city.graph("drive")
+            print(f"\ncity {label} loaded in {time.perf_counter() - started:.1f} s")
+            run_network(
+                f"generated city ({label}), 8 km x 8 km station area",
+                city,
+                _station_points,
+                ks,
+                repeats=args.repeats,
+                nx_sources=args.nx_sources,
+            )
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
