@@ -6,6 +6,10 @@ same instance can be handed to PyVRP, VROOM or OR-Tools and their answers compar
 integers in one unit chosen by the caller (seconds in the planner, scaled distance units in
 the benchmarks). Windows constrain the *start* of service; waiting is allowed.
 
+Vehicles may travel differently (drive, walk, bike): ``travel`` and ``cost`` may hold one
+matrix per *profile*, and each vehicle names its profile; a vehicle may also be limited to a
+set of visits (``allowed``: a volunteer stays in its community).
+
 A solution is :data:`Routes`: one tuple of visit nodes per vehicle, in visit order, depots not
 listed. :func:`route_violations` and :func:`objective` evaluate it without any solver.
 """
@@ -51,6 +55,10 @@ class VehicleSpec:
         Load limit on the sum of ``demand`` over the route; ``None`` for no limit.
     max_duration
         Limit on return time minus departure time; ``None`` for none beyond the shift.
+    profile
+        Index of the travel/cost matrix the vehicle uses.
+    allowed
+        Visit nodes the vehicle may serve; ``None`` for all.
     """
 
     start: int = 0
@@ -58,6 +66,8 @@ class VehicleSpec:
     shift: tuple[int, int] = (0, HORIZON)
     capacity: int | None = None
     max_duration: int | None = None
+    profile: int = 0
+    allowed: frozenset[int] | None = None
 
 
 def _as_int_array(values: object, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -80,7 +90,7 @@ class RoutingArrays:
     Parameters
     ----------
     travel
-        ``(n, n)`` travel times between nodes.
+        ``(n, n)`` travel times between nodes, or ``(profiles, n, n)``; stored 3-D.
     service
         ``(n,)`` service (dwell) time at each node; zero at depots.
     windows
@@ -90,7 +100,7 @@ class RoutingArrays:
     n_depots
         Number of leading depot nodes.
     cost
-        ``(n, n)`` arc costs minimised after prizes (distance); defaults to ``travel``.
+        Arc costs minimised after prizes (distance), shaped like ``travel``; defaults to it.
     demand
         ``(n,)`` load taken at each visit; defaults to zeros.
     prize
@@ -110,13 +120,16 @@ class RoutingArrays:
     required: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        n = int(np.asarray(self.travel).shape[0])
+        travel = np.asarray(self.travel)
+        if travel.ndim == 2:
+            travel = travel[None]
+        p, n = int(travel.shape[0]), int(travel.shape[-1])
         set_ = object.__setattr__
-        set_(self, "travel", _as_int_array(self.travel, (n, n), "travel"))
+        set_(self, "travel", _as_int_array(travel, (p, n, n), "travel"))
         set_(self, "service", _as_int_array(self.service, (n,), "service"))
         set_(self, "windows", _as_int_array(self.windows, (n, 2), "windows"))
-        cost = self.travel if self.cost is None else self.cost
-        set_(self, "cost", _as_int_array(cost, (n, n), "cost"))
+        cost = self.travel if self.cost is None else np.asarray(self.cost)
+        set_(self, "cost", _as_int_array(cost if cost.ndim == 3 else cost[None], (p, n, n), "cost"))
         zeros = np.zeros(n, dtype=np.int64)
         set_(
             self,
@@ -157,16 +170,32 @@ class RoutingArrays:
             if vehicle.shift[0] > vehicle.shift[1]:
                 msg = f"routing arrays: vehicle {k} has a shift that ends before it starts"
                 raise ProblemError(msg)
+            if not 0 <= vehicle.profile < self.travel.shape[0]:
+                msg = f"routing arrays: vehicle {k} uses profile {vehicle.profile}, which has no matrix"
+                raise ProblemError(msg)
+            if vehicle.allowed is not None and not vehicle.allowed <= set(self.visits):
+                msg = f"routing arrays: vehicle {k} is allowed nodes that are not visits"
+                raise ProblemError(msg)
 
     @property
     def n_nodes(self) -> int:
         """Number of nodes, depots included."""
-        return int(self.travel.shape[0])
+        return int(self.travel.shape[-1])
 
     @property
     def visits(self) -> range:
         """The visit nodes."""
         return range(self.n_depots, self.n_nodes)
+
+    @property
+    def n_profiles(self) -> int:
+        """Number of travel/cost profiles."""
+        return int(self.travel.shape[0])
+
+    def may_serve(self, vehicle: int, node: int) -> bool:
+        """Whether ``vehicle`` may serve visit ``node``."""
+        allowed = self.vehicles[vehicle].allowed
+        return allowed is None or node in allowed
 
     def empty_routes(self) -> Routes:
         """One empty route per vehicle."""
@@ -234,6 +263,9 @@ def route_violations(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]
     for node in route:
         if not arrays.n_depots <= node < arrays.n_nodes:
             return [f"vehicle {vehicle}: node {node} is not a visit node"]
+        if not arrays.may_serve(vehicle, node):
+            problems.append(f"vehicle {vehicle}: node {node} is not among its allowed visits")
+    travel = arrays.travel[spec.profile]
     if spec.capacity is not None:
         load = int(arrays.demand[list(route)].sum())
         if load > spec.capacity:
@@ -244,7 +276,7 @@ def route_violations(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]
     previous = spec.start
     first_start = None
     for node in route:
-        arrival = time + int(arrays.travel[previous, node])
+        arrival = time + int(travel[previous, node])
         start = max(arrival, int(arrays.windows[node, 0]))
         if start > arrays.windows[node, 1]:
             problems.append(
@@ -252,10 +284,10 @@ def route_violations(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]
                 f"at {int(arrays.windows[node, 1])}"
             )
         if first_start is None:
-            first_start = start - int(arrays.travel[spec.start, node])
+            first_start = start - int(travel[spec.start, node])
         time = start + int(arrays.service[node])
         previous = node
-    back = time + int(arrays.travel[previous, spec.end])
+    back = time + int(travel[previous, spec.end])
     if back > spec.shift[1]:
         problems.append(
             f"vehicle {vehicle}: returns at {back} after its shift ends at {spec.shift[1]}"
@@ -323,7 +355,7 @@ def objective(arrays: RoutingArrays, routes: Routes) -> Objective:
             continue
         spec = arrays.vehicles[k]
         path = [spec.start, *route, spec.end]
-        cost += int(arrays.cost[path[:-1], path[1:]].sum())
+        cost += int(arrays.cost[spec.profile][path[:-1], path[1:]].sum())
         served[list(route)] = True
     missing = ~served
     missing[: arrays.n_depots] = False

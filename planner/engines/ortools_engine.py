@@ -36,23 +36,37 @@ def _model(arrays: RoutingArrays) -> tuple[pywrapcp.RoutingIndexManager, pywrapc
     manager = pywrapcp.RoutingIndexManager(n, len(arrays.vehicles), starts, ends)
     routing = pywrapcp.RoutingModel(manager)
 
-    cost = arrays.cost.tolist()
-    transit = (arrays.travel + arrays.service[:, None]).tolist()
-
-    def cost_cb(i: int, j: int) -> int:
-        return cost[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    def time_cb(i: int, j: int) -> int:
-        return transit[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitCallback(cost_cb))
+    cost_index, time_index = [], []
+    for p in range(arrays.n_profiles):
+        cost = arrays.cost[p].tolist()
+        transit = (arrays.travel[p] + arrays.service[:, None]).tolist()
+        cost_index.append(
+            routing.RegisterTransitCallback(
+                lambda i, j, c=cost: c[manager.IndexToNode(i)][manager.IndexToNode(j)]
+            )
+        )
+        time_index.append(
+            routing.RegisterTransitCallback(
+                lambda i, j, t=transit: t[manager.IndexToNode(i)][manager.IndexToNode(j)]
+            )
+        )
+    for k, v in enumerate(arrays.vehicles):
+        routing.SetArcCostEvaluatorOfVehicle(cost_index[v.profile], k)
     horizon = int(max(arrays.windows[:, 1].max(), max(v.shift[1] for v in arrays.vehicles)))
-    time_index = routing.RegisterTransitCallback(time_cb)
-    routing.AddDimension(time_index, horizon, horizon, False, "time")
+    routing.AddDimensionWithVehicleTransits(
+        [time_index[v.profile] for v in arrays.vehicles], horizon, horizon, False, "time"
+    )
     times = routing.GetDimensionOrDie("time")
+    restricted = any(v.allowed is not None for v in arrays.vehicles)
     for node in arrays.visits:
         index = manager.NodeToIndex(node)
         times.CumulVar(index).SetRange(int(arrays.windows[node, 0]), int(arrays.windows[node, 1]))
+        if restricted:
+            # SetAllowedVehiclesForIndex's Span argument is not callable from Python in 9.15;
+            # removing the other vehicles from the node's vehicle variable is equivalent.
+            banned = [k for k in range(len(arrays.vehicles)) if not arrays.may_serve(k, node)]
+            if banned:
+                routing.VehicleVar(index).RemoveValues(banned)
     for k, v in enumerate(arrays.vehicles):
         early = max(int(v.shift[0]), int(arrays.windows[v.start, 0]))
         late = min(int(v.shift[1]), int(arrays.windows[v.end, 1]))

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pyvrp
+from pyvrp.constants import MAX_VALUE
 
 from .arrays import HORIZON, EngineResult, Routes, RoutingArrays, objective
 from .clock import Budget, Clock
@@ -27,7 +28,7 @@ def lexicographic_prize_weight(arrays: RoutingArrays) -> int:
     is the travel time, the sum of the shift lengths bounds it too. The weight is the smaller
     bound plus one.
     """
-    bound = int(arrays.cost.max(axis=1).sum())
+    bound = int(arrays.cost.max(axis=0).max(axis=1).sum())
     if np.array_equal(arrays.cost, arrays.travel):
         shifts = sum(v.shift[1] - v.shift[0] for v in arrays.vehicles)
         bound = min(bound, shifts)
@@ -73,8 +74,9 @@ def to_problem_data(arrays: RoutingArrays, *, prize_weight: int | None = None) -
                 required=required,
             )
         )
+    distances, durations, profile_of = _profiles(arrays)
     vehicle_types = []
-    for v in arrays.vehicles:
+    for k, v in enumerate(arrays.vehicles):
         capacity = [HORIZON if v.capacity is None else int(v.capacity)] if has_load else []
         extra = {} if v.max_duration is None else {"shift_duration": int(v.max_duration)}
         vehicle_types.append(
@@ -85,12 +87,35 @@ def to_problem_data(arrays: RoutingArrays, *, prize_weight: int | None = None) -
                 end_depot=v.end,
                 tw_early=int(v.shift[0]),
                 tw_late=int(v.shift[1]),
+                profile=profile_of[k],
                 **extra,
             )
         )
-    distance = np.ascontiguousarray(arrays.cost, dtype=np.int64)
-    duration = np.ascontiguousarray(arrays.travel, dtype=np.int64)
-    return pyvrp.ProblemData(locations, clients, depots, vehicle_types, [distance], [duration])
+    return pyvrp.ProblemData(locations, clients, depots, vehicle_types, distances, durations)
+
+
+def _profiles(arrays: RoutingArrays) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """One PyVRP profile per (matrix, allowed visits) pair; forbidden visits unreachable."""
+    keys: dict[tuple[int, frozenset[int] | None], int] = {}
+    distances: list[np.ndarray] = []
+    durations: list[np.ndarray] = []
+    profile_of = []
+    for v in arrays.vehicles:
+        key = (v.profile, v.allowed)
+        if key not in keys:
+            keys[key] = len(distances)
+            distance = np.array(arrays.cost[v.profile], dtype=np.int64)
+            duration = np.array(arrays.travel[v.profile], dtype=np.int64)
+            if v.allowed is not None:
+                banned = [i for i in arrays.visits if i not in v.allowed]
+                for matrix in (distance, duration):
+                    matrix[:, banned] = MAX_VALUE
+                    matrix[banned, :] = MAX_VALUE
+                    matrix[banned, banned] = 0
+            distances.append(distance)
+            durations.append(duration)
+        profile_of.append(keys[key])
+    return distances, durations, profile_of
 
 
 def to_solution(data: pyvrp.ProblemData, arrays: RoutingArrays, routes: Routes) -> pyvrp.Solution:

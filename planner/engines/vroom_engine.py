@@ -31,11 +31,28 @@ def _priorities(arrays: RoutingArrays) -> np.ndarray:
     return np.clip(priorities, 0, _MAX_PRIORITY)
 
 
+def _skills(arrays: RoutingArrays) -> tuple[list[set[int] | None], dict[int, set[int]]]:
+    """VROOM skills that keep each visit to its allowed vehicles (one skill per vehicle set)."""
+    if all(v.allowed is None for v in arrays.vehicles):
+        return [None] * len(arrays.vehicles), {}
+    skill_of: dict[tuple[int, ...], int] = {}
+    jobs: dict[int, set[int]] = {}
+    for node in arrays.visits:
+        who = tuple(k for k in range(len(arrays.vehicles)) if arrays.may_serve(k, node))
+        jobs[node] = {skill_of.setdefault(who, len(skill_of))}
+    vehicles: list[set[int] | None] = [
+        {skill for who, skill in skill_of.items() if k in who} for k in range(len(arrays.vehicles))
+    ]
+    return vehicles, jobs
+
+
 def to_input(arrays: RoutingArrays) -> vroom.Input:
     """Translate the arrays into a pyvroom ``Input`` (job id ``i`` is node ``i``)."""
     problem = vroom.Input()
-    problem.set_durations_matrix("car", arrays.travel.astype(np.uint32))
-    problem.set_costs_matrix("car", arrays.cost.astype(np.uint32))
+    for p in sorted({v.profile for v in arrays.vehicles}):
+        problem.set_durations_matrix(f"p{p}", arrays.travel[p].astype(np.uint32))
+        problem.set_costs_matrix(f"p{p}", arrays.cost[p].astype(np.uint32))
+    vehicle_skills, job_skills = _skills(arrays)
     has_load = any(v.capacity is not None for v in arrays.vehicles)
     for k, v in enumerate(arrays.vehicles):
         capacity = [HORIZON if v.capacity is None else int(v.capacity)] if has_load else []
@@ -45,7 +62,9 @@ def to_input(arrays: RoutingArrays) -> vroom.Input:
                 id=k,
                 start=v.start,
                 end=v.end,
+                profile=f"p{v.profile}",
                 capacity=capacity,
+                skills=vehicle_skills[k],
                 time_window=vroom.TimeWindow(int(v.shift[0]), int(min(v.shift[1], HORIZON))),
                 **extra,
             )
@@ -58,6 +77,7 @@ def to_input(arrays: RoutingArrays) -> vroom.Input:
             default_service=int(arrays.service[i]),
             delivery=[int(arrays.demand[i])] if has_load else [],
             priority=int(priorities[i]),
+            skills=job_skills.get(i),
             time_windows=[vroom.TimeWindow(int(arrays.windows[i, 0]), int(arrays.windows[i, 1]))],
         )
         for i in arrays.visits
@@ -99,9 +119,10 @@ def solve(
     )
     frame = solution.routes
     routes: list[list[int]] = [[] for _ in arrays.vehicles]
-    jobs = frame[frame["type"] == "job"]
-    for vehicle, job in zip(jobs["vehicle_id"].to_numpy(), jobs["id"].to_numpy(), strict=True):
-        routes[int(vehicle)].append(int(job))
+    if len(frame) and "id" in frame.columns:  # VROOM leaves the columns out when no route runs
+        jobs = frame[frame["type"] == "job"]
+        for vehicle, job in zip(jobs["vehicle_id"], jobs["id"], strict=True):
+            routes[int(vehicle)].append(int(job))
     result: Routes = tuple(tuple(r) for r in routes)
     return EngineResult(
         routes=result,

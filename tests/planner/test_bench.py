@@ -81,13 +81,13 @@ def test_toptw_travel_is_truncated_exactly(shared_dir: Path) -> None:
     """Travel is floor(10 d) for Solomon files and floor(100 d) for Cordeau's."""
     c101 = toptw.read_toptw(TOPTW / "instances" / "solomon_100" / "c101.txt")
     arrays = toptw.to_arrays(c101, m=2)
-    assert arrays.travel[0, 1] == math.floor(10 * math.sqrt(5**2 + 18**2))  # 18.68 -> 186
+    assert arrays.travel[0, 0, 1] == math.floor(10 * math.sqrt(5**2 + 18**2))  # 18.68 -> 186
     assert len(arrays.vehicles) == 2
     assert not arrays.required[1:].any()
     pr01 = toptw.read_toptw(TOPTW / "instances" / "cordeau" / "pr01.txt")
     pa = toptw.to_arrays(pr01, m=1)
     d = math.hypot(float(pr01.x[0] - pr01.x[1]), float(pr01.y[0] - pr01.y[1]))
-    assert pa.travel[0, 1] == math.floor(100 * d)
+    assert pa.travel[0, 0, 1] == math.floor(100 * d)
     with pytest.raises(ProblemError, match="at least 1"):
         toptw.to_arrays(pr01, m=0)
 

@@ -131,6 +131,27 @@ def test_engines_drop_the_optional_visit_they_cannot_reach() -> None:
         assert result.objective == Objective(0, 5, 40)
 
 
+def test_engines_return_empty_routes_when_nothing_is_reachable() -> None:
+    """When no visit can be reached in its window every engine returns empty routes."""
+    arrays = line_instance()
+    unreachable = RoutingArrays(
+        travel=arrays.travel,
+        service=arrays.service,
+        windows=[[0, 1000], [0, 1], [0, 1], [0, 1]],
+        vehicles=arrays.vehicles,
+        prize=[0, 1, 2, 3],
+        required=[False] * 4,
+    )
+    for result in (
+        vroom_engine.solve(unreachable, exploration=1),
+        pyvrp_engine.solve(unreachable, time_limit_s=0.1),
+        ortools_engine.solve(unreachable, time_limit_s=0.1),
+        portfolio.solve(unreachable, time_limit_s=0.2),
+    ):
+        assert result.routes == ((), ())
+        assert result.objective == Objective(0, 6, 0)
+
+
 def test_warm_start_is_never_lost() -> None:
     """PyVRP and OR-Tools given a warm start return a solution at least as good as it."""
     arrays = line_instance()
@@ -142,9 +163,58 @@ def test_warm_start_is_never_lost() -> None:
         assert result.objective <= objective(arrays, warm)
 
 
+def two_mode_instance() -> RoutingArrays:
+    """A car (profile 0) and a walker (profile 1, three times slower) limited to visit 1."""
+    arrays = line_instance()
+    travel = np.stack([arrays.travel[0], 3 * arrays.travel[0]])
+    return RoutingArrays(
+        travel=travel,
+        service=arrays.service,
+        windows=arrays.windows,
+        vehicles=(
+            VehicleSpec(shift=(0, 1000)),
+            VehicleSpec(shift=(0, 1000), profile=1, allowed=frozenset({1})),
+        ),
+        prize=arrays.prize,
+        required=arrays.required,
+    )
+
+
+def test_profiles_and_allowed_visits_are_checked() -> None:
+    """A walker's route is timed on its own matrix, and a visit outside its set is a violation."""
+    arrays = two_mode_instance()
+    assert objective(arrays, ((), (1,))).cost == 60
+    assert any("allowed" in p for p in violations(arrays, ((1,), (2,))))
+    with pytest.raises(ProblemError, match="profile 2"):
+        RoutingArrays(
+            travel=arrays.travel,
+            service=arrays.service,
+            windows=arrays.windows,
+            vehicles=(VehicleSpec(profile=2),),
+        )
+
+
+@pytest.mark.parametrize(
+    "solve",
+    [
+        lambda a: vroom_engine.solve(a, exploration=1),
+        lambda a: pyvrp_engine.solve(a, time_limit_s=0.3),
+        lambda a: ortools_engine.solve(a, time_limit_s=0.3),
+    ],
+    ids=["vroom", "pyvrp", "ortools"],
+)
+def test_engines_respect_allowed_visits(solve) -> None:
+    """Every engine keeps the walker to its allowed visit and still serves everything."""
+    arrays = two_mode_instance()
+    result = solve(arrays)
+    assert violations(arrays, result.routes) == []
+    assert result.objective.missing_required == 0
+    assert set(result.routes[1]) <= {1}
+
+
 @st.composite
 def random_instances(draw: st.DrawFn) -> RoutingArrays:
-    """Small random instances: points on a grid, random windows, a few vehicles, mixed visits."""
+    """Small random instances: two speed profiles, random windows, vehicles with allowed sets."""
     n = draw(st.integers(3, 9))
     xy = np.array(
         draw(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=n, max_size=n))
@@ -155,12 +225,19 @@ def random_instances(draw: st.DrawFn) -> RoutingArrays:
     windows = np.column_stack([opens, opens + widths])
     windows[0] = (0, 400)
     k = draw(st.integers(1, 3))
+    visits = list(range(1, n))
     return RoutingArrays(
-        travel=travel,
+        travel=np.stack([travel, 2 * travel]),
         service=np.array([0, *draw(st.lists(st.integers(0, 10), min_size=n - 1, max_size=n - 1))]),
         windows=windows,
         vehicles=tuple(
-            VehicleSpec(shift=(0, 400), capacity=draw(st.integers(2, 6))) for _ in range(k)
+            VehicleSpec(
+                shift=(0, 400),
+                capacity=draw(st.integers(2, 6)),
+                profile=draw(st.integers(0, 1)),
+                allowed=draw(st.none() | st.frozensets(st.sampled_from(visits))),
+            )
+            for _ in range(k)
         ),
         demand=np.array([0] + [1] * (n - 1)),
         prize=np.array([0, *draw(st.lists(st.integers(1, 20), min_size=n - 1, max_size=n - 1))]),
