@@ -19,8 +19,10 @@ __all__ = [
     "HOW_COLUMNS",
     "decode_profile",
     "encode_profile",
+    "encode_profiles",
     "profile_matrix",
     "risky_hours",
+    "top_hours",
     "weekday_hour_svg",
 ]
 
@@ -64,6 +66,27 @@ def encode_profile(values: Sequence[float] | np.ndarray) -> str:
         return "0" * 168
     levels = np.ceil(np.clip(arr / peak, 0.0, 1.0) * (LEVELS - 1)).astype(int)
     return "".join(map(str, levels))
+
+
+def encode_profiles(matrix: np.ndarray) -> list[str]:
+    """:func:`encode_profile` for every row of an ``(n, 168)`` array, vectorised."""
+    arr = np.nan_to_num(np.asarray(matrix, dtype=float).reshape(-1, 168), nan=0.0)
+    peak = arr.max(axis=1, keepdims=True)
+    safe = np.where(peak > 0, peak, 1.0)
+    levels = np.ceil(np.clip(arr / safe, 0.0, 1.0) * (LEVELS - 1)).astype(np.uint8)
+    digits = (levels + ord("0")).astype(np.uint8)
+    return [row.tobytes().decode("ascii") for row in digits]
+
+
+def top_hours(matrix: np.ndarray, *, top: int = 3) -> list[list[tuple[int, int]]]:
+    """:func:`risky_hours` for every row of an ``(n, 168)`` array, vectorised."""
+    arr = np.nan_to_num(np.asarray(matrix, dtype=float).reshape(-1, 168), nan=0.0)
+    order = np.argsort(-arr, axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(arr, order, axis=1)
+    return [
+        [(int(i) // 24, int(i) % 24) for i, v in zip(idx, val, strict=True) if v > 0]
+        for idx, val in zip(order, picked, strict=True)
+    ]
 
 
 def decode_profile(code: str) -> np.ndarray:

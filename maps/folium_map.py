@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import folium
-import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ from geo.hierarchy import leaf_grids
 
 from .assets import inline_html
 from .basemap import Basemap, resolve_basemap
-from .charts import encode_profile, profile_matrix, risky_hours
+from .charts import encode_profiles, profile_matrix, top_hours
 from .colors import RISK_COLORS, UNIT_COLORS
 from .errors import MapsError
 from .i18n import labels as get_labels
@@ -122,6 +121,8 @@ def _grid_properties(
     )
     classes, breaks = risk_classes(values)
     profiles = profile_matrix(aligned)
+    codes = encode_profiles(profiles)
+    hours = top_hours(profiles)
     tops = _text_column(aligned, ("top_categories", "top", "categories"))
     whys = _text_column(aligned, ("why",))
     days = t["weekdays"].split(",")
@@ -138,10 +139,9 @@ def _grid_properties(
             p["n"] = int(counts[i])
         if np.isfinite(values[i]) and values[i] > 0:
             p["r"] = round(float(values[i]), 2)
-            p["how"] = encode_profile(profiles[i])
-            hours = risky_hours(profiles[i])
-            if hours:
-                p["hours"] = ", ".join(f"{days[d]} {h:02d}:00" for d, h in hours)
+            p["how"] = codes[i]
+            if hours[i]:
+                p["hours"] = ", ".join(f"{days[d]} {h:02d}:00" for d, h in hours[i])
         if tops[i]:
             p["top"] = tops[i]
         if whys[i]:
@@ -159,8 +159,26 @@ def _legend_items(breaks: list[float], t: dict[str, str]) -> list[tuple[str, str
     return items
 
 
+def _cell_counts(
+    columns: list[np.ndarray], sizes: list[float]
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Unique lattice cells of the points and their counts (``sizes`` 0 keeps integers)."""
+    keys = [
+        np.round(c / s).astype(np.int64) if s else c.astype(np.int64)
+        for c, s in zip(columns, sizes, strict=True)
+    ]
+    stacked = np.column_stack(keys)
+    uniq, counts = np.unique(stacked.view([("", np.int64)] * len(keys)), return_counts=True)
+    out = [uniq[name].astype(np.int64) for name in uniq.dtype.names or ()]
+    return [o * s if s else o for o, s in zip(out, sizes, strict=True)], counts
+
+
 def _incident_layers(
-    fmap: folium.Map, incidents: gpd.GeoDataFrame, t: dict[str, str], shift: Any
+    fmap: folium.Map,
+    incidents: gpd.GeoDataFrame,
+    t: dict[str, str],
+    shift: Any,
+    timezone: str,
 ) -> None:
     _check_frame(incidents, "incidents", ("geometry",))
     incidents = _to_wgs84(incidents, "incidents")
@@ -168,32 +186,44 @@ def _incident_layers(
     lon, lat = shift(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
     if len(lon) == 0:
         return
-    # Heat map: weights aggregated on a ~50 m lattice keep the page small at 200k points.
-    cell = np.round(np.column_stack([lat, lon]) / _HEAT_CELL_DEG).astype(np.int64)
-    keys, inverse, counts = np.unique(cell, axis=0, return_inverse=True, return_counts=True)
-    heat = np.column_stack([keys * _HEAT_CELL_DEG, counts]).round(6).tolist()
-    folium.plugins.HeatMap(
-        heat, name=t["heat"], radius=14, blur=18, max_zoom=16, show=False, overlay=True
+    # Heat map: counts on a ~50 m lattice keep the page small at 200k points.
+    (hlat, hlon), counts = _cell_counts([lat, lon], [_HEAT_CELL_DEG, _HEAT_CELL_DEG])
+    heat = np.column_stack([hlat.round(6), hlon.round(6), counts]).tolist()
+    # Intensity saturates at the 95th percentile cell, so one outlier does not wash out the rest.
+    top = max(float(np.quantile(counts, 0.95)), 1.0)
+    DataLayer(
+        t["heat"],
+        f"L.heatLayer(DATA, {{radius: 14, blur: 18, maxZoom: 16, max: {top:.1f}}})",
+        to_json(heat),
+        show=False,
+        plugins=(("leaflet-heat.js", "leaflet_heat.min.js"),),
     ).add_to(fmap)
-    del inverse
     # Clusters: the most recent incidents, capped.
-    order = np.arange(len(points))
-    if "occurred_at" in points:
-        order = np.argsort(points["occurred_at"].to_numpy())[::-1]
-    order = order[:_MAX_CLUSTER_MARKERS]
-    cats = points["category"].astype(str).to_numpy() if "category" in points else None
-    ids = points["incident_id"].astype(str).to_numpy() if "incident_id" in points else None
-    when = (
-        points["occurred_at"].astype(str).str.slice(0, 16).to_numpy()
-        if "occurred_at" in points
-        else None
-    )
-    marks = []
-    for i in order:
-        label = " · ".join(
-            str(a[i]) for a in (ids, cats, when) if a is not None and a[i] not in ("", "nan")
+    has_time = "occurred_at" in points
+    when_all = pd.DatetimeIndex(points["occurred_at"]) if has_time else None
+    if when_all is not None and len(points) > _MAX_CLUSTER_MARKERS:
+        ns = when_all.asi8
+        order = np.argpartition(-ns, _MAX_CLUSTER_MARKERS - 1)[:_MAX_CLUSTER_MARKERS]
+        order = order[np.argsort(-ns[order], kind="stable")]
+    else:
+        order = np.arange(min(len(points), _MAX_CLUSTER_MARKERS))
+    picked = points.iloc[order]
+    label_parts = [
+        picked[col].astype(str).to_numpy() for col in ("incident_id", "category") if col in picked
+    ]
+    if when_all is not None:
+        label_parts.append(
+            when_all[order].tz_convert(timezone).strftime("%Y-%m-%d %H:%M").to_numpy()
         )
-        marks.append([round(float(lat[i]), 6), round(float(lon[i]), 6), label])
+    labels = (
+        [" · ".join(parts) for parts in zip(*label_parts, strict=True)]
+        if label_parts
+        else [""] * len(order)
+    )
+    marks = [
+        [round(float(a), 6), round(float(b), 6), text]
+        for a, b, text in zip(lat[order], lon[order], labels, strict=True)
+    ]
     DataLayer(
         t["clusters"],
         "PG.clusters(DATA)",
@@ -205,21 +235,18 @@ def _incident_layers(
             ("markerclusterdefaultcss", "MarkerCluster.Default.css"),
         ),
     ).add_to(fmap)
-    # By hour of day, with a slider: counts per ~200 m cell and hour.
-    if "occurred_at" in points:
-        hours = pd.DatetimeIndex(points["occurred_at"]).hour.to_numpy()
-        cell = np.round(np.column_stack([lat, lon]) / _HOUR_CELL_DEG).astype(np.int64)
-        table = pd.DataFrame({"a": cell[:, 0], "b": cell[:, 1], "h": hours})
-        grouped = table.groupby(["a", "b", "h"]).size().reset_index(name="n")
-        bins = np.column_stack(
-            [
-                (grouped["a"].to_numpy() * _HOUR_CELL_DEG).round(6),
-                (grouped["b"].to_numpy() * _HOUR_CELL_DEG).round(6),
-                grouped["h"].to_numpy(),
-                grouped["n"].to_numpy(),
-            ]
-        ).tolist()
-        bins = [[a, b, int(h), int(n)] for a, b, h, n in bins]
+    # By hour of day in local time, with a slider: counts per ~200 m cell and hour.
+    if when_all is not None:
+        hours = when_all.tz_convert(timezone).hour.to_numpy()
+        (blat, blon, bh), n = _cell_counts(
+            [lat, lon, hours.astype(float)], [_HOUR_CELL_DEG, _HOUR_CELL_DEG, 0.0]
+        )
+        bins = [
+            [a, b, int(h), int(k)]
+            for a, b, h, k in zip(
+                blat.round(6).tolist(), blon.round(6).tolist(), bh, n, strict=True
+            )
+        ]
         DataLayer(
             t["incidents"],
             f"PG.byHour(MAP, DATA, {to_json(t['incidents'])})",
@@ -315,6 +342,7 @@ def make_map(
     lang: str = "en",
     basemap: str | Basemap | None = None,
     simplify_m: float = 2.0,
+    timezone: str | None = None,
 ) -> folium.Map:
     """Build the supervisor's map.
 
@@ -342,6 +370,9 @@ def make_map(
         GCJ-02 providers the overlays are shifted to GCJ-02 inside mainland China.
     simplify_m
         Display simplification of polygons in metres.
+    timezone
+        Zone of the hour slider and incident times; default the plan summary's ``timezone``,
+        else UTC.
 
     Returns
     -------
@@ -423,7 +454,8 @@ def make_map(
     if warn:
         DataLayer(t["warnings"], "PG.warnings(DATA)", to_json(warn)).add_to(fmap)
     if incidents is not None and len(incidents):
-        _incident_layers(fmap, incidents, t, shift)
+        zone = timezone or str((plan or {}).get("summary", {}).get("timezone") or "UTC")
+        _incident_layers(fmap, incidents, t, shift, zone)
     if plan is not None:
         routes, depots, _ = _route_data(plan, shift)
         DataLayer(t["routes"], "PG.routes(DATA)", to_json(routes)).add_to(fmap)

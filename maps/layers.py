@@ -14,11 +14,19 @@ import folium
 import numpy as np
 import shapely
 from branca.element import Element, Figure, MacroElement
+from folium.map import ElementAddToElement
 from folium.template import Template
 
 from .assets import our_script
 
-__all__ = ["DataLayer", "Legend", "PatrolgridScript", "feature_collection", "to_json"]
+__all__ = [
+    "DataLayer",
+    "Legend",
+    "PatrolgridScript",
+    "RawScript",
+    "feature_collection",
+    "to_json",
+]
 
 
 def to_json(value: Any) -> str:
@@ -58,6 +66,21 @@ def feature_collection(
     return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
+class RawScript(Element):
+    """Literal text in the page, never parsed as a template.
+
+    branca wraps every rendered macro in ``Element(text)``, which compiles ``text`` as a
+    Jinja template: slow for megabytes of data, and wrong when a name contains ``{{``.
+    """
+
+    _template = Template("{{ this.text }}")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawScript"
+        self.text = text
+
+
 class PatrolgridScript(MacroElement):
     """Adds ``patrolgrid.js`` and the page's labels once, in the page header."""
 
@@ -86,7 +109,7 @@ class PatrolgridScript(MacroElement):
         figure = self.get_root()
         assert isinstance(figure, Figure)
         figure.header.add_child(
-            Element(self._template.module.header(self, kwargs)), name="patrolgrid_js"
+            RawScript(self._template.module.header(self, kwargs)), name="patrolgrid_js"
         )
 
 
@@ -145,7 +168,17 @@ class DataLayer(folium.map.Layer):
                 else folium.elements.JavascriptLink(f"local/{file}")
             )
             figure.header.add_child(link, name=name)
-        super().render(**kwargs)
+        if self.show:
+            self.add_child(
+                ElementAddToElement(
+                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
+                ),
+                name=self.get_name() + "_add",
+            )
+        script = self._template.module.__dict__["script"](self, kwargs)
+        figure.script.add_child(RawScript(script), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
 
 
 class Legend(MacroElement):

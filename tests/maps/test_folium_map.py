@@ -20,7 +20,11 @@ from maps.folium_map import RISK_COLORS, make_map, map_html, risk_classes, save_
 
 def _layer_data(html: str, call: str) -> Any:
     """The JSON handed to the DataLayer whose JavaScript contains ``call``."""
-    pattern = re.escape(call) + r".*?\}\)\(\s*(?P<data>.*?),\s*map_[0-9a-f]+\);"
+    pattern = (
+        r"\(function \(DATA, MAP\) \{ return [^\n]*?"
+        + re.escape(call)
+        + r".*?\}\)\(\s*(?P<data>.*?),\s*map_[0-9a-f]+\);"
+    )
     match = re.search(pattern, html, flags=re.S)
     assert match, call
     return json.loads(match["data"].replace("<\\/", "</"))
@@ -137,3 +141,33 @@ def test_gcj02_basemap_shifts_mainland_only() -> None:
             assert 100 < offset_m < 700
         else:
             assert offset_m == 0
+
+
+def test_names_are_data_not_code(grids: gpd.GeoDataFrame) -> None:
+    """Names with template or script syntax reach the page as data, unchanged and inert."""
+    grids = grids.copy()
+    grids.loc[1, "name"] = "{{ 7 * 7 }} </script><b>x"
+    html = map_html(make_map(grids=grids))
+    assert "</script><b>x" not in html
+    data = _layer_data(html, "PG.gridStyle")
+    assert data["features"][0]["properties"]["name"] == "{{ 7 * 7 }} </script><b>x"
+
+
+def test_incidents_are_aggregated_not_dropped(
+    grids: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, plan: dict[str, Any]
+) -> None:
+    """Heat cells and hour bins each add up to every incident; hours are in the plan's local zone."""
+    html = map_html(make_map(grids=grids, incidents=incidents, plan=plan))
+    heat = _layer_data(html, "L.heatLayer")
+    assert sum(h[2] for h in heat) == len(incidents)
+    bins = _layer_data(html, "PG.byHour")
+    assert sum(b[3] for b in bins) == len(incidents)
+    local = pd.DatetimeIndex(incidents["occurred_at"]).tz_convert("America/New_York").hour
+    expected = np.bincount(local, minlength=24)
+    got = np.zeros(24, dtype=int)
+    for b in bins:
+        got[b[2]] += b[3]
+    assert (got == expected).all()
+    marks = _layer_data(html, "PG.clusters")
+    assert len(marks) == len(incidents)
+    assert "description" not in html
