@@ -30,6 +30,7 @@ def solve(
     warm_share: float = 0.25,
     polish_share: float = 0.0,
     clock: Clock = "wall",
+    max_iterations: int | None = None,
 ) -> EngineResult:
     """Solve with VROOM (warm start), then PyVRP, then optionally OR-Tools.
 
@@ -49,6 +50,9 @@ def solve(
         Share of the budget kept for an OR-Tools polish of the best routes (0 skips it).
     clock
         Whether the budget counts wall-clock or CPU seconds (see :mod:`.clock`).
+    max_iterations
+        Iteration limit of PyVRP's search (repeatable plans for a seed; see
+        :func:`.pyvrp_engine.solve`).
 
     Returns
     -------
@@ -82,6 +86,7 @@ def solve(
             seed=seed,
             initial=None if warm is None else warm.routes,
             clock=clock,
+            max_iterations=max_iterations,
         )
     )
     found = best()

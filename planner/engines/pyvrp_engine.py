@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pyvrp
 from pyvrp.constants import MAX_VALUE
+from pyvrp.stop import MaxIterations, MultipleCriteria
 
 from .arrays import HORIZON, EngineResult, Routes, RoutingArrays, objective
 from .clock import Budget, Clock
@@ -146,6 +147,7 @@ def solve(
     initial: Routes | None = None,
     prize_weight: int | None = None,
     clock: Clock = "wall",
+    max_iterations: int | None = None,
 ) -> EngineResult:
     """Search with PyVRP's iterated local search for ``time_limit_s`` seconds.
 
@@ -163,6 +165,10 @@ def solve(
         Multiplier of optional visits' prizes; ``None`` keeps prizes strictly before cost.
     clock
         Whether ``time_limit_s`` counts wall-clock or CPU seconds (see :mod:`.clock`).
+    max_iterations
+        Also stop after this many iterations. A time limit makes the result depend on the
+        machine's speed; an iteration limit reached within the time limit makes the same seed
+        give the same routes anywhere.
 
     Returns
     -------
@@ -173,9 +179,14 @@ def solve(
     budget = Budget(time_limit_s, clock)
     data = to_problem_data(arrays, prize_weight=prize_weight)
     warm = None if initial is None else to_solution(data, arrays, initial)
+    stop = (
+        budget
+        if max_iterations is None
+        else MultipleCriteria([budget, MaxIterations(max_iterations)])
+    )
     result = pyvrp.solve(
         data,
-        stop=budget,
+        stop=stop,
         seed=seed,
         collect_stats=False,
         display=False,

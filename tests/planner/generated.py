@@ -44,10 +44,12 @@ def random_problem(
     units = []
     for k in range(n_units):
         kind = kinds[k % len(kinds)]
+        start = int(rng.integers(n_depots))
         breaks = ()
         if with_breaks and rng.random() < 0.5:
             a = int(rng.integers(3600, shift_s // 2))
-            breaks = (Break("meal", a, a + 1800, 1200),)
+            place = start if rng.random() < 0.5 else None  # at the station, or on the way
+            breaks = (Break("meal", a, a + 1800, 1200, location=place),)
         area = None
         if kind == "volunteer":
             area = frozenset(rng.choice(grids, size=max(1, n_stops // 2), replace=False).tolist())
@@ -56,7 +58,7 @@ def random_problem(
                 unit_id=f"{kind}-{k}",
                 kind=kind,
                 mode=mode.get(kind, "bike"),
-                start_location=int(rng.integers(n_depots)),
+                start_location=start,
                 end_location=int(rng.integers(n_depots)),
                 shift_start_s=int(rng.integers(0, 1800)),
                 shift_end_s=shift_s - int(rng.integers(0, 1800)),

@@ -252,3 +252,24 @@ def test_portfolio_returns_feasible_routes_no_worse_than_vroom(arrays: RoutingAr
     result = portfolio.solve(arrays, time_limit_s=0.3, warm_exploration=1)
     assert violations(arrays, result.routes) == []
     assert result.objective <= vroom_engine.solve(arrays, exploration=1).objective
+
+
+def test_same_seed_and_iteration_limit_give_the_same_routes() -> None:
+    """With an iteration limit, PyVRP's search repeats exactly for a seed."""
+    rng = np.random.default_rng(3)
+    xy = rng.integers(0, 100, size=(30, 2))
+    travel = np.ceil(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(int)
+    opens = rng.integers(0, 300, size=30)
+    arrays = RoutingArrays(
+        travel=travel,
+        service=np.full(30, 5),
+        windows=np.column_stack([opens, opens + 60]),
+        vehicles=(VehicleSpec(shift=(0, 500)),) * 3,
+        prize=rng.integers(1, 10, size=30),
+        required=np.zeros(30, dtype=bool),
+    )
+    runs = [
+        pyvrp_engine.solve(arrays, time_limit_s=60, seed=7, max_iterations=300) for _ in range(2)
+    ]
+    assert runs[0].routes == runs[1].routes
+    assert violations(arrays, runs[0].routes) == []

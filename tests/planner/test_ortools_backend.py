@@ -101,6 +101,21 @@ def test_breaks_are_taken_in_their_window() -> None:
     assert evaluate(p, plan).ok
 
 
+def test_break_at_the_station() -> None:
+    """A break with a place sends the unit there inside the break's window; the plan stays valid."""
+    xy = np.random.default_rng(4).random((10, 2)) * 3000
+    travel, dist = matrices(xy)
+    meal = Break("meal", 3600, 5400, 1800, location=0)
+    unit = Unit("car", "police_car", "drive", 0, shift_end_s=4 * 3600, breaks=(meal,))
+    stops = tuple(Stop(f"s{i}", f"g{i}", i) for i in range(1, 10))
+    p = Problem(lonlat(xy), travel, (unit,), stops, distance_m=dist)
+    plan = solve(p, time_limit_s=1, seed=0)
+    (brk,) = [s for r in plan.routes for s in r.steps if s.kind == "break"]
+    assert brk.location == 0
+    assert 3600 <= brk.start_s <= 5400
+    assert evaluate(p, plan).ok
+
+
 def test_repeat_visits_are_spaced() -> None:
     """A stop wanting two visits gets them at least min_gap_s apart, by any unit."""
     xy = np.array([[0.0, 0.0], [400.0, 0.0], [800.0, 300.0]])
