@@ -122,8 +122,18 @@ def _check_route(problem: Problem, unit: Unit, route: Route, out: list[str]) -> 
                 out.append(
                     f"{who} break {brk.break_id!r} lasts {step.service_s} s < {brk.duration_s} s"
                 )
-            leg_breaks += step.service_s
             breaks_s += step.service_s
+            if brk.location is None or brk.location == here:
+                leg_breaks += step.service_s  # taken where the unit is, on its way
+                continue
+            if step.location != brk.location:
+                out.append(f"{who} takes break {brk.break_id!r} away from its place {brk.location}")
+            leg = problem.travel(unit.mode, here, step.location)
+            if not np.isfinite(leg) or step.arrival_s - departure + TOLERANCE_S < leg + leg_breaks:
+                out.append(f"{who} reaches break {brk.break_id!r} faster than travel allows")
+            distance += problem.distance(unit.mode, here, step.location)
+            travel += leg
+            here, departure, leg_breaks = step.location, step.departure_s, 0
             continue
         if step.stop_id not in problem.stop_index:
             out.append(f"{who} visits unknown stop {step.stop_id!r}")

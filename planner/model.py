@@ -67,7 +67,7 @@ def _check_window(what: str, start: int, end: int) -> None:
 
 @dataclass(frozen=True)
 class Break:
-    """A rest break of one unit, taken anywhere, starting inside its own window.
+    """A rest break of one unit, starting inside its own window.
 
     Parameters
     ----------
@@ -77,12 +77,16 @@ class Break:
         Window for the break's start, seconds from the plan's start.
     duration_s
         Length of the break.
+    location
+        Where it is taken: None for wherever the unit is (on its way), or a place index (the
+        unit goes there, e.g. its station for a meal break).
     """
 
     break_id: str
     earliest_s: int
     latest_s: int
     duration_s: int
+    location: int | None = None
 
     def __post_init__(self) -> None:
         _check_window(f"break {self.break_id!r}", self.earliest_s, self.latest_s)
@@ -324,7 +328,9 @@ class Problem:
             if u.mode not in self.travel_s:
                 msg = f"unit {u.unit_id!r}: no travel-time matrix for mode {u.mode!r}"
                 raise ProblemError(msg)
-            for loc in (u.start_location, u.end):
+            places = [u.start_location, u.end]
+            places += [b.location for b in u.breaks if b.location is not None]
+            for loc in places:
                 if not 0 <= loc < n:
                     msg = f"unit {u.unit_id!r}: depot location {loc} is not in 0..{n - 1}"
                     raise ProblemError(msg)

@@ -33,6 +33,9 @@ __all__ = ["solve_ortools"]
 
 #: Total drop penalty of all visits (the prize scale); travel costs one unit per second.
 PRIZE_SCALE = 10**8
+#: Penalty for skipping a break taken at a fixed place (outweighs every prize: never skipped
+#: when it can be taken).
+BREAK_PENALTY = 10 * PRIZE_SCALE
 #: Largest relative arc-cost perturbation applied by a seed.
 ARC_NOISE = 0.3
 #: Largest relative penalty perturbation applied by a seed.
@@ -46,6 +49,7 @@ class _Nodes:
     stop: np.ndarray  # node -> stop index (-1 for depots)
     copy: np.ndarray  # node -> visit number
     windows: list[tuple[tuple[int, int], ...]]  # node -> allowed start windows
+    breaks: dict[int, tuple[int, str]]  # break node -> (unit index, break id)
 
 
 def copy_windows(problem: Problem, stop: Stop) -> list[tuple[tuple[int, int], ...]]:
@@ -89,12 +93,24 @@ def _nodes(problem: Problem, kept: list[int]) -> _Nodes:
             stop.append(i)
             copy.append(k)
             windows.append(w)
+    breaks: dict[int, tuple[int, str]] = {}
+    for v, u in enumerate(problem.units):
+        for b in u.breaks:
+            if b.location is None:
+                continue
+            breaks[len(loc)] = (v, b.break_id)
+            loc.append(b.location)
+            service.append(b.duration_s)
+            stop.append(-1)
+            copy.append(0)
+            windows.append(((b.earliest_s, b.latest_s),))
     return _Nodes(
         np.asarray(loc, dtype=np.int64),
         np.asarray(service, dtype=np.int64),
         np.asarray(stop, dtype=np.int64),
         np.asarray(copy, dtype=np.int64),
         windows,
+        breaks,
     )
 
 
@@ -186,7 +202,15 @@ def solve_ortools(
 
     total_prize = sum(problem.stops[i].total_prize for i in kept) or 1.0
     scale = PRIZE_SCALE / total_prize
+    for n, (v, _) in nodes.breaks.items():
+        index = manager.NodeToIndex(n)
+        ((a, b),) = nodes.windows[n]
+        tdim.CumulVar(index).SetRange(a, b)
+        routing.VehicleVar(index).SetValues([-1, v])
+        routing.AddDisjunction([index], BREAK_PENALTY)
     for n in range(2 * n_units, n_nodes):
+        if n in nodes.breaks:
+            continue
         i, k = int(nodes.stop[n]), int(nodes.copy[n])
         stop = problem.stops[i]
         index = manager.NodeToIndex(n)
@@ -204,14 +228,15 @@ def solve_ortools(
 
     service_by_index = [int(nodes.service[manager.IndexToNode(i)]) for i in range(routing.Size())]
     for v, u in enumerate(problem.units):
-        if not u.breaks:
-            continue
         intervals = [
             solver.FixedDurationIntervalVar(
                 b.earliest_s, b.latest_s, b.duration_s, False, f"{v}:{b.break_id}"
             )
             for b in u.breaks
+            if b.location is None
         ]
+        if not intervals:
+            continue
         tdim.SetBreakIntervalsOfVehicle(intervals, v, service_by_index)
         for iv in intervals:  # breaks happen on the route, not before it starts or after it ends
             solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(v)))
@@ -316,13 +341,13 @@ def _extract(
         if routing.IsEnd(index):
             break
         index = solution.Value(routing.NextVar(index))
-    if len(path) <= 2:
-        return None
+    if not any(nodes.stop[n] >= 0 for n in path):
+        return None  # no visit (at most a fixed-place break): the unit stays idle
     unit = problem.units[v]
     breaks = sorted(
         (break_starts[f"{v}:{b.break_id}"], b.break_id, b.duration_s)
         for b in unit.breaks
-        if f"{v}:{b.break_id}" in break_starts
+        if b.location is None and f"{v}:{b.break_id}" in break_starts
     )
     steps: list[Visit] = []
     departure = starts[0]
@@ -337,8 +362,16 @@ def _extract(
             break
         arrival = departure + int(travel[a, b]) + sum(x[2] for x in leg)
         arrival = max([arrival, *(x[0] + x[2] for x in leg)])
-        stop = problem.stops[int(nodes.stop[b])]
         start = starts[j]
+        if b in nodes.breaks:
+            _, bid = nodes.breaks[b]
+            dur = int(nodes.service[b])
+            steps.append(
+                Visit("break", bid, int(nodes.loc[b]), min(arrival, start), start, start + dur)
+            )
+            departure = start + dur
+            continue
+        stop = problem.stops[int(nodes.stop[b])]
         steps.append(
             Visit(
                 "visit",

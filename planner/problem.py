@@ -147,6 +147,7 @@ def assemble_problem(
                         _seconds(b.earliest, origin),
                         _seconds(b.latest, origin),
                         b.duration_s,
+                        location=depot_index[u.depot] if b.at_depot else None,
                     )
                     for j, b in enumerate(u.breaks)
                 ),

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .errors import ProblemError
-from .model import Break, Plan, Problem, Stop, Unit
+from .model import Plan, Problem, Stop, Unit
 from .solve import solve
 
 __all__ = ["MadeVisit", "UnitState", "remaining_problem", "replan", "state_at"]
@@ -80,7 +80,7 @@ def _unit(unit: Unit, state: UnitState | None, now_s: int) -> Unit:
         start, location, taken = max(start, state.free_at_s), state.location, state.breaks_taken
     start = min(start, unit.shift_end_s)
     breaks = tuple(
-        Break(b.break_id, max(b.earliest_s, start), b.latest_s, b.duration_s)
+        dataclasses.replace(b, earliest_s=max(b.earliest_s, start))
         for b in unit.breaks
         if b.break_id not in taken and b.latest_s >= start
     )

@@ -9,8 +9,9 @@ Minimal form::
       - {unit_id: vol-1, kind: volunteer, mode: walk, depot: [-87.71, 41.92], grids: ["1413"]}
 
 Per unit, also: ``end_depot`` ([lon, lat], default the depot), ``shift`` (its own start/end),
-``max_duration_min``, ``skills`` (list), ``breaks`` (list of ``{earliest, latest, minutes}``,
-times as ``"HH:MM"`` local on the shift's clock or full ISO timestamps) and ``count`` (that many
+``max_duration_min``, ``skills`` (list), ``breaks`` (list of ``{earliest, latest, minutes, at}``,
+times as ``"HH:MM"`` local on the shift's clock or full ISO timestamps, ``at`` either
+``anywhere`` (default: wherever the unit is) or ``depot`` (back at its start depot)) and ``count`` (that many
 copies, ids suffixed ``-1``, ``-2``...). ``mode`` defaults to ``drive`` for police cars and
 ``walk`` otherwise. ``grids`` takes ids of any level (a community id means all its cells); a
 volunteer without ``grids`` may go nowhere (and is reported), other kinds may go anywhere.
@@ -43,6 +44,7 @@ class BreakSpec:
     earliest: pd.Timestamp
     latest: pd.Timestamp
     duration_s: int
+    at_depot: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,10 @@ def _unit(raw: Any, i: int, doc: Mapping[str, Any], tz: str, src: str) -> list[U
         minutes = float(b["minutes"])
         if latest < earliest or minutes < 0:
             raise _fail(bw, "latest must not be before earliest, minutes must be >= 0")
-        breaks.append(BreakSpec(earliest, latest, round(minutes * 60)))
+        at = str(b.get("at", "anywhere"))
+        if at not in ("anywhere", "depot"):
+            raise _fail(f"{bw}.at", f"{at!r} is not 'anywhere' or 'depot'")
+        breaks.append(BreakSpec(earliest, latest, round(minutes * 60), at_depot=at == "depot"))
     grids = raw.get("grids")
     if grids is not None and not isinstance(grids, list):
         raise _fail(f"{where}.grids", "expected a list of grid ids")
