@@ -19,7 +19,9 @@ Junctions are numbered ``0..N-1``; their OSM ids are kept alongside. Segments ru
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from .errors import NetworkError
 from .speeds import edge_speeds_kph
 
-__all__ = ["ModeGraph", "build_mode_graph"]
+__all__ = ["ModeGraph", "build_mode_graph", "load_mode_graph", "save_mode_graph"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -325,4 +327,47 @@ def build_mode_graph(
         lines=lines,
         tree=shapely.STRtree(lines),
         n_way_nodes=int(in_scc.sum()),
+    )
+
+
+_ARRAYS = (
+    "osmid", "lon", "lat", "x", "y", "src", "dst", "time_s", "length_m", "edge_seg", "edge_fwd",
+    "seg_a", "seg_b", "w_ab", "w_ba", "len_ab", "len_ba",
+)  # fmt: skip
+
+
+def save_mode_graph(graph: ModeGraph, path: Path) -> None:
+    """Write ``graph`` to an ``.npz`` file (no pickles): arrays, strings and line coordinates."""
+    arrays = {name: getattr(graph, name) for name in _ARRAYS}
+    arrays["seg_highway"] = graph.seg_highway.astype(str)
+    arrays["seg_name"] = graph.seg_name.astype(str)
+    arrays["line_xy"] = shapely.get_coordinates(graph.lines)
+    arrays["line_n"] = shapely.get_num_coordinates(graph.lines)
+    arrays["meta"] = np.array([graph.mode, str(graph.n_way_nodes)])
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def load_mode_graph(path: Path) -> ModeGraph:
+    """Read a graph written by :func:`save_mode_graph`."""
+    with np.load(path, allow_pickle=False) as data:
+        values = {name: data[name] for name in _ARRAYS}
+        counts = data["line_n"]
+        lines = shapely.linestrings(
+            data["line_xy"], indices=np.repeat(np.arange(len(counts)), counts)
+        )
+        mode, n_way_nodes = data["meta"].tolist()
+        highway = data["seg_highway"].astype(object)
+        name = data["seg_name"].astype(object)
+    n = len(values["osmid"])
+    return ModeGraph(
+        mode=mode,
+        csr=sp.csr_matrix((values["time_s"], (values["src"], values["dst"])), shape=(n, n)),
+        seg_highway=highway,
+        seg_name=name,
+        lines=lines,
+        tree=shapely.STRtree(lines),
+        n_way_nodes=int(n_way_nodes),
+        **values,
     )

@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
-from ._modegraph import ModeGraph, build_mode_graph
+from ._modegraph import ModeGraph, build_mode_graph, load_mode_graph, save_mode_graph
 from ._osm_read import read_osm
 from ._routing import Positions, matrices, route_nodes
 from .errors import NetworkError
@@ -54,6 +54,7 @@ __all__ = ["Network", "Snap", "StreetStop", "load_network"]
 Mode = Literal["drive", "bike", "walk"]
 SnapTo = Literal["edge", "node"]
 _CACHE_VERSION = "network-tables-1"
+_GRAPH_VERSION = "mode-graph-1"
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,6 +164,9 @@ class Network:
         Share of a posted ``maxspeed`` a car averages.
     max_snap_m
         Default snap threshold: points farther from every routable street are ``far``.
+    cache
+        ``(folder, key)`` where each mode's routing graph is kept as ``.npz`` (the key names
+        the source tables; the speed table and ``maxspeed_share`` are added to it).
     """
 
     def __init__(
@@ -174,6 +178,7 @@ class Network:
         speeds: pd.DataFrame | None = None,
         maxspeed_share: float = 0.7,
         max_snap_m: float = 250.0,
+        cache: tuple[Path, str] | None = None,
     ) -> None:
         if nodes.empty or edges.empty:
             msg = f"{source}: has no streets"
@@ -190,23 +195,36 @@ class Network:
         self._inv = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
         self._xy = self._fwd.transform(lon, lat)
         self._graphs: dict[str, ModeGraph] = {}
+        self._cache = cache
 
     def __repr__(self) -> str:
         return f"Network({self.source!r}, nodes={len(self.nodes)}, edges={len(self.edge_table)})"
 
     # ------------------------------------------------------------------ graphs
     def graph(self, mode: Mode) -> ModeGraph:
-        """The routable graph of ``mode`` (built on first use, then kept)."""
+        """The routable graph of ``mode`` (built on first use, then kept, and cached on disk)."""
         _check_mode(mode)
-        if mode not in self._graphs:
-            self._graphs[mode] = build_mode_graph(
-                self.nodes,
-                self.edge_table,
-                mode,
-                xy=(np.asarray(self._xy[0]), np.asarray(self._xy[1])),
-                speeds=self.speeds,
-                maxspeed_share=self.maxspeed_share,
-            )
+        if mode in self._graphs:
+            return self._graphs[mode]
+        cached = None
+        if self._cache is not None:
+            folder, key = self._cache
+            recipe = f"{_GRAPH_VERSION}|{key}|{mode}|{self.maxspeed_share!r}|{self.speeds.to_csv()}"
+            cached = folder / f"{hashlib.sha256(recipe.encode()).hexdigest()[:32]}.{mode}.npz"
+            if cached.is_file():
+                self._graphs[mode] = load_mode_graph(cached)
+                return self._graphs[mode]
+        self._graphs[mode] = build_mode_graph(
+            self.nodes,
+            self.edge_table,
+            mode,
+            xy=(np.asarray(self._xy[0]), np.asarray(self._xy[1])),
+            speeds=self.speeds,
+            maxspeed_share=self.maxspeed_share,
+        )
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            save_mode_graph(self._graphs[mode], cached)
         return self._graphs[mode]
 
     @property
@@ -609,7 +627,8 @@ def load_network(
         Buffer around ``polygon`` in metres, so routes may leave the area a little.
     cache_dir
         Folder for the parsed node and edge tables (Parquet), keyed by the file's SHA-256 and
-        the clip options; a second load reads them instead of the OSM file.
+        the clip options, and for each mode's routing graph (``.npz``, keyed also by the speed
+        table); a second load reads them instead of the OSM file.
     speeds
         Speed table (CSV path or frame from :func:`geo.speeds.load_speeds`); default packaged.
     maxspeed_share
@@ -663,4 +682,5 @@ def load_network(
         speeds=table,
         maxspeed_share=maxspeed_share,
         max_snap_m=max_snap_m,
+        cache=None if cache_files is None else (cache_files[0].parent, cache_files[0].name),
     )

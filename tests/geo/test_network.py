@@ -190,16 +190,48 @@ def test_one_way_respected_when_driving_not_walking(ladder: Network) -> None:
 
 
 def test_cached_network_loads_identically(tmp_path: Path) -> None:
-    """A second load reads the cache (no OSM parse) and gives identical tables and matrices."""
+    """A second load reads the cache (tables and routing graphs) and answers identically."""
     first = load_network(OSM, cache_dir=tmp_path)
+    lon, lat = _points(5, 25)
+    expected = {m: first.travel_time_matrix(lon, lat, m) for m in ("walk", "drive")}
     assert len(list(tmp_path.glob("*.parquet"))) == 2
+    assert len(list(tmp_path.glob("*.npz"))) == 2
     second = load_network(OSM, cache_dir=tmp_path)
     assert first.nodes.equals(second.nodes)
     assert first.edge_table.equals(second.edge_table)
-    lon, lat = _points(5, 25)
-    np.testing.assert_array_equal(
-        first.travel_time_matrix(lon, lat, "walk"), second.travel_time_matrix(lon, lat, "walk")
+    for mode, times in expected.items():
+        np.testing.assert_array_equal(times, second.travel_time_matrix(lon, lat, mode))
+        assert first.edges(mode).equals(second.edges(mode))
+        assert first.path(lon[:3], lat[:3], mode).equals_exact(
+            second.path(lon[:3], lat[:3], mode), 0
+        )
+
+
+def test_cache_key_follows_the_speed_table(tmp_path: Path) -> None:
+    """Editing the speed table gives different (slower) times, not a stale cached graph."""
+    base = load_network(OSM, cache_dir=tmp_path)
+    slow_table = base.speeds.copy()
+    slow_table["drive_kph"] = slow_table["drive_kph"] / 2
+    slow = load_network(OSM, cache_dir=tmp_path, speeds=slow_table, maxspeed_share=0.35)
+    lon, lat = _points(6, 10)
+    np.testing.assert_allclose(
+        slow.travel_time_matrix(lon, lat, "drive"), 2 * base.travel_time_matrix(lon, lat, "drive")
     )
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(0, 2**32 - 1), k=st.integers(1, 40), mode=st.sampled_from(["drive", "bike"])
+)
+def test_bounded_search_is_exact(phl: Network, seed: int, k: int, mode: str) -> None:
+    """Bounded searches (hub limits) give exactly the whole-graph answer, times and distances."""
+    lon, lat = _points(seed, k)
+    bounded = phl.travel_time_matrix(lon, lat, mode)
+    full = phl.travel_time_matrix(lon, lat, mode, bounded=False)
+    np.testing.assert_array_equal(bounded, full)
+    assert np.isfinite(phl.distance_matrix(lon, lat, mode)).all()
 
 
 def test_bz2_loads_same_graph_as_xml(tmp_path: Path, phl: Network) -> None:
