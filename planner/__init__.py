@@ -17,6 +17,7 @@ from .model import Visit as Visit
 from .plan_json import plan_to_json as plan_to_json
 from .problem import assemble_problem as assemble_problem
 from .problem import build_problem as build_problem
+from .replan import replan as replan
 from .solve import register_backend as register_backend
 from .solve import solve as solve
 from .stops import stop_table as stop_table

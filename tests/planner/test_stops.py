@@ -119,6 +119,40 @@ def test_units_file_parses_defaults_and_breaks() -> None:
     assert units.police_only == ("g2",)
 
 
+def test_units_file_break_at_depot_and_count() -> None:
+    """`at: depot` puts the break at the unit's start depot; `count` makes numbered copies."""
+    doc = {
+        **UNITS,
+        "units": [
+            {
+                "unit_id": "car",
+                "kind": "police_car",
+                "depot": [-75.16, 39.98],
+                "count": 2,
+                "breaks": [{"earliest": "21:00", "latest": "22:00", "minutes": 30, "at": "depot"}],
+            }
+        ],
+    }
+    units = parse_units(doc)
+    assert [u.unit_id for u in units.units] == ["car-1", "car-2"]
+    assert units.units[0].breaks[0].at_depot
+    stops = pd.DataFrame(
+        {
+            "stop_id": ["a"],
+            "grid_id": ["a"],
+            "prize": [1.0],
+            "windows": [[(0, 9000)]],
+            "lon": [-75.161],
+            "lat": [39.981],
+        }
+    )
+    lon, lat = problem_points(units, stops)
+    xy = np.column_stack([(lon + 75.16) * 85_000, (lat - 39.98) * 111_000])
+    travel, _ = matrices(xy)
+    p = assemble_problem(units, stops, travel_s=travel)
+    assert p.units[0].breaks[0].location == p.units[0].start_location
+
+
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
