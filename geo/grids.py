@@ -55,6 +55,8 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("households", "population", "station_id")
 _PARQUET = {".parquet", ".geoparquet", ".pq"}
 #: A child straddles when more than this share of its area lies outside its chosen parent.
 STRADDLE_SHARE = 0.01
+#: When splitting along parents' borders, pieces smaller than this (m2) are slivers and dropped.
+MIN_PIECE_M2 = 100.0
 
 
 @dataclass(frozen=True)
@@ -472,15 +474,17 @@ def nest_levels(
     levels: Sequence[str],
     split_straddlers: bool = False,
     min_share: float = STRADDLE_SHARE,
+    min_piece_m2: float = MIN_PIECE_M2,
 ) -> gpd.GeoDataFrame:
     """Build one hierarchy from one frame per level, top level first, by containment.
 
     Each row of a lower level gets as parent the row of the level above that holds most of its
     area (measured in UTM; ties go to the smaller parent id). Rows outside every parent are
-    dropped. With ``split_straddlers=True`` a row whose area is split between parents (more than
-    ``min_share`` outside its main parent) is cut along the parents' borders into pieces with
-    ids ``{grid_id}@{parent_id}``, so the hierarchy nests exactly; the pieces' children are then
-    nested into the pieces.
+    dropped. With ``split_straddlers=True`` every row is cut along the parents' borders, so the
+    hierarchy nests exactly: a row lying in several parents becomes pieces with ids
+    ``{grid_id}@{parent_id}``, a row in one parent keeps its id and is clipped to it. Pieces
+    smaller than ``min_piece_m2`` (digitising slivers) are dropped, leaving small gaps that
+    :func:`geo.validate.check_grids` lists. The next level is nested into the pieces.
 
     Parameters
     ----------
@@ -490,16 +494,20 @@ def nest_levels(
     levels
         The level of each frame, in the order of ``LEVELS`` (e.g. ``["district", "community"]``).
     split_straddlers
-        Cut straddling rows along the parents' borders instead of keeping them whole.
+        Cut rows along the parents' borders instead of keeping them whole.
     min_share
-        Share of a row's area outside its main parent above which it is a straddler.
+        Share of a row's area outside its main parent above which the report calls it a
+        straddler.
+    min_piece_m2
+        With ``split_straddlers``, the smallest piece kept.
 
     Returns
     -------
     geopandas.GeoDataFrame
         The grids contract, EPSG:4326, top level first. ``attrs["straddlers"]`` holds the
         :func:`straddlers` report of every level (with a ``level`` column, computed before any
-        split) and ``attrs["dropped"]`` the ids of rows outside every parent.
+        split) and ``attrs["dropped"]`` the ids of rows outside every parent (or, when
+        splitting, left with no piece of ``min_piece_m2``).
 
     Raises
     ------
@@ -530,7 +538,9 @@ def nest_levels(
         report = straddlers(kids, parents, min_share=min_share)
         report.insert(1, "level", kids["level"].iloc[0] if len(kids) else None)
         reports.append(report)
-        nested, lost = _attach(kids, parents, crs, split=split_straddlers, min_share=min_share)
+        nested, lost = _attach(
+            kids, parents, crs, split=split_straddlers, min_piece_m2=min_piece_m2
+        )
         dropped.extend(lost)
         result.append(nested)
     out = gpd.GeoDataFrame(pd.concat(result, ignore_index=True), geometry="geometry", crs=WGS84)
@@ -577,9 +587,9 @@ def _attach(
     crs: object,
     *,
     split: bool,
-    min_share: float,
+    min_piece_m2: float,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Set each child's parent (largest overlap); cut straddlers when ``split`` (EPSG:4326)."""
+    """Set each child's parent (largest overlap); cut along parents' borders when ``split``."""
     kids = kids.reset_index(drop=True)
     parents = parents.reset_index(drop=True)
     pairs = _overlaps(kids, parents, crs)
@@ -593,32 +603,28 @@ def _attach(
     kept["parent_id"] = best["pid"].to_numpy()
     if not split:
         return kept, lost
-    share = best["area_m2"].to_numpy() / np.maximum(area[best.index.to_numpy()], 1e-12)
-    straddling = best.index.to_numpy()[share < 1.0 - min_share]
-    if len(straddling) == 0:
-        return kept, lost
-    whole = kept[~kept.index.isin(straddling)]
-    pieces = []
     pgeoms = np.asarray(parents.geometry.array, dtype=object)
-    for i in straddling:
-        row = kids.iloc[i]
-        for _, pair in pairs[pairs["child"] == i].iterrows():
-            if pair["area_m2"] < min_share * area[i] and pair["area_m2"] < 1.0:
-                continue
+    big = pairs[pairs["area_m2"] >= min_piece_m2]
+    records = []
+    for i, group in big.groupby("child", sort=True):
+        row = kids.iloc[int(i)]
+        several = len(group) > 1
+        for _, pair in group.iterrows():
             piece = _polygonal(shapely.intersection(row.geometry, pgeoms[int(pair["parent"])]))
             if piece.is_empty:
                 continue
             record = row.copy()
-            record["grid_id"] = f"{row['grid_id']}@{pair['pid']}"
+            if several:
+                record["grid_id"] = f"{row['grid_id']}@{pair['pid']}"
             record["parent_id"] = pair["pid"]
             record["geometry"] = piece
             for column in ("households", "population"):
-                if column in record and pd.notna(record[column]) and area[i] > 0:
-                    share_i = _metric_area([piece], crs)[0] / area[i]
-                    record[column] = record[column] * share_i
-            pieces.append(record)
-    cut = gpd.GeoDataFrame(pieces, geometry="geometry", crs=kids.crs)
-    return pd.concat([whole, cut], ignore_index=True), lost
+                if several and column in record and pd.notna(record[column]) and area[i] > 0:
+                    record[column] = record[column] * float(pair["area_m2"]) / area[int(i)]
+            records.append(record)
+    whole_lost = sorted(set(kept["grid_id"]) - {str(r["grid_id"]).split("@")[0] for r in records})
+    cut = gpd.GeoDataFrame(records, geometry="geometry", crs=kids.crs, columns=kids.columns)
+    return cut.reset_index(drop=True), lost + whole_lost
 
 
 def clip_grids(

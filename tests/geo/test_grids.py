@@ -197,3 +197,21 @@ def test_columns_mapping_either_direction() -> None:
     reverse = load_grids(GBK_SHP, columns={"grid_id": "编号", "name": "社区名"})
     assert forward["grid_id"].tolist() == ["C1", "C2", "C3"]
     assert reverse.drop(columns="geometry").equals(forward.drop(columns="geometry"))
+
+
+def test_split_nests_exactly() -> None:
+    """With split_straddlers, no child overhangs its parent; a child inside one parent keeps its id."""
+    from geo.validate import check_grids
+
+    tops = _frame(["L", "R"], [(0, 0, 0.01, 0.01), (0.01, 0, 0.02, 0.01)])
+    kids = _frame(
+        ["k1", "k2", "k3"],
+        [(0, 0, 0.0105, 0.01), (0.0105, 0, 0.015, 0.01), (0.015, 0, 0.02, 0.01)],
+    )
+    whole = nest_levels([tops, kids], levels=["district", "community"])
+    assert "outside" in set(check_grids(whole).issues["check"])
+    split = nest_levels([tops, kids], levels=["district", "community"], split_straddlers=True)
+    assert sorted(split["grid_id"]) == ["L", "R", "k1@L", "k1@R", "k2", "k3"]
+    report = check_grids(split)
+    assert report.ok
+    assert len(report.issues) == 0

@@ -96,6 +96,25 @@ def test_overlap_gap_duplicate_orphan_empty_invalid() -> None:
     assert json.loads(json.dumps(report.to_dict()))["errors"] == 5
 
 
+def test_generated_cells_have_no_phantom_gaps() -> None:
+    """Cells clipped to an irregular parent report no gap or overlap: slivers are measured with
+    straight lon/lat edges, as they are clipped, so exact tilings measure zero."""
+    from geo.gridgen import make_grid
+
+    parent = Polygon(
+        [
+            (LON, LAT),
+            (LON + 0.031, LAT + 0.004),
+            (LON + 0.027, LAT + 0.023),
+            (LON + 0.004, LAT + 0.019),
+        ]
+    )
+    grids = _grids([("P", "community", None, parent)])
+    cells = make_grid(grids, cell_m=150, shape="hex")
+    report = check_grids(pd.concat([grids, cells], ignore_index=True), min_area_m2=0.01)
+    assert report.ok, report.issues
+
+
 def test_min_area_ignores_dust() -> None:
     """Overlaps smaller than min_area_m2 are not findings."""
     grids = _grids(
