@@ -2,17 +2,21 @@
 
 The leaf polygons are overlaid with a uniform lattice of bins in their own plane (lon/lat
 degrees for grids at rest), so the answer is exactly the one a planar point-in-polygon test in
-that plane gives:
+that plane gives (shapely/GEOS "covers"):
 
 1. every polygon edge marks the bins it passes within ``eps`` of (a conservative supercover);
-2. the other bins contain no boundary, so 4-connected runs of them lie wholly inside the same
-   polygons: one exact test of a representative bin centre labels the whole run;
+2. a scanline fill at the bin centres (even-odd crossings) says which polygon covers each
+   unmarked bin, which therefore lies wholly inside it (or outside all);
 3. a point in an unmarked bin is answered by one array lookup; a point in a marked bin is
-   tested exactly (``shapely.intersects_xy``, i.e. "the polygon covers the point") against the
-   polygons whose bounding box meets the bin.
+   tested against that bin's candidate polygons by counting the crossings of a horizontal ray
+   with the candidate's edges in the point's row band, in numpy. The orientation of the point
+   against each edge is computed in floating point with Shewchuk's error bound; where the sign
+   is not certain (the point is on or within rounding of an edge), GEOS decides
+   (``shapely.intersects_xy``), so the result is exact.
 
 Where several polygons cover a point (a shared edge or vertex, or an overlap), the one with the
-smallest grid id wins; polygons are stored in grid-id order, so that is the smallest index.
+smallest index wins; :mod:`geo.join` stores polygons in grid-id order. Polygons must be valid
+(``geo.grids.load_grids`` repairs them).
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy import ndimage
 
 __all__ = ["RasterIndex"]
 
 _OUTSIDE = -1
-_MAX_BINS = 1 << 24
-_CHUNK = 1 << 21
+_MAX_BINS = 1 << 23
+_CHUNK = 1 << 20
+#: Shewchuk's bound on the rounding error of a 2-D orientation determinant (ccwerrboundA).
+_CCW_ERROR = (3.0 + 16.0 * np.finfo(float).eps) * np.finfo(float).eps
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,9 +51,12 @@ class RasterIndex:
         int32 per bin (row-major): ``>= 0`` the polygon covering the whole bin, ``-1`` none,
         ``<= -2`` a boundary bin, number ``-label - 2`` in the candidate table.
     cand_start, cand
-        Candidate table of the boundary bins (CSR): polygons whose bounds meet the bin.
-    bounds
-        ``(n, 4)`` polygon bounds, a cheap prefilter before the exact test.
+        Candidate table of the marked bins (CSR): polygons with an edge in the bin or covering
+        its centre.
+    cand_edges, cand_edge_count, edges
+        For each candidate entry, where its polygon's edges in the bin's row band start in
+        ``edges`` and how many there are; ``edges`` holds ``(m, 4)`` coordinates
+        ``ax, ay, bx, by`` in the polygons' own CRS, grouped by polygon and row band.
     """
 
     geoms: np.ndarray
@@ -61,19 +69,32 @@ class RasterIndex:
     label: np.ndarray
     cand_start: np.ndarray
     cand: np.ndarray
-    bounds: np.ndarray
+    cand_edges: np.ndarray
+    cand_edge_count: np.ndarray
+    edges: np.ndarray
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Unpickled copies (dask workers) prepare their polygons again."""
+        self.__dict__.update(state)
+        geoms = self.geoms
+        shapely.prepare(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
 
     @classmethod
-    def build(cls, geoms: np.ndarray, *, bins_per_polygon: float | None = None) -> RasterIndex:
+    def build(
+        cls, geoms: np.ndarray, *, bins: int | None = None, points: int | None = None
+    ) -> RasterIndex:
         """Index polygons (order = tie-break order). Empty or missing geometries never match.
 
         Parameters
         ----------
         geoms
             Polygons or MultiPolygons.
-        bins_per_polygon
-            Lattice resolution; by default as fine as ``2**24`` bins allow, 64 to 4096 per
-            polygon.
+        bins
+            Number of bins. More bins: fewer points tested exactly, a slower build. By default
+            a quarter of ``points``, between 32 and 256 per polygon (256 when ``points`` is
+            not given), and between ``2**16`` and ``2**23`` in all.
+        points
+            How many points the index will answer (sizes the default ``bins``).
         """
         geoms = np.asarray(geoms, dtype=object)
         usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -81,14 +102,14 @@ class RasterIndex:
         bounds = np.full((len(geoms), 4), np.nan)
         bounds[usable] = shapely.bounds(geoms[usable])
         if not usable.any():
+            none = np.zeros(0, np.int64)
             return cls(
                 geoms, 0.0, 0.0, 1.0, 1.0, 1, 1, np.full(1, _OUTSIDE, np.int32),
-                np.zeros(1, np.int64), np.zeros(0, np.int64), bounds,
+                np.zeros(1, np.int64), none, none, none, np.zeros((0, 4)),
             )  # fmt: skip
         xmin, ymin = np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1])
         xmax, ymax = np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])
         n = int(usable.sum())
-        per = bins_per_polygon or float(np.clip(_MAX_BINS / n, 64, 4096))
         # Bin aspect follows the typical polygon's, so cells are cut evenly in both directions.
         widths = bounds[usable, 2] - bounds[usable, 0]
         heights = bounds[usable, 3] - bounds[usable, 1]
@@ -97,7 +118,8 @@ class RasterIndex:
             aspect = 1.0
         span_x = max(xmax - xmin, 1e-12)
         span_y = max(ymax - ymin, 1e-12)
-        total = min(per * n, _MAX_BINS)
+        wanted = 256 * n if points is None else np.clip(points / 4, 32 * n, 256 * n)
+        total = float(bins or np.clip(wanted, 1 << 16, _MAX_BINS))
         w = float(np.sqrt(span_x * span_y / (total * aspect)))
         h = w * aspect
         # A margin of one bin keeps every edge strictly inside the lattice.
@@ -110,35 +132,62 @@ class RasterIndex:
             nx = int(np.ceil(span_x / w)) + 2
             ny = int(np.ceil(span_y / h)) + 2
         eps = 1e-9 * max(span_x, span_y, abs(xmin), abs(xmax), abs(ymin), abs(ymax))
+        lattice = _Lattice(x0, y0, w, h, nx, ny, eps)
 
-        marked = _edge_bins(geoms[usable], x0, y0, w, h, nx, ny, eps)
-        boundary = np.zeros(nx * ny, dtype=bool)
-        boundary[marked] = True
+        segments = _segments(geoms, np.flatnonzero(usable), lattice)
+        edge_bin, edge_poly = _edge_pairs(segments, lattice)
+        special = np.zeros(nx * ny, dtype=bool)
+        special[edge_bin] = True
 
-        label = np.full(nx * ny, _OUTSIDE, dtype=np.int32)
-        runs, count = ndimage.label(~boundary.reshape(ny, nx))
-        runs = runs.ravel()
-        if count:
-            _, first = np.unique(runs, return_index=True)
-            first = first[runs[first] > 0]  # one bin per run, in run order 1..count
-            cx = x0 + (first % nx + 0.5) * w
-            cy = y0 + (first // nx + 0.5) * h
-            owner = _exact(geoms, bounds, cx, cy)
-            table = np.concatenate([[_OUTSIDE], owner]).astype(np.int32)
-            label = table[runs]
+        # Scanline fill at bin centres: how many polygons cover each centre, and which.
+        row, poly, u_in, u_out = _intervals(segments, lattice)
+        first = np.clip(np.ceil(u_in - 0.5), 0, nx).astype(np.int64)
+        last = np.clip(np.floor(u_out - 0.5) + 1, 0, nx).astype(np.int64)  # exclusive
+        start, stop = row * nx + first, row * nx + np.maximum(last, first)
+        size = nx * ny + 1
+        count = np.cumsum(np.bincount(start, minlength=size) - np.bincount(stop, minlength=size))
+        owner = np.cumsum(
+            np.bincount(start, weights=poly, minlength=size)
+            - np.bincount(stop, weights=poly, minlength=size)
+        )
+        count, owner = count[:-1], np.rint(owner[:-1]).astype(np.int64)
+        special |= count > 1  # overlapping polygons: decided exactly, point by point
 
-        edge_bins = np.flatnonzero(boundary)
-        label[edge_bins] = -2 - np.arange(len(edge_bins), dtype=np.int32)
-        ex = x0 + (edge_bins % nx) * w
-        ey = y0 + (edge_bins // nx) * h
-        boxes = shapely.box(ex - eps, ey - eps, ex + w + eps, ey + h + eps)
-        tree = shapely.STRtree(np.where(usable, geoms, None))
-        which, poly = tree.query(boxes)
-        order = np.lexsort((poly, which))
-        which, poly = which[order], poly[order]
-        cand_start = np.zeros(len(edge_bins) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(which, minlength=len(edge_bins)), out=cand_start[1:])
-        return cls(geoms, x0, y0, w, h, nx, ny, label, cand_start, poly.astype(np.int64), bounds)
+        label = np.where(count == 1, owner, _OUTSIDE).astype(np.int32)
+        slots = np.flatnonzero(special)
+        label[slots] = -2 - np.arange(len(slots), dtype=np.int32)
+
+        # Candidates of a special bin: polygons with an edge in it, and polygons covering its
+        # centre (a superset, widened by a column), which catches polygons covering it whole.
+        near_first = np.clip(first - 1, 0, nx - 1)
+        near_last = np.clip(last, 0, nx - 1)
+        before = np.cumsum(special, dtype=np.int64) - special  # special bins before each bin
+        lo = before[row * nx + near_first]
+        hi = before[row * nx + near_last] + special[row * nx + near_last]
+        del before
+        spans = np.maximum(hi - lo, 0)
+        cover_slot = np.repeat(lo, spans) + _ramp(spans)
+        cover_poly = np.repeat(poly, spans)
+        keys = np.concatenate(
+            [(-2 - label[edge_bin].astype(np.int64)) * len(geoms) + edge_poly,
+             cover_slot * len(geoms) + cover_poly]
+        )  # fmt: skip
+        keys.sort()
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+        which, cand = np.divmod(keys, len(geoms))
+        cand_start = np.zeros(len(slots) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(which, minlength=len(slots)), out=cand_start[1:])
+        edge_key, edge_start, edges = _edge_table(segments, lattice)
+        key = cand * ny + slots[which] // nx  # (polygon, row of the bin)
+        order = np.argsort(key)
+        at = np.empty(len(key), dtype=np.int64)
+        at[order] = np.minimum(np.searchsorted(edge_key, key[order]), len(edge_key) - 1)
+        found = edge_key[at] == key
+        cand_edge_count = np.where(found, edge_start[at + 1] - edge_start[at], 0)
+        return cls(
+            geoms, x0, y0, w, h, nx, ny, label, cand_start, cand.astype(np.int64),
+            edge_start[at], cand_edge_count.astype(np.int32), edges,
+        )  # fmt: skip
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index of the winning polygon for each point, -1 where none covers it."""
@@ -154,88 +203,164 @@ class RasterIndex:
         u = (x - self.x0) * (1.0 / self.w)
         v = (y - self.y0) * (1.0 / self.h)
         inside = (u >= 0) & (u < self.nx) & (v >= 0) & (v < self.ny)  # False for NaN
-        flat = np.zeros(len(x), dtype=np.int64)
-        flat[inside] = v[inside].astype(np.int64) * self.nx + u[inside].astype(np.int64)
-        result = np.where(inside, self.label[flat], _OUTSIDE).astype(np.int64)
-        edge = np.flatnonzero(result < -1)
-        if len(edge):
-            slot = -result[edge] - 2
+        col = np.where(inside, u, 0).astype(np.int64)
+        row = np.where(inside, v, 0).astype(np.int64)
+        result = np.where(inside, self.label[row * self.nx + col], _OUTSIDE).astype(np.int64)
+        marked = np.flatnonzero(result < -1)
+        if len(marked):
+            slot = -result[marked] - 2
             start = self.cand_start[slot]
             counts = self.cand_start[slot + 1] - start
-            point = np.repeat(edge, counts)
-            offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            poly = self.cand[np.repeat(start, counts) + offset]
-            result[edge] = _first_hit(self.geoms, self.bounds, poly, point, x, y, len(x))[edge]
+            point = np.repeat(marked, counts)
+            entry = np.repeat(start, counts) + _ramp(counts)
+            poly = self.cand[entry]
+            hit = self._covers(entry, poly, x[point], y[point])
+            result[marked] = _OUTSIDE
+            point, poly = point[hit], poly[hit]
+            # Candidates are sorted by polygon within a bin: the first hit is the smallest.
+            first = np.ones(len(point), dtype=bool)
+            first[1:] = point[1:] != point[:-1]
+            result[point[first]] = poly[first]
         return result
 
-
-def _exact(geoms: np.ndarray, bounds: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Exact winner for a few points (run representatives): an STRtree of the polygons."""
-    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    tree = shapely.STRtree(np.where(usable, geoms, None))
-    point, poly = tree.query(shapely.points(x, y), predicate="intersects")
-    order = np.lexsort((poly, point))
-    return _first_hit(geoms, bounds, poly[order], point[order], x, y, len(x), test=False)
-
-
-def _first_hit(
-    geoms: np.ndarray,
-    bounds: np.ndarray,
-    poly: np.ndarray,
-    point: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    n: int,
-    *,
-    test: bool = True,
-) -> np.ndarray:
-    """Smallest polygon index covering each point, given (point, poly) pairs sorted by both."""
-    if test:
-        px, py = x[point], y[point]
-        b = bounds[poly]
-        near = (px >= b[:, 0]) & (px <= b[:, 2]) & (py >= b[:, 1]) & (py <= b[:, 3])
-        point, poly, px, py = point[near], poly[near], px[near], py[near]
-        hit = shapely.intersects_xy(geoms[poly], px, py)
-        point, poly = point[hit], poly[hit]
-    result = np.full(n, _OUTSIDE, dtype=np.int64)
-    if len(point):
-        keep = np.ones(len(point), dtype=bool)
-        keep[1:] = point[1:] != point[:-1]
-        result[point[keep]] = poly[keep]
-    return result
+    def _covers(
+        self, entry: np.ndarray, poly: np.ndarray, px: np.ndarray, py: np.ndarray
+    ) -> np.ndarray:
+        """Whether candidate ``entry[i]`` (polygon ``poly[i]``) covers point ``i``, exactly."""
+        counts = self.cand_edge_count[entry]
+        pair = np.repeat(np.arange(len(entry)), counts)
+        e = self.edges[np.repeat(self.cand_edges[entry], counts) + _ramp(counts)]
+        ax, ay, bx, by = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
+        qx, qy = px[pair], py[pair]
+        dx, dy = bx - ax, by - ay
+        left, right = dx * (qy - ay), dy * (qx - ax)
+        det = left - right
+        bound = _CCW_ERROR * (np.abs(left) + np.abs(right))
+        lo_x, hi_x = np.minimum(ax, bx), np.maximum(ax, bx)
+        in_box = (
+            (qx >= lo_x) & (qx <= hi_x) & (qy >= np.minimum(ay, by)) & (qy <= np.maximum(ay, by))
+        )
+        unsure = in_box & (np.abs(det) <= bound)
+        straddle = (ay > qy) != (by > qy)
+        # The crossing lies right of the point: left of an upward edge, right of a downward one.
+        ahead = np.where(qx < lo_x, True, np.where(qx > hi_x, False, (by > ay) == (det > 0)))
+        crossings = np.bincount(pair, weights=straddle & ahead, minlength=len(entry))
+        covered = (crossings.astype(np.int64) % 2) == 1
+        doubt = np.flatnonzero(np.bincount(pair, weights=unsure, minlength=len(entry)) > 0)
+        if len(doubt):  # on or within rounding of an edge: GEOS decides
+            covered[doubt] = shapely.intersects_xy(self.geoms[poly[doubt]], px[doubt], py[doubt])
+        return covered
 
 
-def _edge_bins(
-    geoms: np.ndarray, x0: float, y0: float, w: float, h: float, nx: int, ny: int, eps: float
-) -> np.ndarray:
-    """Flat indices of every bin that some polygon edge passes within ``eps`` of."""
-    rings = shapely.get_parts(shapely.boundary(geoms))
+@dataclass(frozen=True)
+class _Lattice:
+    x0: float
+    y0: float
+    w: float
+    h: float
+    nx: int
+    ny: int
+    eps: float
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """Polygon edges in bin units (u = column, v = row), with the polygon of each."""
+
+    ua: np.ndarray
+    va: np.ndarray
+    ub: np.ndarray
+    vb: np.ndarray
+    poly: np.ndarray
+    xy: np.ndarray  # (m, 4) ax, ay, bx, by in the polygons' own coordinates
+
+
+def _ramp(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., k-1 for each k in counts, concatenated."""
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _segments(geoms: np.ndarray, which: np.ndarray, lattice: _Lattice) -> _Segments:
+    rings, ring_poly = shapely.get_parts(shapely.boundary(geoms[which]), return_index=True)
     coords, part = shapely.get_coordinates(rings, return_index=True)
     same = part[1:] == part[:-1]
-    ua = (coords[:-1, 0][same] - x0) / w
-    va = (coords[:-1, 1][same] - y0) / h
-    ub = (coords[1:, 0][same] - x0) / w
-    vb = (coords[1:, 1][same] - y0) / h
-    eu, ev = eps / w, eps / h
-    umin, umax = np.minimum(ua, ub), np.maximum(ua, ub)
-    vmin, vmax = np.minimum(va, vb), np.maximum(va, vb)
+    head, tail = coords[:-1][same], coords[1:][same]
+    return _Segments(
+        ua=(head[:, 0] - lattice.x0) / lattice.w,
+        va=(head[:, 1] - lattice.y0) / lattice.h,
+        ub=(tail[:, 0] - lattice.x0) / lattice.w,
+        vb=(tail[:, 1] - lattice.y0) / lattice.h,
+        poly=which[ring_poly[part[:-1][same]]],
+        xy=np.column_stack([head, tail]),
+    )
+
+
+def _edge_pairs(seg: _Segments, lattice: _Lattice) -> tuple[np.ndarray, np.ndarray]:
+    """(bin, polygon) for every bin some edge of the polygon passes within ``eps`` of."""
+    nx, ny = lattice.nx, lattice.ny
+    eu, ev = lattice.eps / lattice.w, lattice.eps / lattice.h
+    umin, umax = np.minimum(seg.ua, seg.ub), np.maximum(seg.ua, seg.ub)
+    vmin, vmax = np.minimum(seg.va, seg.vb), np.maximum(seg.va, seg.vb)
     c_lo = np.clip(np.floor(umin - eu), 0, nx - 1).astype(np.int64)
     c_hi = np.clip(np.floor(umax + eu), 0, nx - 1).astype(np.int64)
     ncol = c_hi - c_lo + 1
-    seg = np.repeat(np.arange(len(ua)), ncol)
-    col = np.repeat(c_lo, ncol) + (np.arange(ncol.sum()) - np.repeat(np.cumsum(ncol) - ncol, ncol))
-    # The part of each segment inside the column's slab (widened by eps), as a v-interval.
-    s0 = np.maximum(col - eu, umin[seg])
-    s1 = np.minimum(col + 1 + eu, umax[seg])
-    du = ub[seg] - ua[seg]
+    k = np.repeat(np.arange(len(seg.ua)), ncol)
+    col = np.repeat(c_lo, ncol) + _ramp(ncol)
+    # The part of each edge inside the column's slab (widened by eps), as a v-interval.
+    ua, va, du = seg.ua[k], seg.va[k], seg.ub[k] - seg.ua[k]
+    s0 = np.maximum(col - eu, umin[k])
+    s1 = np.minimum(col + 1 + eu, umax[k])
     steep = np.abs(du) < 1e-12
-    slope = np.divide(vb[seg] - va[seg], du, out=np.zeros(len(seg)), where=~steep)
-    v0 = np.where(steep, vmin[seg], va[seg] + (s0 - ua[seg]) * slope)
-    v1 = np.where(steep, vmax[seg], va[seg] + (s1 - ua[seg]) * slope)
-    lo = np.clip(np.minimum(v0, v1), vmin[seg], vmax[seg]) - ev
-    hi = np.clip(np.maximum(v0, v1), vmin[seg], vmax[seg]) + ev
+    slope = np.divide(seg.vb[k] - va, du, out=np.zeros(len(k)), where=~steep)
+    v0 = np.where(steep, vmin[k], va + (s0 - ua) * slope)
+    v1 = np.where(steep, vmax[k], va + (s1 - ua) * slope)
+    lo = np.clip(np.minimum(v0, v1), vmin[k], vmax[k]) - ev
+    hi = np.clip(np.maximum(v0, v1), vmin[k], vmax[k]) + ev
     r_lo = np.clip(np.floor(lo), 0, ny - 1).astype(np.int64)
     r_hi = np.clip(np.floor(hi), 0, ny - 1).astype(np.int64)
     nrow = r_hi - r_lo + 1
-    row = np.repeat(r_lo, nrow) + (np.arange(nrow.sum()) - np.repeat(np.cumsum(nrow) - nrow, nrow))
-    return np.unique(row * nx + np.repeat(col, nrow))
+    rows = np.repeat(r_lo, nrow) + _ramp(nrow)
+    return rows * nx + np.repeat(col, nrow), np.repeat(seg.poly[k], nrow)
+
+
+def _intervals(
+    seg: _Segments, lattice: _Lattice
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where each polygon is inside along each row's centre line (even-odd crossings).
+
+    Returns ``row, poly, u_in, u_out``: one entry per inside stretch, in bin units.
+    """
+    vmin, vmax = np.minimum(seg.va, seg.vb), np.maximum(seg.va, seg.vb)
+    # Rows whose centre line r + 0.5 lies in [vmin, vmax): the half-open crossing rule.
+    r_lo = np.ceil(vmin - 0.5).astype(np.int64)
+    r_hi = np.ceil(vmax - 0.5).astype(np.int64)  # exclusive
+    nrow = np.maximum(r_hi - r_lo, 0)
+    k = np.repeat(np.arange(len(seg.ua)), nrow)
+    row = np.repeat(r_lo, nrow) + _ramp(nrow)
+    t = (row + 0.5 - seg.va[k]) / (seg.vb[k] - seg.va[k])
+    u = seg.ua[k] + t * (seg.ub[k] - seg.ua[k])
+    poly = seg.poly[k]
+    # Order by polygon, row and column; crossings of one polygon that share a column may come
+    # out of order, which only moves interval ends inside that column (a marked bin anyway).
+    column = np.clip(np.floor(u), -1, lattice.nx).astype(np.int64) + 1
+    order = np.argsort((poly * lattice.ny + row) * (lattice.nx + 2) + column)
+    row, poly, u = row[order], poly[order], u[order]
+    inside = slice(0, None, 2)
+    outside = slice(1, None, 2)
+    return row[inside], poly[inside], u[inside], u[outside]
+
+
+def _edge_table(seg: _Segments, lattice: _Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each polygon's edges per row band they reach into (widened by ``eps``), as CSR."""
+    ev = lattice.eps / lattice.h
+    vmin, vmax = np.minimum(seg.va, seg.vb), np.maximum(seg.va, seg.vb)
+    r_lo = np.clip(np.floor(vmin - ev), 0, lattice.ny - 1).astype(np.int64)
+    r_hi = np.clip(np.floor(vmax + ev), 0, lattice.ny - 1).astype(np.int64)
+    nrow = r_hi - r_lo + 1
+    k = np.repeat(np.arange(len(seg.ua)), nrow)
+    key = seg.poly[k] * lattice.ny + np.repeat(r_lo, nrow) + _ramp(nrow)
+    order = np.argsort(key, kind="stable")
+    key, k = key[order], k[order]
+    change = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    start = np.concatenate([change, [len(key)]]).astype(np.int64)
+    return key[change], start, seg.xy[k]

@@ -57,8 +57,10 @@ class GridIndex:
     raster: RasterIndex
 
     @classmethod
-    def build(cls, grids: gpd.GeoDataFrame) -> GridIndex:
+    def build(cls, grids: gpd.GeoDataFrame, *, points: int | None = None) -> GridIndex:
         """Index the leaf grids of a grids frame (EPSG:4326; other CRSs are converted).
+
+        ``points``, the number of points expected, sizes the index (more points: finer bins).
 
         Raises
         ------
@@ -66,7 +68,7 @@ class GridIndex:
             When ``grid_id`` or ``geometry`` is missing, or ids repeat among the leaves.
         """
         ids, geoms = _leaves(grids)
-        return cls(grid_ids=ids, raster=RasterIndex.build(geoms))
+        return cls(grid_ids=ids, raster=RasterIndex.build(geoms, points=points))
 
     def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Leaf ``grid_id`` (object array) per point; None outside every grid or for NaN."""
@@ -113,7 +115,9 @@ def assign_grids(
     >>> assign_grids(np.array([0.5, 1.0, 1.5, 3.0]), np.array([0.5, 0.5, 0.5, 0.5]), grids)
     array(['b', 'a', 'a', None], dtype=object)
     """
-    index = grids if isinstance(grids, GridIndex) else GridIndex.build(grids)
+    if isinstance(grids, GridIndex):
+        return grids.assign(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    index = GridIndex.build(grids, points=len(lon))
     return index.assign(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
 
 
@@ -185,7 +189,7 @@ def join_incidents(
             msg = "join_incidents: pass ancestors=ancestor_table(grids) with a prebuilt GridIndex"
             raise GridError(msg)
     else:
-        index = GridIndex.build(grids)
+        index = GridIndex.build(grids, points=len(lon))
         ancestors = _ancestors(grids)
     grid_id = index.assign(lon, lat)
     joined = incidents.drop(columns=[c for c in JOIN_COLUMNS if c in incidents.columns]).copy()

@@ -1,0 +1,72 @@
+"""Tests for geo.join_dask: the partitioned join gives the in-memory answer, row for row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask_geopandas
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import box
+
+from geo.join import assign_grids
+from geo.join_dask import join_geoparquet, join_partitions
+
+
+@pytest.fixture(scope="module")
+def cells() -> gpd.GeoDataFrame:
+    """200 Voronoi cells over the unit square, ids in shuffled order."""
+    rng = np.random.default_rng(7)
+    sites = shapely.multipoints(rng.uniform(0, 1, (200, 2)))
+    frame = box(0, 0, 1, 1)
+    geoms = shapely.intersection(
+        shapely.get_parts(shapely.voronoi_polygons(sites, extend_to=frame)), frame
+    )
+    ids = [f"c{i:03d}" for i in rng.permutation(len(geoms))]
+    return gpd.GeoDataFrame({"grid_id": ids}, geometry=geoms, crs=4326)
+
+
+@pytest.fixture(scope="module")
+def points() -> gpd.GeoDataFrame:
+    """5,000 incidents, some outside the cells."""
+    rng = np.random.default_rng(8)
+    lon, lat = rng.uniform(-0.1, 1.1, 5000), rng.uniform(-0.1, 1.1, 5000)
+    ids = [f"i{i}" for i in range(5000)]
+    return gpd.GeoDataFrame({"incident_id": ids}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+
+
+def _ids(series: pd.Series) -> list[object]:
+    """A string column with missing values as a list with None."""
+    return [None if pd.isna(v) else v for v in series]
+
+
+def test_partitions_match_in_memory(cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> None:
+    """Joining 7 partitions gives the same grid per incident as assign_grids on all of them."""
+    frame = dask_geopandas.from_geopandas(points, npartitions=7)
+    joined = join_partitions(frame, cells).compute(scheduler="sync")
+    expected = assign_grids(points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), cells)
+    assert _ids(joined["grid_id"]) == expected.tolist()
+    assert joined["incident_id"].tolist() == points["incident_id"].tolist()
+
+
+@pytest.mark.slow
+def test_geoparquet_on_a_cluster(
+    cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    """GeoParquet parts joined on a 2-worker cluster are written with the in-memory answer."""
+    from distributed import Client
+
+    source, out = tmp_path / "in", tmp_path / "out"
+    dask_geopandas.from_geopandas(points, npartitions=4).to_parquet(source)
+    with Client(
+        processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None
+    ) as client:
+        summary = join_geoparquet(source, cells, out=out, client=client)
+    written = gpd.read_parquet(out)
+    expected = assign_grids(points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), cells)
+    assert _ids(written["grid_id"]) == expected.tolist()
+    assert summary.outside == sum(v is None for v in expected)
+    assert summary.incidents == len(points)
