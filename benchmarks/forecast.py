@@ -1,0 +1,206 @@
+"""Hotspot forecasts on Philadelphia 2016, scored like the NIJ challenge (PAI, PEI*).
+
+Run: ``python -m benchmarks.forecast`` (``--quick`` for two categories and one origin per split).
+
+Cells of 183 m over the city's police districts. For each forecast origin (the first of a month)
+and each NIJ window (1w, 2w, 1m, 2m, 3m), every method forecasts with only the incidents before the
+origin and is scored on the window after it, flagging 0.75 square miles of cells. Origins are
+split in two: VALIDATION months (March-April; their windows end by 1 July) on which the default
+method was chosen, and TEST months (July-October), reported separately and never used for tuning.
+Printed: PAI and PEI* medians over origins per method and window, and each method's PAI ratio to
+the naive past-year count baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.forecast import (
+    DEFAULT_METHOD,
+    METHODS,
+    CellEvents,
+    Lattice,
+    cell_events,
+    make_lattice,
+    score_cells,
+)
+from geo.forecast_eval import WINDOWS, score_forecast, window_end
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "philadelphia"
+YEAR = DATA / "incidents_2016"
+VALIDATION = ("2016-03-01", "2016-04-01", "2016-05-01", "2016-06-01")
+#: Validation windows must end by this day (the first test origin): no look at test months.
+VALIDATION_END = "2016-07-01"
+TEST = ("2016-07-01", "2016-08-01", "2016-09-01", "2016-10-01")
+CATEGORIES = (
+    "all",
+    "Thefts",
+    "Theft from Vehicle",
+    "Burglary Residential",
+    "Aggravated Assault Firearm",
+    "Robbery Firearm",
+    "Narcotic / Drug Law Violations",
+    "Motor Vehicle Theft",
+)
+
+
+def load_year(folder: Path) -> gpd.GeoDataFrame:
+    """All 2016 incidents through the project's loader (Philadelphia preset)."""
+    from geo.incidents import load_incidents
+
+    frames = [
+        load_incidents(path).incidents for path in sorted(folder.glob("incidents_2016_*.csv"))
+    ]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+
+
+def _ns(day: str) -> int:
+    return int(pd.Timestamp(day, tz="UTC").as_unit("ns").value)
+
+
+def run_split(
+    lattice: Lattice,
+    events: CellEvents,
+    context: CellEvents | None,
+    origins: tuple[str, ...],
+    methods: tuple[str, ...],
+    area_sq_mi: float,
+    until: str | None = None,
+) -> pd.DataFrame:
+    """One row per (origin, window, method) with PAI, PEI*, hits and incidents.
+
+    Windows ending after ``until`` are skipped (validation never looks at test months).
+    """
+    rows = []
+    for origin in origins:
+        t0 = pd.Timestamp(origin, tz="UTC")
+        for window in WINDOWS:
+            end = window_end(t0, window)
+            if until is not None and end > pd.Timestamp(until, tz="UTC"):
+                continue
+            horizon = (end - t0) / pd.Timedelta(days=1)
+            actual = events.between(_ns(origin), int(end.as_unit("ns").value)).counts(
+                lattice.n_cells
+            )
+            for method in methods:
+                start = time.perf_counter()
+                scores = score_cells(
+                    lattice,
+                    events,
+                    train_until_ns=_ns(origin),
+                    horizon_days=horizon,
+                    method=method,
+                    context=context,
+                )
+                result = score_forecast(scores, actual, lattice.cell_area_m2, area_sq_mi=area_sq_mi)
+                rows.append(
+                    {
+                        "origin": origin,
+                        "window": window,
+                        "method": method,
+                        "pai": result.pai,
+                        "pei_star": result.pei_star,
+                        "hits": result.hits,
+                        "incidents": result.incidents,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def summarise(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Per method and window: median PAI and PEI* over origins, and the PAI ratio to naive.
+
+    The ratio is total hits over total naive hits across origins: both flag the same area of the
+    same cells against the same incidents, so it is the ratio of incident-weighted mean PAIs.
+    Prints one line per method and returns the ratios (method x window).
+    """
+    frame = frame.dropna(subset=["pai"])
+    hits = frame.pivot_table(index="method", columns="window", values="hits", aggfunc="sum")
+    ratio = hits.div(hits.loc["naive"], axis=1)
+    pai = frame.pivot_table(index="method", columns="window", values="pai", aggfunc="median")
+    pei = frame.pivot_table(index="method", columns="window", values="pei_star", aggfunc="median")
+    order = [w for w in WINDOWS if w in ratio.columns]
+    print(f"\n== {label}: PAI median | PEI* median | PAI / naive PAI ==")
+    print("           " + " | ".join(f"{w:^19s}" for w in order) + " | mean  min")
+    for method in [m for m in frame["method"].unique() if m in ratio.index]:
+        cells = [
+            f"{pai.loc[method, w]:6.2f} {pei.loc[method, w]:.2f} {ratio.loc[method, w]:.2f}x"
+            for w in order
+        ]
+        r = ratio.loc[method, order]
+        print(f"  {method:8s} " + " | ".join(cells) + f" | {r.mean():.2f}x {r.min():.2f}x")
+    return ratio[order]
+
+
+def summarise_categories(ratios: dict[str, pd.DataFrame], label: str) -> None:
+    """Mean over categories of each method's per-window PAI ratio (each category weighs one)."""
+    stacked = pd.concat(ratios, names=["category"])
+    mean = stacked.groupby(level="method", sort=False).mean()
+    print(f"\n== {label}: PAI / naive PAI, mean over {len(ratios)} categories ==")
+    print("           " + " | ".join(f"{w:^6s}" for w in mean.columns) + " |  mean   min")
+    for method, row in mean.iterrows():
+        cells = " | ".join(f"{v:5.2f}x" for v in row)
+        print(f"  {method!s:8s} {cells} | {row.mean():5.2f}x {row.min():5.2f}x")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=YEAR)
+    parser.add_argument("--cell-m", type=float, default=183.0)
+    parser.add_argument("--area-sq-mi", type=float, default=0.75)
+    parser.add_argument("--quick", action="store_true", help="2 categories, 1 origin per split")
+    parser.add_argument("--categories", nargs="*", default=None)
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=[m for m in METHODS if m != "gbm"],
+        help="methods to compare (gbm costs ~30 CPU-s per forecast; add it explicitly)",
+    )
+    parser.add_argument("--splits", nargs="*", default=["validation", "test"])
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    incidents = load_year(args.data)
+    area = gpd.read_file(args.data / "police_districts_2016.geojson")
+    geom = incidents.geometry
+    lattice = make_lattice(geom.x.to_numpy(), geom.y.to_numpy(), cell_m=args.cell_m, area=area)
+    print(
+        f"{len(incidents):,} incidents, {lattice.n_cells:,} cells of {args.cell_m:g} m "
+        f"({lattice.n_cells * lattice.cell_area_m2 / 2_589_988.11:.1f} sq mi), flag "
+        f"{args.area_sq_mi} sq mi; default method: {DEFAULT_METHOD}; loaded in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+    everything, outside = cell_events(incidents, lattice)
+    print(f"{outside:,} incidents outside the cells or without a time")
+    categories = args.categories or (CATEGORIES[:2] if args.quick else CATEGORIES)
+    splits = {"validation": VALIDATION, "test": TEST}
+    methods = tuple(args.methods)
+    if "naive" not in methods:
+        methods = ("naive", *methods)
+    for name in args.splits:
+        origins = splits[name][1:2] if args.quick else splits[name]
+        ratios: dict[str, pd.DataFrame] = {}
+        for category in categories:
+            if category == "all":
+                events, context = everything, None
+            else:
+                chosen = incidents.loc[incidents["category"].astype(str) == category]
+                events, context = cell_events(chosen, lattice)[0], everything
+            until = VALIDATION_END if name == "validation" else None
+            frame = run_split(lattice, events, context, origins, methods, args.area_sq_mi, until)
+            ratios[category] = summarise(frame, f"{name} {origins[0]}..{origins[-1]} [{category}]")
+        single = {c: r for c, r in ratios.items() if c != "all"}
+        if len(single) > 1:
+            summarise_categories(single, f"{name}, per category")
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,581 @@
+"""Hotspot forecasts on a square lattice: which cells will see the most incidents next.
+
+A :class:`Lattice` is a square grid of ``cell_m`` metres in a local metric CRS (the UTM zone of the
+incidents), limited to the cells that touch the study area. Cell ids come from the global lattice
+index (``c<ix>_<iy>`` with ``ix = floor(x / cell_m)``), so they are stable across runs.
+
+Methods (all score cells by expected incidents in the horizon after ``train_until``, using only
+incidents before it):
+
+``naive``
+    Count in the past 365 days (the baseline of the NIJ challenge write-ups).
+``recency``
+    Exponentially decayed counts (``half_life_days``).
+``kde``
+    Recency-decayed counts smoothed by a Gaussian kernel (``bandwidth_cells``) on the lattice.
+``stacked``
+    A non-negative least-squares blend of history features (own rates over 14 days, 60 days and
+    up to a year, the year's rate smoothed at 1 and 2.5 cells, and, for one category, the
+    all-incident rates scaled by the category's share), its weights fitted on earlier origins of
+    the same history (labels: the next ``max(horizon, 28)`` days, origins a week apart). Cheap
+    (about a second) and adaptive: sparse categories lean on the all-incident map, frequent
+    ones on their own counts.
+``gbm``
+    Gradient-boosted Poisson regression of the count in the next ``horizon_days`` on per-cell
+    history features (rates over 7..365 days, their kernel-smoothed versions at several bandwidths,
+    and the same for all categories when forecasting one), trained on earlier origins of the same
+    history as ``stacked``, scikit-learn's ``HistGradientBoostingRegressor``. About 30 CPU
+    seconds per forecast.
+
+:data:`DEFAULT_METHOD` was chosen on validation months only (see ``benchmarks/forecast.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy import ndimage
+
+from .errors import GeoError, IncidentError
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
+    "CellEvents",
+    "Lattice",
+    "cell_events",
+    "forecast",
+    "make_lattice",
+    "score_cells",
+]
+
+METHODS: tuple[str, ...] = ("naive", "recency", "kde", "stacked", "gbm")
+DEFAULT_METHOD = "stacked"
+
+_DAY_NS = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """Square cells of ``cell_m`` metres in ``crs``, limited to a study area.
+
+    Attributes
+    ----------
+    crs
+        The metric CRS of the lattice.
+    cell_m
+        Cell side in metres.
+    ix0, iy0
+        Global lattice index of the lower-left cell of the bounding block.
+    nx, ny
+        Size of the bounding block in cells.
+    active
+        Flat indices (``row * nx + col``) of the block's cells inside the study area, ascending.
+    """
+
+    crs: CRS
+    cell_m: float
+    ix0: int
+    iy0: int
+    nx: int
+    ny: int
+    active: np.ndarray = field(repr=False)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells in the study area."""
+        return int(self.active.size)
+
+    @property
+    def cell_area_m2(self) -> float:
+        """Area of one cell in square metres."""
+        return float(self.cell_m**2)
+
+    def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Position (0..n_cells-1) in :attr:`active` of metric points; -1 outside the area."""
+        ix = np.floor(np.asarray(x, dtype=float) / self.cell_m).astype(np.int64) - self.ix0
+        iy = np.floor(np.asarray(y, dtype=float) / self.cell_m).astype(np.int64) - self.iy0
+        inside = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        flat = np.where(inside, iy * self.nx + ix, -1)
+        if self.n_cells == 0:
+            return np.full(flat.shape, -1, dtype=np.int64)
+        pos = np.clip(np.searchsorted(self.active, flat), 0, self.n_cells - 1)
+        found = inside & (self.active[pos] == flat)
+        return np.where(found, pos, -1)
+
+    def to_block(self, values: np.ndarray) -> np.ndarray:
+        """Spread per-cell values onto the ``(ny, nx)`` bounding block (zeros outside)."""
+        block = np.zeros(self.nx * self.ny)
+        block[self.active] = values
+        return block.reshape(self.ny, self.nx)
+
+    def from_block(self, block: np.ndarray) -> np.ndarray:
+        """Per-cell values of a ``(ny, nx)`` block."""
+        return block.reshape(-1)[self.active]
+
+    def cells(self) -> gpd.GeoDataFrame:
+        """The cells as squares in EPSG:4326 with ``cell_id``, ``ix``, ``iy``, ``area_m2``."""
+        col = self.active % self.nx + self.ix0
+        row = self.active // self.nx + self.iy0
+        x0 = col * self.cell_m
+        y0 = row * self.cell_m
+        boxes = shapely.box(x0, y0, x0 + self.cell_m, y0 + self.cell_m)
+        frame = gpd.GeoDataFrame(
+            {
+                "cell_id": [f"c{a}_{b}" for a, b in zip(col, row, strict=True)],
+                "ix": col,
+                "iy": row,
+                "area_m2": np.full(self.n_cells, self.cell_area_m2),
+            },
+            geometry=boxes,
+            crs=self.crs,
+        )
+        return frame.to_crs("EPSG:4326")
+
+
+def _metric_points(lon: np.ndarray, lat: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+    points = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs(crs)
+    return points.x.to_numpy(), points.y.to_numpy()
+
+
+def make_lattice(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    cell_m: float = 183.0,
+    area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+) -> Lattice:
+    """Lay square cells of ``cell_m`` metres over ``area`` (or the convex hull of the points).
+
+    Parameters
+    ----------
+    lon, lat
+        Incident coordinates (EPSG:4326); they choose the UTM zone and, without ``area``, the
+        study area (their convex hull).
+    cell_m
+        Cell side in metres.
+    area
+        Polygons of the study area; every cell touching it is kept.
+
+    Raises
+    ------
+    GeoError
+        No points and no area, a non-positive cell size, or more than 5 million cells.
+    """
+    if not cell_m > 0:
+        msg = f"cell size must be > 0 metres, got {cell_m}"
+        raise GeoError(msg)
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if area is not None:
+        if area.crs is None:
+            msg = "area: no CRS; write the area file in EPSG:4326 (GeoJSON)"
+            raise GeoError(msg)
+        crs = gpd.GeoSeries(area.geometry).estimate_utm_crs()
+        shape = shapely.union_all(gpd.GeoSeries(area.geometry).to_crs(crs).to_numpy())
+    else:
+        if not ok.any():
+            msg = "incidents: no located incident to lay a forecast grid over; pass an area"
+            raise GeoError(msg)
+        crs = gpd.GeoSeries(
+            gpd.points_from_xy(lon[ok], lat[ok]), crs="EPSG:4326"
+        ).estimate_utm_crs()
+        x, y = _metric_points(lon[ok], lat[ok], crs)
+        shape = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+        shape = shape.buffer(cell_m / 2) if shape.area == 0 else shape
+    minx, miny, maxx, maxy = shape.bounds
+    ix0, iy0 = int(np.floor(minx / cell_m)), int(np.floor(miny / cell_m))
+    nx = int(np.floor(maxx / cell_m)) - ix0 + 1
+    ny = int(np.floor(maxy / cell_m)) - iy0 + 1
+    if nx * ny > 5_000_000:
+        msg = f"forecast grid of {nx} x {ny} cells is too large; use a larger --cell-m"
+        raise GeoError(msg)
+    flat = np.arange(nx * ny)
+    cx = (flat % nx + ix0) * cell_m
+    cy = (flat // nx + iy0) * cell_m
+    boxes = shapely.box(cx, cy, cx + cell_m, cy + cell_m)
+    shapely.prepare(shape)
+    touching = shapely.intersects(shape, boxes)
+    return Lattice(CRS(crs), float(cell_m), ix0, iy0, nx, ny, flat[touching])
+
+
+@dataclass(frozen=True)
+class CellEvents:
+    """Incidents reduced to what forecasting needs: cell position and time (UTC ns), sorted."""
+
+    cell: np.ndarray
+    time_ns: np.ndarray
+
+    def before(self, t_ns: int) -> CellEvents:
+        """Events strictly before ``t_ns``."""
+        k = int(np.searchsorted(self.time_ns, t_ns, side="left"))
+        return CellEvents(self.cell[:k], self.time_ns[:k])
+
+    def between(self, start_ns: int, end_ns: int) -> CellEvents:
+        """Events in ``[start_ns, end_ns)``."""
+        a = int(np.searchsorted(self.time_ns, start_ns, side="left"))
+        b = int(np.searchsorted(self.time_ns, end_ns, side="left"))
+        return CellEvents(self.cell[a:b], self.time_ns[a:b])
+
+    def counts(self, n_cells: int) -> np.ndarray:
+        """Events per cell."""
+        return np.bincount(self.cell, minlength=n_cells).astype(float)
+
+
+def cell_events(incidents: pd.DataFrame, lattice: Lattice) -> tuple[CellEvents, int]:
+    """Locate incidents on the lattice; returns the events inside it and how many fell outside.
+
+    ``incidents`` needs ``occurred_at`` (tz-aware) and a point ``geometry`` in EPSG:4326 (or
+    ``lon``/``lat`` columns).
+    """
+    if "occurred_at" not in incidents.columns:
+        msg = "incidents: column 'occurred_at' is missing"
+        raise IncidentError(msg)
+    times = pd.DatetimeIndex(incidents["occurred_at"])
+    if times.tz is None:
+        msg = "incidents: occurred_at must be timezone-aware (UTC)"
+        raise IncidentError(msg)
+    if isinstance(incidents, gpd.GeoDataFrame) and incidents.geometry.name in incidents:
+        geom = incidents.geometry
+        if incidents.crs is not None and not CRS(incidents.crs).equals(CRS("EPSG:4326")):
+            geom = geom.to_crs("EPSG:4326")
+        lon, lat = shapely.get_x(geom.to_numpy()), shapely.get_y(geom.to_numpy())
+    elif {"lon", "lat"} <= set(incidents.columns):
+        lon = incidents["lon"].to_numpy(dtype=float)
+        lat = incidents["lat"].to_numpy(dtype=float)
+    else:
+        msg = "incidents: need a point geometry or lon/lat columns"
+        raise IncidentError(msg)
+    x, y = _metric_points(lon, lat, lattice.crs)
+    pos = lattice.locate(x, y)
+    t = times.as_unit("ns").asi8
+    ok = (pos >= 0) & ~times.isna()
+    order = np.argsort(t[ok], kind="stable")
+    return CellEvents(pos[ok][order], t[ok][order]), int((~ok).sum())
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def _smooth(lattice: Lattice, values: np.ndarray, bandwidth_cells: float) -> np.ndarray:
+    if bandwidth_cells <= 0:
+        return values.astype(float)
+    block = ndimage.gaussian_filter(
+        lattice.to_block(values), sigma=bandwidth_cells, mode="constant", truncate=3.0
+    )
+    return lattice.from_block(block)
+
+
+def _decayed(events: CellEvents, t_ns: int, n: int, half_life_days: float) -> np.ndarray:
+    age = (t_ns - events.time_ns) / _DAY_NS
+    return np.bincount(events.cell, weights=np.exp2(-age / half_life_days), minlength=n)
+
+
+_RATE_WINDOWS = (7, 28, 91, 182, 365)
+_FEATURE_BANDWIDTHS = (1.0, 2.5)
+
+
+def _features(
+    lattice: Lattice, events: CellEvents, t_ns: int, start_ns: int, prefix: str
+) -> dict[str, np.ndarray]:
+    """Per-cell history features at origin ``t_ns`` from events in ``[start_ns, t_ns)``."""
+    n = lattice.n_cells
+    hist = events.between(start_ns, t_ns)
+    span_days = max((t_ns - start_ns) / _DAY_NS, 1.0)
+    out: dict[str, np.ndarray] = {}
+    for days in _RATE_WINDOWS:
+        window = min(days, span_days)
+        rate = hist.between(t_ns - int(days * _DAY_NS), t_ns).counts(n) / window
+        out[f"{prefix}rate{days}"] = rate
+        if days in (28, 365):
+            for bw in _FEATURE_BANDWIDTHS:
+                out[f"{prefix}rate{days}_s{bw}"] = _smooth(lattice, rate, bw)
+    for hl in (14.0, 60.0):
+        out[f"{prefix}decay{int(hl)}"] = _decayed(hist, t_ns, n, hl) / hl
+    return out
+
+
+def _gbm_scores(
+    lattice: Lattice,
+    events: CellEvents,
+    train_until_ns: int,
+    horizon_days: float,
+    context: CellEvents | None,
+    params: Mapping[str, Any],
+) -> np.ndarray:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    n = lattice.n_cells
+    if events.time_ns.size == 0:
+        return np.zeros(n)
+    start_ns = int(events.time_ns[0])
+    if context is not None and context.time_ns.size:
+        start_ns = min(start_ns, int(context.time_ns[0]))
+    # Labels cover at least ``label_min_days`` (sparse categories need the signal); the ranking
+    # of expected rates barely depends on the horizon beyond that.
+    label_days = max(float(horizon_days), float(params.get("label_min_days", 28.0)))
+    horizon_ns = int(label_days * _DAY_NS)
+
+    def design(t_ns: int) -> pd.DataFrame:
+        cols = _features(lattice, events, t_ns, start_ns, "")
+        if context is not None:
+            cols.update(_features(lattice, context, t_ns, start_ns, "all_"))
+        return pd.DataFrame(cols)
+
+    origins = _training_origins(start_ns, train_until_ns, horizon_ns, params)
+    xs = [design(origin) for origin in origins]
+    ys = [events.between(origin, origin + horizon_ns).counts(n) for origin in origins]
+    fallback = _decayed(events, train_until_ns, n, 60.0)
+    if not xs:
+        # too little history to learn from: fall back to recency-weighted counts
+        return fallback
+    x_train = pd.concat(xs, ignore_index=True)
+    y_train = np.concatenate(ys)
+    if y_train.sum() == 0:
+        return fallback
+    model = HistGradientBoostingRegressor(
+        loss="poisson",
+        learning_rate=float(params.get("learning_rate", 0.05)),
+        max_iter=int(params.get("max_iter", 100)),
+        max_leaf_nodes=int(params.get("max_leaf_nodes", 15)),
+        min_samples_leaf=int(params.get("min_samples_leaf", 200)),
+        l2_regularization=float(params.get("l2_regularization", 1.0)),
+        random_state=int(params.get("seed", 0)),
+    )
+    model.fit(x_train, y_train)
+    predicted = np.asarray(model.predict(design(train_until_ns)), dtype=float)
+    # Trees predict in steps: break ties between equal predictions by recency-weighted counts.
+    tiebreak = fallback / (fallback.max() + 1.0)
+    return predicted * (1.0 + 1e-6 * tiebreak)
+
+
+def _training_origins(
+    start_ns: int, train_until_ns: int, label_ns: int, params: Mapping[str, Any]
+) -> list[int]:
+    """Earlier origins whose labels end by ``train_until_ns``, newest first, each with history."""
+    step_ns = int(float(params.get("step_days", 7.0)) * _DAY_NS)
+    min_history_ns = int(float(params.get("min_history_days", 28.0)) * _DAY_NS)
+    max_origins = int(params.get("max_origins", 12))
+    origins: list[int] = []
+    origin = train_until_ns - label_ns
+    while origin - start_ns >= min_history_ns and len(origins) < max_origins:
+        origins.append(origin)
+        origin -= step_ns
+    return origins
+
+
+def _stack_features(
+    lattice: Lattice, events: CellEvents, context: CellEvents | None, t_ns: int, start_ns: int
+) -> np.ndarray:
+    """Linear-blend features at origin ``t_ns``: own rates at three time scales, smoothed
+    long-term rates, and (for one category) the all-incident rates scaled by its share."""
+    n = lattice.n_cells
+    span_days = min(max((t_ns - start_ns) / _DAY_NS, 1.0), 365.0)
+    long_start = t_ns - int(span_days * _DAY_NS)
+    own = events.between(long_start, t_ns)
+    long_rate = own.counts(n) / span_days
+    cols = [
+        _decayed(own, t_ns, n, 14.0) / 14.0,
+        _decayed(own, t_ns, n, 60.0) / 60.0,
+        long_rate,
+        _smooth(lattice, long_rate, 1.0),
+        _smooth(lattice, long_rate, 2.5),
+    ]
+    if context is not None:
+        ctx = context.between(long_start, t_ns)
+        share = own.cell.size / max(ctx.cell.size, 1)
+        ctx_rate = ctx.counts(n) / span_days * share
+        cols += [
+            ctx_rate,
+            _smooth(lattice, ctx_rate, 1.0),
+            _decayed(ctx, t_ns, n, 60.0) / 60.0 * share,
+        ]
+    return np.column_stack(cols)
+
+
+def _stacked_scores(
+    lattice: Lattice,
+    events: CellEvents,
+    train_until_ns: int,
+    horizon_days: float,
+    context: CellEvents | None,
+    params: Mapping[str, Any],
+) -> np.ndarray:
+    """Non-negative least-squares blend of history features, fitted on earlier origins."""
+    from scipy.optimize import nnls
+
+    n = lattice.n_cells
+    fallback = _decayed(events, train_until_ns, n, 60.0)
+    if events.time_ns.size == 0:
+        return fallback
+    start_ns = int(events.time_ns[0])
+    if context is not None and context.time_ns.size:
+        start_ns = min(start_ns, int(context.time_ns[0]))
+    label_days = max(float(horizon_days), float(params.get("label_min_days", 28.0)))
+    label_ns = int(label_days * _DAY_NS)
+    origins = _training_origins(start_ns, train_until_ns, label_ns, params)
+    if not origins:
+        return fallback
+    x = np.vstack([_stack_features(lattice, events, context, o, start_ns) for o in origins])
+    y = np.concatenate([events.between(o, o + label_ns).counts(n) / label_days for o in origins])
+    if y.sum() == 0:
+        return fallback
+    # ||Xw - y|| = ||Rw - Q'y|| + const: solve the small triangular problem.
+    q, r = np.linalg.qr(x)
+    weights, _ = nnls(r, q.T @ y)
+    if not weights.any():
+        return fallback
+    scores = _stack_features(lattice, events, context, train_until_ns, start_ns) @ weights
+    tiebreak = fallback / (fallback.max() + 1.0)
+    return scores * (1.0 + 1e-6 * tiebreak) + 1e-12 * tiebreak
+
+
+def score_cells(
+    lattice: Lattice,
+    events: CellEvents,
+    *,
+    train_until_ns: int,
+    horizon_days: float,
+    method: str = DEFAULT_METHOD,
+    context: CellEvents | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> np.ndarray:
+    """Score every lattice cell (higher = more incidents expected in the horizon).
+
+    Parameters
+    ----------
+    lattice
+        The cells.
+    events
+        Incidents to forecast (one category or all), located on ``lattice``; only those before
+        ``train_until_ns`` are used.
+    train_until_ns
+        Forecast origin, UTC nanoseconds.
+    horizon_days
+        Length of the forecast period (the ``gbm`` target).
+    method
+        One of :data:`METHODS`.
+    context
+        All incidents, when ``events`` is one category (extra ``gbm`` features).
+    params
+        Method options: ``half_life_days`` (recency, kde), ``bandwidth_cells`` (kde),
+        ``step_days``, ``max_origins``, ``learning_rate``, ``max_iter`` ... (gbm).
+    """
+    params = dict(params or {})
+    n = lattice.n_cells
+    past = events.before(train_until_ns)
+    if context is not None:
+        context = context.before(train_until_ns)
+    if method == "naive":
+        return past.between(train_until_ns - 365 * _DAY_NS, train_until_ns).counts(n)
+    if method == "recency":
+        return _decayed(past, train_until_ns, n, float(params.get("half_life_days", 60.0)))
+    if method == "kde":
+        decayed = _decayed(past, train_until_ns, n, float(params.get("half_life_days", 180.0)))
+        return _smooth(lattice, decayed, float(params.get("bandwidth_cells", 0.5)))
+    if method == "stacked":
+        return _stacked_scores(lattice, past, train_until_ns, horizon_days, context, params)
+    if method == "gbm":
+        return _gbm_scores(lattice, past, train_until_ns, horizon_days, context, params)
+    msg = f"unknown forecast method {method!r}; choose one of {', '.join(METHODS)}"
+    raise GeoError(msg)
+
+
+def forecast(
+    incidents: pd.DataFrame,
+    *,
+    train_until: str | pd.Timestamp,
+    horizon_days: float = 7.0,
+    cell_m: float = 183.0,
+    method: str = DEFAULT_METHOD,
+    category: str | None = None,
+    area: gpd.GeoDataFrame | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> gpd.GeoDataFrame:
+    """Forecast cells: a square lattice over the area with a ``score`` per cell.
+
+    Parameters
+    ----------
+    incidents
+        Incidents (``occurred_at``, ``category``, point geometry in EPSG:4326); only those before
+        ``train_until`` are used.
+    train_until
+        Forecast origin (a naive value is UTC).
+    horizon_days
+        Forecast period after ``train_until``.
+    cell_m
+        Cell side in metres (183 m = 600 ft, the NIJ challenge's smallest cells).
+    method
+        One of :data:`METHODS`.
+    category
+        Forecast only this category (the others still inform ``gbm``).
+    area
+        Study area polygons; default the convex hull of the incidents before ``train_until``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per cell (EPSG:4326): ``cell_id``, ``ix``, ``iy``, ``area_m2``, ``score``,
+        ``rank`` (1 = highest), ``method``, ``train_until``, ``horizon_days``, ``category``.
+    """
+    if method not in METHODS:
+        msg = f"unknown forecast method {method!r}; choose one of {', '.join(METHODS)}"
+        raise GeoError(msg)
+    origin = pd.Timestamp(train_until)
+    origin = origin.tz_localize("UTC") if origin.tzinfo is None else origin.tz_convert("UTC")
+    origin_ns = int(origin.as_unit("ns").value)
+    times = pd.DatetimeIndex(incidents["occurred_at"]) if "occurred_at" in incidents else None
+    if times is None or times.tz is None:
+        msg = "incidents: occurred_at must be present and timezone-aware (UTC)"
+        raise IncidentError(msg)
+    history = incidents.loc[(times.as_unit("ns").asi8 < origin_ns) & ~times.isna()]
+    if category is not None:
+        if "category" not in incidents.columns:
+            msg = "incidents: no 'category' column to select --category from"
+            raise IncidentError(msg)
+        chosen = history.loc[history["category"].astype(str) == category]
+        if chosen.empty:
+            known = ", ".join(sorted(history["category"].astype(str).unique())[:10])
+            msg = f"incidents: no incident of category {category!r} before {origin}; known: {known}"
+            raise IncidentError(msg)
+    else:
+        chosen = history
+    geom = gpd.GeoSeries(history.geometry) if isinstance(history, gpd.GeoDataFrame) else None
+    lon = shapely.get_x(geom.to_numpy()) if geom is not None else history["lon"].to_numpy()
+    lat = shapely.get_y(geom.to_numpy()) if geom is not None else history["lat"].to_numpy()
+    lattice = make_lattice(lon, lat, cell_m=cell_m, area=area)
+    events, _ = cell_events(chosen, lattice)
+    context = cell_events(history, lattice)[0] if category is not None else None
+    scores = score_cells(
+        lattice,
+        events,
+        train_until_ns=origin_ns,
+        horizon_days=horizon_days,
+        method=method,
+        context=context,
+        params=params,
+    )
+    cells = lattice.cells()
+    cells["score"] = scores
+    cells["rank"] = _ranks(scores)
+    cells["method"] = method
+    cells["train_until"] = origin.isoformat()
+    cells["horizon_days"] = float(horizon_days)
+    cells["category"] = category if category is not None else "all"
+    return cells
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based ranks, highest score first, ties by cell order (deterministic)."""
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+    ranks = np.empty(order.size, dtype=np.int64)
+    ranks[order] = np.arange(1, order.size + 1)
+    return ranks
