@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import collections, grids, incidents, metrics, workflow
+from . import collections, grids, hotspots, incidents, metrics, workflow
 
 health = APIRouter(tags=["ogc"])
 
@@ -22,4 +22,5 @@ ROUTERS: list[APIRouter] = [
     workflow.router,
     grids.router,
     metrics.router,
+    hotspots.router,
 ]

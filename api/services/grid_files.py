@@ -29,9 +29,10 @@ def import_grids_file(
     *,
     layer: str | None = None,
     crs: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> int:
     """Load a grids file with :func:`geo.grids.load_grids` and store it; returns rows stored."""
-    grids = load_grids(path, layer=layer, crs=crs)
+    grids = load_grids(path, layer=layer, crs=crs, columns=columns)
     with database.session() as session:
         return store_grids(session, grids)
 

@@ -81,6 +81,7 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
         ),
         ("POST", "/grids", "/grids", "grids", ADMIN_ONLY),
         ("GET", "/metrics", "/metrics", None, STAFF),
+        ("GET", "/hotspots", "/hotspots", None, STAFF),
     ]
 
 

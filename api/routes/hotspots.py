@@ -1,0 +1,61 @@
+"""Hotspots: risk per grid from the stored incidents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from api.auth import Principal, require_roles
+from api.deps import DatabaseDep, GridCacheDep, SettingsDep
+from api.problems import ProblemError, responses
+from api.services.hotspots import hotspot_records, risk_for
+
+router = APIRouter(tags=["hotspots"])
+
+
+class HotspotRow(BaseModel):
+    """One grid of the risk table (see ``geo.hotspots.risk_table`` for every column)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    grid_id: str
+    count: int
+    risk: float
+
+
+@router.get(
+    "/hotspots",
+    response_model=list[HotspotRow],
+    summary="Riskiest grids",
+    responses=responses(401, 403, 422),
+)
+async def get_hotspots(
+    principal: Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")],
+    database: DatabaseDep,
+    grid_cache: GridCacheDep,
+    settings: SettingsDep,
+    now: Annotated[
+        AwareDatetime | None, Query(description="Moment of the table (default: now)")
+    ] = None,
+    half_life_days: Annotated[float, Query(ge=0.01, le=3650)] = 30.0,
+    top: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    profile: Annotated[bool, Query(description="Include the 168 how_000..how_167 columns")] = False,
+) -> list[dict[str, Any]]:
+    """The ``top`` leaf grids by severity-weighted, recency-decayed risk (supervisors: their district)."""
+    moment = now or datetime.now(UTC)
+    if not 1970 <= moment.year <= 2200:
+        raise ProblemError(422, "now: give a time between 1970 and 2200", field="query.now")
+    table = await run_in_threadpool(
+        risk_for,
+        database,
+        grid_cache,
+        principal,
+        now=moment,
+        timezone=settings.timezone,
+        half_life_days=half_life_days,
+    )
+    return hotspot_records(table, top=top, profile=profile)
