@@ -215,3 +215,24 @@ def test_split_nests_exactly() -> None:
     report = check_grids(split)
     assert report.ok
     assert len(report.issues) == 0
+
+
+def test_files_without_geometry(tmp_path: Path) -> None:
+    """A table with no geometry column, or with only null geometries, is a GridError naming the file."""
+    csv = tmp_path / "table.csv"
+    csv.write_text("grid_id,name\na,b\n")
+    with pytest.raises(GridError, match=r"table\.csv: has no geometry column"):
+        load_grids(csv)
+    parquet = tmp_path / "plain.parquet"
+    pd.DataFrame({"grid_id": ["a"]}).to_parquet(parquet)
+    with pytest.raises(GridError, match=r"plain\.parquet: not a GeoParquet"):
+        load_grids(parquet)
+    nulls = tmp_path / "nulls.geojson"
+    nulls.write_text(
+        '{"type": "FeatureCollection", "features": '
+        '[{"type": "Feature", "properties": {"grid_id": "a"}, "geometry": null}]}'
+    )
+    with pytest.raises(GridError, match=r"nulls\.geojson: no rows with a geometry"):
+        load_grids(nulls)
+    with pytest.raises(CRSError, match="unknown CRS"):
+        load_grids(SHARED_EDGE, crs="mars-bar")
