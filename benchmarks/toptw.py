@@ -1,6 +1,7 @@
 """Team orienteering with time windows: patrolgrid against VROOM, PyVRP and OR-Tools.
 
     python -m benchmarks.toptw [--time-limit 5] [--cases c101:1 pr01:4 ...] [--peers ...]
+                               [--clock wall|cpu] [--jobs N]
 
 Prints per-case score gaps to the best-known (or the labelled fallback reference of
 ``../shared/benchmarks/toptw/README.md``), then per-family mean and median gaps of each solver
@@ -16,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from benchmarks._parallel import run_cases
 from planner.bench.report import case_lines, family_lines, results_json
 from planner.bench.runner import CaseResult, run_toptw
 
@@ -78,21 +80,27 @@ def main(argv: list[str] | None = None) -> None:
         help="count limits in wall or CPU seconds (cpu: quiet-machine search on a loaded one)",
     )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (use with --clock cpu only)"
+    )
     args = parser.parse_args(argv)
     print(f"TOPTW, {len(args.cases)} cases, {args.time_limit:g} {args.clock} s per solver and case")
-    results: list[CaseResult] = []
+    peers = [p for p in args.peers.split(",") if p]
+    jobs = []
     for case in args.cases:
         name, _, m = case.partition(":")
-        results += run_toptw(
-            [_path(name.lower())],
-            vehicles=[int(m or 1)],
-            time_limit_s=args.time_limit,
-            bks_path=TOPTW / "bks.csv",
-            peers=[p for p in args.peers.split(",") if p],
-            seed=args.seed,
-            clock=args.clock,
-            progress=_progress,
+        jobs.append(
+            {
+                "paths": [_path(name.lower())],
+                "vehicles": [int(m or 1)],
+                "time_limit_s": args.time_limit,
+                "bks_path": TOPTW / "bks.csv",
+                "peers": peers,
+                "seed": args.seed,
+                "clock": args.clock,
+            }
         )
+    results = run_cases(run_toptw, jobs, workers=args.jobs, progress=_progress)
     print()
     print("\n".join(case_lines(results)))
     print()

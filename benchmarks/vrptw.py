@@ -1,6 +1,7 @@
 """Solomon VRPTW: patrolgrid's engine against VROOM and PyVRP measured in the same run.
 
     python -m benchmarks.vrptw [--time-limit 5] [--instances C101 R109 ...] [--peers vroom,pyvrp]
+                               [--clock wall|cpu] [--jobs N]
 
 Prints per-instance gaps to the distance-only best-known distances, then per-family mean and
 median gaps of each solver with the ratio ``peer distance / patrolgrid distance`` (above 1 =
@@ -16,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from benchmarks._parallel import run_cases
 from planner.bench.report import case_lines, family_lines, results_json
 from planner.bench.runner import CaseResult, run_vrptw
 
@@ -65,20 +67,27 @@ def main(argv: list[str] | None = None) -> None:
         help="count limits in wall or CPU seconds (cpu: quiet-machine search on a loaded one)",
     )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (use with --clock cpu only)"
+    )
     args = parser.parse_args(argv)
     paths = [VRP / "solomon" / f"{name.upper()}.txt" for name in args.instances]
     print(
         f"Solomon VRPTW, {len(paths)} instances, {args.time_limit:g} {args.clock} s per solver and instance"
     )
-    results = run_vrptw(
-        paths,
-        time_limit_s=args.time_limit,
-        bks_path=VRP / "solomon_bks.csv",
-        peers=[p for p in args.peers.split(",") if p],
-        seed=args.seed,
-        clock=args.clock,
-        progress=_progress,
-    )
+    peers = [p for p in args.peers.split(",") if p]
+    jobs = [
+        {
+            "paths": [path],
+            "time_limit_s": args.time_limit,
+            "bks_path": VRP / "solomon_bks.csv",
+            "peers": peers,
+            "seed": args.seed,
+            "clock": args.clock,
+        }
+        for path in paths
+    ]
+    results = run_cases(run_vrptw, jobs, workers=args.jobs, progress=_progress)
     print()
     print("\n".join(case_lines(results)))
     print()

@@ -56,6 +56,21 @@ class Budget:
         """Whether the budget is used up."""
         return self.elapsed() >= self.limit_s
 
+    def wall_equivalent(self, seconds: float, *, probe_s: float = 0.05) -> float:
+        """Wall-clock seconds expected to give ``seconds`` on this budget's clock.
+
+        For engines that only take wall-clock limits (VROOM). On the wall clock this is
+        ``seconds``; on the CPU clock a short busy probe measures the share of a core this
+        process gets now, and the answer is ``seconds`` divided by it.
+        """
+        if self.clock == "wall":
+            return seconds
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        while time.perf_counter() - wall0 < probe_s:
+            pass
+        share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
+        return seconds / min(1.0, max(share, 0.05))
+
     def sub(self, limit_s: float) -> Budget:
         """A budget on the same clock for ``min(limit_s, remaining)`` seconds, from now."""
         return Budget(max(0.0, min(limit_s, self.remaining())), self.clock)
