@@ -69,10 +69,13 @@ def _pbf_to_xml(path: Path, folder: Path) -> Path:
         )
         needed: set[int] = set()
         for way in streets:
-            needed.update(ref.ref for ref in way.nodes)
+            if isinstance(way, osmium.osm.Way):
+                needed.update(ref.ref for ref in way.nodes)
         with osmium.SimpleWriter(str(target)) as writer:
             for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
-                if (obj.is_node() and obj.id in needed) or (obj.is_way() and "highway" in obj.tags):
+                street_node = isinstance(obj, osmium.osm.Node) and obj.id in needed
+                street = isinstance(obj, osmium.osm.Way) and "highway" in obj.tags
+                if street_node or street:
                     writer.add(obj)
     except RuntimeError as exc:
         msg = f"{path}: not a readable OSM PBF file ({exc})"
