@@ -55,6 +55,14 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("households", "population", "station_id")
 _PARQUET = {".parquet", ".geoparquet", ".pq"}
 #: A child straddles when more than this share of its area lies outside its chosen parent.
 STRADDLE_SHARE = 0.01
+_REPORT_COLUMNS = [
+    "grid_id",
+    "level",
+    "parent_id",
+    "share_in_parent",
+    "other_parents",
+    "outside_m2",
+]
 #: When splitting along parents' borders, pieces smaller than this (m2) are slivers and dropped.
 MIN_PIECE_M2 = 100.0
 
@@ -463,9 +471,7 @@ def straddlers(
             rows.append(
                 (child_ids[i], parent_ids[int(group["parent"].iloc[0])], share, others, outside)
             )
-    return pd.DataFrame(
-        rows, columns=["grid_id", "parent_id", "share_in_parent", "other_parents", "outside_m2"]
-    )
+    return pd.DataFrame(rows, columns=[c for c in _REPORT_COLUMNS if c != "level"])
 
 
 def nest_levels(
@@ -552,7 +558,7 @@ def nest_levels(
         )
         raise GridError(msg)
     out.attrs["straddlers"] = (
-        pd.concat(reports, ignore_index=True) if reports else straddlers(out.iloc[:0], out.iloc[:0])
+        pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=_REPORT_COLUMNS)
     )
     out.attrs["dropped"] = dropped
     return out

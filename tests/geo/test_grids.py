@@ -137,10 +137,13 @@ def test_nest_levels_largest_overlap_and_straddlers() -> None:
 
 
 def test_nest_levels_rejects_bad_levels() -> None:
-    """Levels must be known, distinct and top first."""
+    """Levels must be known, distinct and top first; a single level is its own hierarchy."""
     tops = _frame(["L"], [(0, 0, 1, 1)])
     with pytest.raises(GridError, match="top first"):
         nest_levels([tops, tops], levels=["grid", "district"])
+    single = nest_levels([tops], levels=["district"])
+    assert single["parent_id"].tolist() == [None]
+    assert len(single.attrs["straddlers"]) == 0
 
 
 def test_straddlers_reports_orphans() -> None:
