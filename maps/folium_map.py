@@ -235,22 +235,25 @@ def _incident_layers(
             ("markerclusterdefaultcss", "MarkerCluster.Default.css"),
         ),
     ).add_to(fmap)
-    # By hour of day in local time, with a slider: counts per ~200 m cell and hour.
+    # By hour of day and by weekday in local time, with a slider: counts per ~200 m cell.
     if when_all is not None:
-        hours = when_all.tz_convert(timezone).hour.to_numpy()
-        (blat, blon, bh), n = _cell_counts(
-            [lat, lon, hours.astype(float)], [_HOUR_CELL_DEG, _HOUR_CELL_DEG, 0.0]
-        )
-        bins = [
-            [a, b, int(h), int(k)]
-            for a, b, h, k in zip(
-                blat.round(6).tolist(), blon.round(6).tolist(), bh, n, strict=True
+        local = when_all.tz_convert(timezone)
+        series = {"hour": local.hour.to_numpy(), "day": local.day_of_week.to_numpy()}
+        data: dict[str, list[list[float]]] = {}
+        for key, values in series.items():
+            (blat, blon, bv), n = _cell_counts(
+                [lat, lon, values.astype(float)], [_HOUR_CELL_DEG, _HOUR_CELL_DEG, 0.0]
             )
-        ]
+            data[key] = [
+                [a, b, int(v), int(k)]
+                for a, b, v, k in zip(
+                    blat.round(6).tolist(), blon.round(6).tolist(), bv, n, strict=True
+                )
+            ]
         DataLayer(
             t["incidents"],
-            f"PG.byHour(MAP, DATA, {to_json(t['incidents'])})",
-            to_json(bins),
+            f"PG.byTime(MAP, DATA, {to_json(t['incidents'])})",
+            to_json(data),
             show=False,
         ).add_to(fmap)
 

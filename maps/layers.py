@@ -104,7 +104,7 @@ class PatrolgridScript(MacroElement):
         self.script = our_script("patrolgrid.js").replace("</script>", "<\\/script>")
         self.labels = to_json(labels)
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Put the script into the figure header (before any layer uses ``PG``)."""
         figure = self.get_root()
         assert isinstance(figure, Figure)
@@ -157,7 +157,7 @@ class DataLayer(folium.map.Layer):
         self.data_json = data_json
         self.plugins = plugins
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Register the plugin files this layer needs, then render it."""
         figure = self.get_root()
         assert isinstance(figure, Figure)
@@ -168,10 +168,12 @@ class DataLayer(folium.map.Layer):
                 else folium.elements.JavascriptLink(f"local/{file}")
             )
             figure.header.add_child(link, name=name)
+        parent = self._parent
+        assert parent is not None, "add the layer to a map first"
         if self.show:
             self.add_child(
                 ElementAddToElement(
-                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
+                    element_name=self.get_name(), element_parent_name=parent.get_name()
                 ),
                 name=self.get_name() + "_add",
             )

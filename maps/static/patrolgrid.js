@@ -134,24 +134,26 @@ var PG = (function () {
     return group;
   }
 
-  /* bins: [[lat, lon, hour, count], ...]; a slider shows one hour of the day or all. */
-  function byHour(map, bins, title) {
-    var group = L.layerGroup();
-    var max = 1;
-    bins.forEach(function (b) { if (b[3] > max) { max = b[3]; } });
-    var totals = {};
-    bins.forEach(function (b) {
+  /* data: {hour: [[lat, lon, hour, count], ...], day: [[lat, lon, weekday, count], ...]};
+   * a slider shows all incidents, one hour of the day or one weekday (Monday = 0). */
+  function byTime(map, data, title) {
+    var group = L.layerGroup(), mode = "hour";
+    var days = T.weekdays.split(",");
+    var totals = {}, maxAll = 1, maxOf = {hour: 1, day: 1};
+    data.hour.forEach(function (b) {
       var k = b[0] + "," + b[1];
       totals[k] = (totals[k] || [b[0], b[1], 0]);
       totals[k][2] += b[3];
+      if (totals[k][2] > maxAll) { maxAll = totals[k][2]; }
     });
-    var maxAll = 1;
-    Object.keys(totals).forEach(function (k) { if (totals[k][2] > maxAll) { maxAll = totals[k][2]; } });
-    function draw(hour) {
+    ["hour", "day"].forEach(function (m) {
+      data[m].forEach(function (b) { if (b[3] > maxOf[m]) { maxOf[m] = b[3]; } });
+    });
+    function draw(value) {
       group.clearLayers();
-      var items = hour < 0 ? Object.keys(totals).map(function (k) { return totals[k]; }) :
-        bins.filter(function (b) { return b[2] === hour; }).map(function (b) { return [b[0], b[1], b[3]]; });
-      var top = hour < 0 ? maxAll : max;
+      var items = value < 0 ? Object.keys(totals).map(function (k) { return totals[k]; }) :
+        data[mode].filter(function (b) { return b[2] === value; }).map(function (b) { return [b[0], b[1], b[3]]; });
+      var top = value < 0 ? maxAll : maxOf[mode];
       items.forEach(function (it) {
         L.circleMarker([it[0], it[1]], {radius: 3 + 9 * Math.sqrt(it[2] / top), color: "#8e44ad",
           weight: 1, fillOpacity: 0.5}).bindTooltip(String(it[2])).addTo(group);
@@ -161,13 +163,22 @@ var PG = (function () {
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "pg-slider");
       div.style.cssText = "background:#fff;padding:4px 8px;border-radius:4px;font:12px sans-serif";
-      div.innerHTML = esc(title) + " — " + esc(T.hour) + ': <span class="pg-hour">' + esc(T.all) +
-        '</span><br><input type="range" min="-1" max="23" value="-1" style="width:200px">';
+      div.innerHTML = esc(title) + ' <select><option value="hour">' + esc(T.hour) +
+        '</option><option value="day">' + esc(T.day) + '</option></select>: <span class="pg-hour">' +
+        esc(T.all) + '</span><br><input type="range" min="-1" max="23" value="-1" style="width:200px">';
       var input = div.querySelector("input"), label = div.querySelector(".pg-hour");
-      input.addEventListener("input", function () {
-        var h = +input.value;
-        label.textContent = h < 0 ? T.all : (h + ":00");
-        draw(h);
+      var select = div.querySelector("select");
+      function update() {
+        var v = +input.value;
+        label.textContent = v < 0 ? T.all : (mode === "hour" ? v + ":00" : days[v]);
+        draw(v);
+      }
+      input.addEventListener("input", update);
+      select.addEventListener("change", function () {
+        mode = select.value;
+        input.max = mode === "hour" ? 23 : 6;
+        input.value = -1;
+        update();
       });
       L.DomEvent.disableClickPropagation(div);
       return div;
@@ -208,7 +219,7 @@ var PG = (function () {
     setLabels: function (labels) { T = labels; },
     esc: esc, howSvg: howSvg, gridStyle: gridStyle, gridPopup: gridPopup,
     borderStyle: borderStyle, borderTooltip: borderTooltip, streetStyle: streetStyle,
-    routes: routes, depots: depots, clusters: clusters, warnings: warnings, byHour: byHour,
+    routes: routes, depots: depots, clusters: clusters, warnings: warnings, byTime: byTime,
     legend: legend
   };
 })();

@@ -22,8 +22,15 @@ OPEN_GRID_POPUP = """
   document.querySelectorAll('.leaflet-control-layers-overlays input').forEach(i => {
     if (!i.checked) i.click();
   });
+  const select = document.querySelector('.pg-slider select');
+  if (select && '__MODE__' === 'day') {
+    select.value = 'day'; select.dispatchEvent(new Event('change'));
+  }
   const slider = document.querySelector('.pg-slider input');
-  if (slider) { slider.value = '22'; slider.dispatchEvent(new Event('input')); }
+  if (slider) {
+    slider.value = select && select.value === 'day' ? '2' : '22';
+    slider.dispatchEvent(new Event('input'));
+  }
   for (const key of Object.keys(window)) {
     if (!key.startsWith('data_layer_')) continue;
     const layer = window[key];
@@ -72,7 +79,7 @@ def test_map_renders_offline(
         checks=CHECKS,
         screenshot=ARTIFACTS / f"map_{lang}.png",
         user_data_dir=tmp_path / "profile",
-        actions=OPEN_GRID_POPUP,
+        actions=OPEN_GRID_POPUP.replace("__MODE__", "hour" if lang == "en" else "day"),
     )
     assert load.external_requests == []
     assert load.console_errors == []
@@ -87,5 +94,5 @@ def test_map_renders_offline(
     assert r["popup_chart"] > 0
     assert r["clusters"] > 0
     assert r["heat"] == 1
-    assert r["slider_hour"] == "22:00"
+    assert r["slider_hour"] == ("22:00" if lang == "en" else "周三")
     assert ("Risky hours" if lang == "en" else "高发时段") in r["popup_text"]

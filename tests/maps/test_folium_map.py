@@ -160,14 +160,21 @@ def test_incidents_are_aggregated_not_dropped(
     html = map_html(make_map(grids=grids, incidents=incidents, plan=plan))
     heat = _layer_data(html, "L.heatLayer")
     assert sum(h[2] for h in heat) == len(incidents)
-    bins = _layer_data(html, "PG.byHour")
+    data = _layer_data(html, "PG.byTime")
+    bins = data["hour"]
     assert sum(b[3] for b in bins) == len(incidents)
+    assert sum(b[3] for b in data["day"]) == len(incidents)
     local = pd.DatetimeIndex(incidents["occurred_at"]).tz_convert("America/New_York").hour
     expected = np.bincount(local, minlength=24)
     got = np.zeros(24, dtype=int)
     for b in bins:
         got[b[2]] += b[3]
     assert (got == expected).all()
+    weekday = pd.DatetimeIndex(incidents["occurred_at"]).tz_convert("America/New_York").day_of_week
+    per_day = np.zeros(7, dtype=int)
+    for b in data["day"]:
+        per_day[b[2]] += b[3]
+    assert (per_day == np.bincount(weekday, minlength=7)).all()
     marks = _layer_data(html, "PG.clusters")
     assert len(marks) == len(incidents)
     assert "description" not in html
