@@ -140,3 +140,146 @@ def test_naive_now_is_local_time() -> None:
     assert to_timestamp("2024-03-01 00:00", "America/New_York") == pd.Timestamp(
         "2024-03-01 05:00", tz="UTC"
     )
+
+
+# --- Gi*, kernel density, the full table and the roll-up ------------------------------------
+
+
+def _lattice_grids(n: int = 7, cell_m: float = 200.0) -> gpd.GeoDataFrame:
+    """An n x n square grid laid in UTM 18N under one community (ids g<i>_<j>)."""
+    cells, ids = [], []
+    for i in range(n):
+        for j in range(n):
+            x0, y0 = 485_000 + i * cell_m, 4_425_000 + j * cell_m
+            cells.append(shapely.box(x0, y0, x0 + cell_m, y0 + cell_m))
+            ids.append(f"g{i}_{j}")
+    community = shapely.box(485_000, 4_425_000, 485_000 + n * cell_m, 4_425_000 + n * cell_m)
+    frame = gpd.GeoDataFrame(
+        {
+            "grid_id": ["com", *ids],
+            "level": ["community", *["grid"] * len(ids)],
+            "parent_id": [None, *["com"] * len(ids)],
+            "name": ["com", *ids],
+            "households": [None, *[10] * len(ids)],
+        },
+        geometry=[community, *cells],
+        crs="EPSG:32618",
+    )
+    return frame.to_crs("EPSG:4326")
+
+
+def _joined_points(grids: gpd.GeoDataFrame, counts: dict[str, int], seed: int = 0):
+    """Incidents placed at random inside the named leaf cells, over the last 400 days."""
+    from geo.hierarchy import leaf_grids
+
+    rng = np.random.default_rng(seed)
+    leaves = leaf_grids(grids).set_index("grid_id")
+    rows = []
+    for gid, k in counts.items():
+        minx, miny, maxx, maxy = leaves.geometry[gid].bounds
+        rows.extend(
+            (gid, rng.uniform(minx, maxx), rng.uniform(miny, maxy), rng.uniform(0, 400))
+            for _ in range(k)
+        )
+    return gpd.GeoDataFrame(
+        {
+            "incident_id": [f"i{k}" for k in range(len(rows))],
+            "grid_id": [r[0] for r in rows],
+            "occurred_at": pd.Timestamp(NOW) - pd.to_timedelta([r[3] for r in rows], unit="D"),
+            "category": ["Thefts" if k % 3 else "Burglary Residential" for k in range(len(rows))],
+            "severity": 2,
+            "community_id": "com",
+        },
+        geometry=gpd.points_from_xy([r[1] for r in rows], [r[2] for r in rows]),
+        crs="EPSG:4326",
+    )
+
+
+def test_getis_ord_matches_the_formula_and_flags_the_cluster() -> None:
+    """esda's Gi* equals the textbook formula; the centre of a cluster has the largest z."""
+    from geo.hotspot_stats import getis_ord
+    from geo.weights import lattice_weights
+
+    ix, iy = np.meshgrid(np.arange(7), np.arange(7), indexing="ij")
+    w = lattice_weights(ix.ravel(), iy.ravel())
+    y = np.zeros(49)
+    y[24] = 10
+    y[[17, 23, 25, 31]] = 5
+    y[0] = 1
+    gi = getis_ord(y, w)
+    full = w.matrix.toarray() + np.eye(49)
+    wi = full.sum(axis=1)
+    s = np.sqrt((y**2).mean() - y.mean() ** 2)
+    z = (full @ y - y.mean() * wi) / (s * np.sqrt((49 * (full**2).sum(axis=1) - wi**2) / 48))
+    np.testing.assert_allclose(gi["gi_z"].to_numpy(dtype=float), z, rtol=1e-9)
+    assert int(np.argmax(gi["gi_z"].to_numpy(dtype=float))) == 24
+    assert gi["gi_p"][24] < 0.001
+
+
+def test_getis_ord_omitted_with_reason_when_data_too_thin() -> None:
+    """Too few grids or too few non-zero values: no z, no p, a reason; never NaN soup."""
+    from geo.hotspot_stats import getis_ord
+    from geo.weights import lattice_weights
+
+    w = lattice_weights(np.arange(4), np.zeros(4, dtype=int))
+    out = getis_ord(np.array([1.0, 0, 0, 0]), w)
+    assert out["gi_z"].isna().all()
+    assert out["gi_reason"].str.contains("too few grids").all()
+    ix, iy = np.meshgrid(np.arange(5), np.arange(5), indexing="ij")
+    w = lattice_weights(ix.ravel(), iy.ravel())
+    out = getis_ord(np.r_[1.0, np.zeros(24)], w)
+    assert out["gi_reason"].str.contains("with incidents").all()
+
+
+def test_kernel_density_integrates_to_the_weight() -> None:
+    """Density (per km2) summed over a fine covering grid times cell area equals the weights."""
+    from geo.hotspot_stats import kernel_density
+
+    grids = _lattice_grids(n=30, cell_m=50.0)
+    leaves = grids.iloc[1:]
+    centre = leaves.geometry.iloc[15 * 30 + 15].centroid
+    lon = np.array([centre.x, centre.x])
+    lat = np.array([centre.y, centre.y])
+    density = kernel_density(lon, lat, leaves, weights=np.array([1.0, 2.0]), bandwidth_m=100.0)
+    assert density.sum() * 0.05 * 0.05 == pytest.approx(3.0, rel=0.03)
+    assert int(np.argmax(density)) in {15 * 30 + 15, 15 * 30 + 14, 14 * 30 + 15, 14 * 30 + 14}
+
+
+def test_hotspot_table_finds_the_hot_cluster_and_explains_it() -> None:
+    """A cluster of busy cells gets the top Gi* z, density, and a why naming its categories."""
+    grids = _lattice_grids()
+    counts = {f"g{i}_{j}": 1 for i in range(7) for j in range(7) if (i + j) % 3 == 0}
+    counts.update({"g3_3": 60, "g3_4": 30, "g2_3": 30, "g4_3": 30, "g3_2": 30})
+    joined = _joined_points(grids, counts)
+    from geo.hotspot_report import hotspot_table
+
+    table = hotspot_table(joined, grids, now=NOW, timezone="America/New_York")
+    top = table.sort_values("gi_z", ascending=False).iloc[0]
+    assert top["grid_id"] == "g3_3"
+    assert table.loc[table["kde"].idxmax(), "grid_id"] == "g3_3"
+    assert "Thefts" in top["why"]
+    assert "peak" in top["why"]
+    assert table.loc[table["count"] == 0, "why"].eq("no incidents").all()
+    assert table["gi_reason"].isna().all()
+    assert set(table["trend"].dropna()) <= {"up", "down", "steady"}
+
+
+def test_roll_up_risk_sums_and_keeps_profiles_shares() -> None:
+    """The community row sums its leaves; its profile is a share vector; rates are recomputed."""
+    from geo.hotspot_report import roll_up_risk
+
+    grids = _lattice_grids(n=3)
+    joined = _joined_points(grids, {"g0_0": 5, "g1_1": 3})
+    table = risk_table(joined, grids, now=NOW)
+    rolled = roll_up_risk(table, grids).set_index("grid_id")
+    assert rolled.loc["com", "level"] == "community"
+    assert rolled.loc["com", "count"] == 8
+    assert rolled.loc["com", "risk"] == pytest.approx(table["risk"].sum())
+    assert rolled.loc["com", "households"] == 90
+    assert rolled.loc["com", "count_per_household"] == pytest.approx(8 / 90)
+    profile = rolled.loc["com", list(PROFILE_COLUMNS)].to_numpy(dtype=float)
+    assert profile.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(
+        rolled.loc["g0_0", list(PROFILE_COLUMNS)].to_numpy(dtype=float),
+        table.set_index("grid_id").loc["g0_0", list(PROFILE_COLUMNS)].to_numpy(dtype=float),
+    )
