@@ -93,6 +93,10 @@ class PatrolgridScript(MacroElement):
           .pg-popup table { border-collapse: collapse; font: 12px sans-serif; }
           .pg-popup th { text-align: left; padding-right: 8px; color: #444; }
           .leaflet-container { background: #f7f5f0; }
+          .leaflet-container, .pg-popup table, .pg-slider, .pg-legend {
+            font-family: "Helvetica Neue", Arial, "Microsoft YaHei", "PingFang SC",
+              "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif !important;
+          }
         </style>
         {% endmacro %}
         """

@@ -287,7 +287,8 @@ def render_report(plan: dict[str, Any], *, lang: str = "en") -> str:
     return f"""<!DOCTYPE html>
 <html lang="{html_lang}"><head><meta charset="utf-8"><title>{escape(t["report"])}</title>
 <style>
-body {{ font: 13px sans-serif; margin: 16px; max-width: 800px; }}
+body {{ font: 13px "Helvetica Neue", Arial, "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC",
+  "WenQuanYi Micro Hei", sans-serif; margin: 16px; max-width: 800px; }}
 h1 {{ font-size: 20px; }} h2 {{ font-size: 15px; margin-top: 22px; }}
 table {{ border-collapse: collapse; }} th, td {{ padding: 2px 10px 2px 0; text-align: left; }}
 svg text {{ font: 10px sans-serif; }} .muted {{ color: #888; }}
