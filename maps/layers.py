@@ -31,7 +31,8 @@ __all__ = [
 
 def to_json(value: Any) -> str:
     """JSON safe to place inside a ``<script>`` element (no ``</`` sequence)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    # "<" as \u003c: no "</script>" or "<!--" can end or confuse the script element.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def feature_collection(
@@ -156,8 +157,7 @@ class DataLayer(folium.map.Layer):
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "DataLayer"
-        # Hidden layers are built on first display: they cost nothing at page load.
-        self.js = js if show else f"PG.lazy(function () {{ return {js}; }})"
+        self.layer_js = js
         self.data_json = data_json
         self.plugins = plugins
 
@@ -181,7 +181,21 @@ class DataLayer(folium.map.Layer):
                 ),
                 name=self.get_name() + "_add",
             )
+        data = self.data_json
+        if self.show:
+            self.js = self.layer_js
+        else:
+            # Hidden layers: data kept as inert JSON, parsed and drawn on first display, so
+            # they cost nothing at page load.
+            data_id = f"{self.get_name()}_data"
+            figure.html.add_child(
+                RawScript(f'<script type="application/json" id="{data_id}">{data}</script>'),
+                name=data_id,
+            )
+            self.js = f'PG.lazy(function () {{ DATA = PG.jsonData("{data_id}"); return {self.layer_js}; }})'
+            self.data_json = "null"
         script = self._template.module.__dict__["script"](self, kwargs)
+        self.data_json = data
         figure.script.add_child(RawScript(script), name=self.get_name())
         for element in self._children.values():
             element.render(**kwargs)

@@ -214,8 +214,12 @@ var PG = (function () {
     return group;
   }
 
+  function jsonData(id) {
+    return JSON.parse(document.getElementById(id).textContent);
+  }
+
   return {
-    lazy: lazy,
+    lazy: lazy, jsonData: jsonData,
     setLabels: function (labels) { T = labels; },
     esc: esc, howSvg: howSvg, gridStyle: gridStyle, gridPopup: gridPopup,
     borderStyle: borderStyle, borderTooltip: borderTooltip, streetStyle: streetStyle,

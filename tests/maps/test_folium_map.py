@@ -19,7 +19,11 @@ from maps.folium_map import RISK_COLORS, make_map, map_html, risk_classes, save_
 
 
 def _layer_data(html: str, call: str) -> Any:
-    """The JSON handed to the DataLayer whose JavaScript contains ``call``."""
+    """The JSON handed to the DataLayer whose JavaScript contains ``call``.
+
+    Shown layers get their data as the wrapper's argument; hidden layers read it from an
+    inert ``<script type="application/json">`` element on first display.
+    """
     pattern = (
         r"\(function \(DATA, MAP\) \{ return [^\n]*?"
         + re.escape(call)
@@ -27,7 +31,15 @@ def _layer_data(html: str, call: str) -> Any:
     )
     match = re.search(pattern, html, flags=re.S)
     assert match, call
-    return json.loads(match["data"].replace("<\\/", "</"))
+    if match["data"].strip() == "null":
+        data_id = re.search(r'PG\.jsonData\("([^"]+)"\)', match[0])
+        assert data_id, call
+        found = re.search(
+            rf'<script type="application/json" id="{data_id[1]}">(.*?)</script>', html, flags=re.S
+        )
+        assert found, data_id[1]
+        return json.loads(found[1])
+    return json.loads(match["data"])
 
 
 def test_page_is_self_contained(
