@@ -8,6 +8,7 @@ process are marked failed. Request bodies larger than ``max_body_bytes`` are ref
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.db.engine import Database
 from api.problems import install_handlers, problem_response
 from api.services.grids import GridCache
+from api.services.plans import NetworkCache, fail_interrupted
 from api.settings import Settings, get_settings
 
 __all__ = ["BodyLimit", "create_app"]
@@ -84,16 +86,20 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
     """
     settings = settings or get_settings()
     settings.check_startable()
-    database = Database(settings.database_url, echo=settings.sql_echo, schema=schema)
+    database = Database(
+        settings.database_url, echo=settings.sql_echo, schema=schema or settings.db_schema
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
-        from api.services.plans import fail_interrupted
-
         fail_interrupted(database)
-        yield
-        database.dispose()
+        app.state.plan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
+        try:
+            yield
+        finally:
+            app.state.plan_executor.shutdown(wait=False, cancel_futures=True)
+            database.dispose()
 
     app = FastAPI(
         title="patrolgrid",
@@ -113,6 +119,7 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
     app.state.settings = settings
     app.state.database = database
     app.state.grid_cache = GridCache(database)
+    app.state.networks = NetworkCache()
     install_handlers(app)
     _include_routers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         default="sqlite:///patrolgrid.db",
         description="SQLAlchemy URL: a SQLite file by default, or postgresql+psycopg://... (PostGIS).",
     )
+    db_schema: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+        description="PostgreSQL only: schema put first on the search path (PostGIS stays in public).",
+    )
     secret: SecretStr = Field(
         default=SecretStr(""),
         description="HMAC key signing bearer tokens; an empty or default one refuses to start unless dev.",

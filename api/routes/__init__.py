@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import collections, grids, hotspots, incidents, metrics, workflow
+from . import collections, grids, hotspots, incidents, metrics, plans, workflow
 
 health = APIRouter(tags=["ogc"])
 
@@ -23,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     grids.router,
     metrics.router,
     hotspots.router,
+    plans.router,
 ]

@@ -7,16 +7,45 @@ A job left ``queued``/``running`` by a process that died is marked failed on the
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import shapely
 import sqlalchemy as sa
+from shapely.geometry.base import BaseGeometry
 
+from api.auth import Principal
 from api.db.engine import Database
 from api.db.models import Plan
+from api.planning import plan_shift
+from api.settings import Settings
+from geo.errors import GeoError
+from maps.errors import MapsError
+from maps.privacy import CIVILIAN_KINDS, export_route
+from planner.errors import PlannerError
+from planner.units_file import parse_units
 
-__all__ = ["create_job", "fail_interrupted", "finish_job", "get_job", "start_job"]
+from .grids import GridCache, GridSet
+from .hotspots import joined_incidents
+
+__all__ = [
+    "NetworkCache",
+    "create_job",
+    "district_grids",
+    "fail_interrupted",
+    "finish_job",
+    "get_job",
+    "run_plan",
+    "start_job",
+    "visible_routes",
+]
+
+log = logging.getLogger("patrolgrid.api")
 
 
 def create_job(
@@ -86,3 +115,109 @@ def fail_interrupted(database: Database) -> int:
             )
         )
         return int(result.rowcount or 0)
+
+
+# --- running a job: stored grids and incidents -> api.planning.plan_shift -> plan JSON --------
+
+
+class NetworkCache:
+    """Street networks loaded by :func:`geo.network.load_network`, kept per (file, area)."""
+
+    def __init__(self, size: int = 2) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, bytes], Any] = {}
+
+    def get(self, path: Path, area: BaseGeometry, cache_dir: Path | None) -> Any:
+        """The network of ``path`` around ``area``, loaded once."""
+        from geo.network import load_network
+
+        key = (str(path), bytes(shapely.to_wkb(area)))
+        with self._lock:
+            if key not in self._items:
+                if len(self._items) >= self._size:
+                    self._items.pop(next(iter(self._items)))
+                self._items[key] = load_network(path, polygon=area, cache_dir=cache_dir)
+            return self._items[key]
+
+
+def district_grids(gridset: GridSet, district: str | None) -> gpd.GeoDataFrame:
+    """The grids of one district (the district row and everything under it), or all."""
+    if district is None:
+        return gridset.grids
+    ids = gridset.ancestors.index[gridset.ancestors["district_id"] == district]
+    return gridset.grids.loc[gridset.grids["grid_id"].isin(ids)].reset_index(drop=True)
+
+
+def run_plan(
+    database: Database,
+    grid_cache: GridCache,
+    networks: NetworkCache,
+    settings: Settings,
+    plan_id: str,
+    request: dict[str, Any],
+) -> None:
+    """Run one job to completion, storing the plan document or the error (never raises)."""
+    from geo.hierarchy import leaf_grids
+
+    try:
+        start_job(database, plan_id)
+        units = parse_units(request["units"], source="request body 'units'")
+        district = request.get("district")
+        grids = district_grids(grid_cache.get(), district)
+        if not len(grids):
+            msg = f"district: no grids stored{f' in district {district!r}' if district else ''}"
+            raise PlannerError(msg)
+        admin = Principal(role="admin", subject="planner")
+        joined = joined_incidents(database, admin)
+        if district is not None:
+            joined = joined.loc[joined["district_id"] == district]
+        incidents = gpd.GeoDataFrame(
+            joined,
+            geometry=gpd.points_from_xy(joined["lon"], joined["lat"]),
+            crs="EPSG:4326",
+        )
+        network_path = settings.network_path
+        if network_path is None:
+            msg = "planning needs PATROLGRID_NETWORK_PATH (an OpenStreetMap file)"
+            raise PlannerError(msg)
+        area = leaf_grids(grids).union_all()
+        network = networks.get(network_path, area, settings.network_cache_dir)
+        run = plan_shift(
+            grids,
+            incidents,
+            network,
+            units,
+            time_limit_s=min(float(request.get("time_limit_s", 10.0)), settings.plan_time_limit_s),
+            seed=int(request.get("seed", 0)),
+            max_stops=request.get("max_stops"),
+        )
+        risk = run.risk[["grid_id", "count", "risk"]].to_dict(orient="records")
+        finish_job(database, plan_id, result={"plan": run.document, "risk": risk}, error=None)
+    except (GeoError, PlannerError, MapsError, OSError, KeyError, ValueError) as exc:
+        finish_job(database, plan_id, result=None, error=str(exc))
+    except Exception as exc:  # a bug: keep the job honest, log the trace server-side
+        log.exception("plan job %s failed", plan_id)
+        finish_job(database, plan_id, result=None, error=f"internal error ({type(exc).__name__})")
+
+
+def visible_routes(
+    plan: dict[str, Any], principal: Principal, gridset: GridSet
+) -> list[dict[str, Any]]:
+    """The routes the caller may see, through the maps privacy whitelist where needed.
+
+    Staff see every route (police routes keep their incident summaries). A volunteer sees only
+    civilian routes whose visits all lie in its community, never with incidents.
+    """
+    routes = plan.get("routes", [])
+    if principal.role != "volunteer":
+        return list(routes)
+    mine = set(gridset.ancestors.index[gridset.ancestors["community_id"] == principal.community])
+    out = []
+    for route in routes:
+        if route.get("kind") not in CIVILIAN_KINDS:
+            continue
+        visits = [s for s in route.get("steps", []) if s.get("type") == "visit"]
+        if visits and all(s.get("grid_id") in mine for s in visits):
+            out.append(export_route(route, audience="volunteer"))
+    return out

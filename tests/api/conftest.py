@@ -168,3 +168,123 @@ def incident(incident_id: str, cell: str = "g11", **extra: Any) -> dict[str, Any
     }
     row.update(extra)
     return row
+
+
+def stored_plan(app: Any, *, district: str | None = "D1") -> str:
+    """Store a finished plan job (a small VROOM-like document) and return its id.
+
+    ``car-1`` (police) visits g11 and g31 with incident summaries; ``vol-1`` (volunteer) walks
+    g11 -> g12 in community C1.
+    """
+    from datetime import UTC, datetime
+
+    from api.db.models import Plan
+
+    def step(
+        kind: str, grid: str | None, lon: float, lat: float, at: str, **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "stop_id": grid,
+            "grid_id": grid,
+            "lon": lon,
+            "lat": lat,
+            "arrival": at,
+            "departure": at,
+            "service_s": 600 if kind == "visit" else 0,
+            "waiting_s": 0,
+            **extra,
+        }
+
+    secret = [
+        {
+            "incident_id": "r1",
+            "category": "theft",
+            "occurred_at": "2026-11-01T00:30:00+00:00",
+            "description": "name and phone",
+        }
+    ]
+    depot = (113.301, 23.101)
+    routes = [
+        {
+            "unit_id": "car-1",
+            "kind": "police_car",
+            "mode": "drive",
+            "steps": [
+                step("start", None, *depot, "2026-11-02T18:00:00+08:00"),
+                step(
+                    "visit",
+                    "g11",
+                    *CELL_POINT["g11"],
+                    "2026-11-02T18:10:00+08:00",
+                    incidents=secret,
+                ),
+                step("visit", "g31", *CELL_POINT["g31"], "2026-11-02T18:30:00+08:00"),
+                step("end", None, *depot, "2026-11-02T19:00:00+08:00"),
+            ],
+            "distance_m": 3000.0,
+            "duration_s": 3600,
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [
+                    list(depot),
+                    list(CELL_POINT["g11"]),
+                    list(CELL_POINT["g31"]),
+                    list(depot),
+                ],
+            },
+        },
+        {
+            "unit_id": "vol-1",
+            "kind": "volunteer",
+            "mode": "walk",
+            "steps": [
+                step("start", None, *depot, "2026-11-02T18:00:00+08:00"),
+                step("visit", "g11", *CELL_POINT["g11"], "2026-11-02T18:10:00+08:00"),
+                step("visit", "g12", *CELL_POINT["g12"], "2026-11-02T18:40:00+08:00"),
+                step("end", None, *depot, "2026-11-02T19:30:00+08:00"),
+            ],
+            "distance_m": 2000.0,
+            "duration_s": 5400,
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [
+                    list(depot),
+                    list(CELL_POINT["g11"]),
+                    list(CELL_POINT["g12"]),
+                    list(depot),
+                ],
+            },
+        },
+    ]
+    summary = {
+        "shift_start": "2026-11-02T18:00:00+08:00",
+        "shift_end": "2026-11-03T02:00:00+08:00",
+        "timezone": "Asia/Shanghai",
+        "units": 2,
+        "routes": 2,
+        "visits": 4,
+        "unassigned": 0,
+        "distance_m": 5000.0,
+        "duration_s": 9000,
+        "risk_total": 10.0,
+        "risk_covered": 6.0,
+        "risk_covered_pct": 60.0,
+    }
+    document = {"summary": summary, "routes": routes, "unassigned": []}
+    plan_id = f"stored-{district or 'all'}"
+    now = datetime.now(UTC)
+    with app.state.database.session() as session:
+        session.add(
+            Plan(
+                plan_id=plan_id,
+                status="done",
+                created_at=now,
+                updated_at=now,
+                created_by="test",
+                district_id=district,
+                request={},
+                result={"plan": document, "risk": [{"grid_id": "g11", "count": 2, "risk": 3.0}]},
+            )
+        )
+    return plan_id

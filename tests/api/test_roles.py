@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import incident, small_grids, token_headers
+from tests.api.conftest import incident, small_grids, stored_plan, token_headers
 
+UNITS = {
+    "timezone": "Asia/Shanghai",
+    "shift": {"start": "2026-11-02T18:00", "end": "2026-11-03T02:00"},
+    "units": [{"unit_id": "car-1", "kind": "police_car", "depot": [113.301, 23.101]}],
+}
 ROLES = ("anonymous", "admin", "dispatcher", "supervisor", "volunteer")
 ALL = {"admin": 200, "dispatcher": 200, "supervisor": 200, "volunteer": 200, "anonymous": 401}
 PUBLIC = dict.fromkeys(ROLES, 200)
@@ -82,6 +88,37 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
         ("POST", "/grids", "/grids", "grids", ADMIN_ONLY),
         ("GET", "/metrics", "/metrics", None, STAFF),
         ("GET", "/hotspots", "/hotspots", None, STAFF),
+        (
+            "POST",
+            "/plans",
+            "/plans",
+            {"units": UNITS},
+            {
+                "admin": 202,
+                "supervisor": 202,
+                "dispatcher": 403,
+                "volunteer": 403,
+                "anonymous": 401,
+            },
+        ),
+        ("GET", "/plans/{plan_id}", "/plans/stored-D1", None, ALL),
+        (
+            "GET",
+            "/plans/{plan_id}",
+            "/plans/stored-all",
+            None,
+            {**ALL, "supervisor": 404, "volunteer": 200},
+        ),
+        ("GET", "/plans/{plan_id}", "/plans/nope", None, {**ALL, **dict.fromkeys(ROLES[1:], 404)}),
+        ("GET", "/plans/{plan_id}/map", "/plans/stored-D1/map", None, ALL),
+        ("GET", "/plans/{plan_id}/export", "/plans/stored-D1/export?unit=vol-1", None, ALL),
+        (
+            "GET",
+            "/plans/{plan_id}/export",
+            "/plans/stored-D1/export?unit=car-1&format=kml",
+            None,
+            {**ALL, "volunteer": 404},
+        ),
     ]
 
 
@@ -111,6 +148,9 @@ def test_every_route_with_every_role(app: Any, client: TestClient) -> None:
     assert client.post(
         "/incidents", json={"incidents": rows}, headers=token_headers("admin")
     ).json()["accepted"] == len(rows)
+    app.state.settings.network_path = Path("missing.osm")  # jobs are accepted, then fail
+    stored_plan(app, district="D1")
+    stored_plan(app, district=None)
     table = cases()
     covered = {(method, template) for method, template, *_ in table}
     missing = _routes(app) - covered
