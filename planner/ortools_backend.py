@@ -5,7 +5,8 @@ exists; the objective is the risk left uncollected (scaled) plus travel time. Ea
 wants ``visits > 1`` becomes that many optional copies, each with its own slot of the stop's
 windows (slots ``min_gap_s`` apart, see :func:`copy_windows`). The search starts from parallel
 cheapest insertion (plain cheapest-arc finds no first solution on tight instances) and improves
-with guided local search until the time limit or ``max_solutions``.
+with guided local search until the time limit or ``max_solutions``. The first solution is
+always searched to the end (it may overrun a very short time limit), so a plan always comes back.
 
 A ``seed`` perturbs arc costs (up to 30 %) and penalties (up to 0.5 %): it picks among near-equal
 grids and orders, so patrols are not predictable, while the collected risk stays close to the
@@ -36,6 +37,8 @@ PRIZE_SCALE = 10**8
 #: Penalty for skipping a break taken at a fixed place (outweighs every prize: never skipped
 #: when it can be taken).
 BREAK_PENALTY = 10 * PRIZE_SCALE
+#: Least time allowed to find the first solution (beyond the time limit when needed).
+FIRST_SOLUTION_CAP_S = 60.0
 #: Largest relative arc-cost perturbation applied by a seed.
 ARC_NOISE = 0.3
 #: Largest relative penalty perturbation applied by a seed.
@@ -249,12 +252,24 @@ def solve_ortools(
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
-    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
-    if max_solutions is not None:
-        params.solution_limit = max_solutions
     for name, value in (search or {}).items():
         _set_param(params, name, value)
-    solution = routing.SolveWithParameters(params)
+    # Phase 1: the first solution, whatever it takes (a plan is always returned, even when
+    # breaks make insertion slow on a loaded machine); phase 2: improve in the time left.
+    t_search = time.perf_counter()
+    first = pywrapcp.DefaultRoutingSearchParameters()
+    first.CopyFrom(params)
+    first.solution_limit = 1
+    first.time_limit.FromMilliseconds(int(max(FIRST_SOLUTION_CAP_S, 10 * time_limit_s) * 1000))
+    solution = routing.SolveWithParameters(first)
+    left = time_limit_s - (time.perf_counter() - t_search)
+    if solution is not None and left > 0.05:
+        params.time_limit.FromMilliseconds(int(left * 1000))
+        if max_solutions is not None:
+            params.solution_limit = max_solutions
+        better = routing.SolveFromAssignmentWithParameters(solution, params)
+        if better is not None:
+            solution = better
 
     routes: list[Route] = []
     objective = 0.0
