@@ -57,6 +57,13 @@ def map_command(
             "template (append #gcj02 for GCJ-02 tiles).",
         ),
     ] = "none",
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="Zone of the incident hour/day slider, e.g. Asia/Shanghai; default: the plan's.",
+        ),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write the plan report HTML here.")
     ] = None,
@@ -66,7 +73,12 @@ def map_command(
         from geo.grids import load_grids
 
         grid_frame = load_grids(grids)
-        kwargs: dict[str, Any] = {"grids": grid_frame, "lang": lang, "basemap": basemap}
+        kwargs: dict[str, Any] = {
+            "grids": grid_frame,
+            "lang": lang,
+            "basemap": basemap,
+            "timezone": timezone,
+        }
         plan_dict = read_plan(plan) if plan is not None else None
         kwargs["plan"] = plan_dict
         if risk is not None:
