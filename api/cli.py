@@ -12,8 +12,10 @@ from api.commands import _app
 from api.commands import bench as _bench  # noqa: F401
 from api.commands import demo as _demo  # noqa: F401
 from api.commands import export as _export  # noqa: F401
+from api.commands import forecast as _forecast  # noqa: F401
 from api.commands import grids as _grids  # noqa: F401
 from api.commands import grids_import as _grids_import  # noqa: F401
+from api.commands import hotspots as _hotspots  # noqa: F401
 from api.commands import join as _join  # noqa: F401
 from api.commands import map as _map  # noqa: F401
 from api.commands import plan as _plan  # noqa: F401

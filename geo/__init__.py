@@ -34,3 +34,7 @@ from .network import Network as Network
 from .network import Snap as Snap
 from .network import StreetStop as StreetStop
 from .network import load_network as load_network
+from .alerts import near_repeats as near_repeats
+from .alerts import trend_alerts as trend_alerts
+from .hotspot_report import hotspot_table as hotspot_table
+from .hotspot_report import roll_up_risk as roll_up_risk

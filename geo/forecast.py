@@ -120,8 +120,37 @@ class Lattice:
         """Per-cell values of a ``(ny, nx)`` block."""
         return block.reshape(-1)[self.active]
 
+    @classmethod
+    def from_cells(cls, cells: gpd.GeoDataFrame) -> Lattice:
+        """The lattice of a forecast's cells (``ix``, ``iy``, ``area_m2``, ``lattice_crs``).
+
+        Raises
+        ------
+        GeoError
+            When columns are missing or the cells are not in lattice order.
+        """
+        needed = {"ix", "iy", "area_m2"}
+        if not needed <= set(cells.columns) or len(cells) == 0:
+            msg = f"forecast cells need columns {sorted(needed)}; write them with forecast()"
+            raise GeoError(msg)
+        if "lattice_crs" in cells.columns:
+            crs = CRS(str(cells["lattice_crs"].iloc[0]))
+        else:
+            crs = CRS(cells.geometry.estimate_utm_crs())
+        side = float(np.sqrt(float(cells["area_m2"].iloc[0])))
+        ix = cells["ix"].to_numpy(dtype=np.int64)
+        iy = cells["iy"].to_numpy(dtype=np.int64)
+        ix0, iy0 = int(ix.min()), int(iy.min())
+        nx, ny = int(ix.max()) - ix0 + 1, int(iy.max()) - iy0 + 1
+        flat = (iy - iy0) * nx + (ix - ix0)
+        if not np.all(np.diff(flat) > 0):
+            msg = "forecast cells are not in lattice order; write them with forecast()"
+            raise GeoError(msg)
+        return cls(crs, side, ix0, iy0, nx, ny, flat)
+
     def cells(self) -> gpd.GeoDataFrame:
-        """The cells as squares in EPSG:4326 with ``cell_id``, ``ix``, ``iy``, ``area_m2``."""
+        """The cells as squares in EPSG:4326: ``cell_id``, ``ix``, ``iy``, ``area_m2``,
+        ``lattice_crs`` (the metric CRS they are square in)."""
         col = self.active % self.nx + self.ix0
         row = self.active // self.nx + self.iy0
         x0 = col * self.cell_m
@@ -133,6 +162,7 @@ class Lattice:
                 "ix": col,
                 "iy": row,
                 "area_m2": np.full(self.n_cells, self.cell_area_m2),
+                "lattice_crs": self.crs.to_string(),
             },
             geometry=boxes,
             crs=self.crs,

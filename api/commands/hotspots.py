@@ -1,0 +1,148 @@
+"""``patrolgrid hotspots``: risk per grid (and every level), Gi*, trend warnings, flare-ups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import pandas as pd
+import typer
+
+from api.commands._app import app, cli_errors, console
+from geo.profiles import PROFILE_COLUMNS
+
+__all__ = ["hotspots"]
+
+#: Columns of the leaf table also written into the GeoJSON (the 168 profile columns stay in CSV).
+GEOJSON_COLUMNS = (
+    "grid_id",
+    "level",
+    "parent_id",
+    "count",
+    "count_7d",
+    "count_28d",
+    "count_90d",
+    "count_365d",
+    "risk",
+    "risk_per_km2",
+    "count_per_household",
+    "gi_z",
+    "gi_p",
+    "kde",
+    "trend",
+    "warning",
+    "why",
+)
+
+
+def load_incident_files(paths: list[Path], *, timezone: str | None) -> gpd.GeoDataFrame:
+    """Incidents of every file (a folder stands for its ``*.csv`` files, sorted)."""
+    from geo.errors import IncidentError
+    from geo.incidents import load_incidents
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.csv"))
+            if not found:
+                msg = f"{path}: folder holds no .csv incident files"
+                raise IncidentError(msg)
+            files.extend(found)
+        else:
+            files.append(path)
+    frames = [load_incidents(path, timezone=timezone).incidents for path in files]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+
+
+@app.command()
+def hotspots(
+    grids: Annotated[Path, typer.Option("--grids", help="Grids file (all levels).")],
+    incidents: Annotated[
+        list[Path],
+        typer.Option("--incidents", help="Incidents file or folder of CSVs (repeatable)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write into.")],
+    now: Annotated[
+        str | None,
+        typer.Option(help="Moment of the table (ISO 8601); default: the latest incident."),
+    ] = None,
+    timezone: Annotated[
+        str,
+        typer.Option(help="City time zone for the weekday-hour profile, e.g. America/New_York."),
+    ] = "UTC",
+    half_life_days: Annotated[float, typer.Option(help="Half-life of the recency decay.")] = 30.0,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Only this category (repeatable).")
+    ] = None,
+    recent_days: Annotated[float, typer.Option(help="Recent period of the trend test.")] = 28.0,
+    alpha: Annotated[float, typer.Option(help="False-discovery rate of the warnings.")] = 0.05,
+    near_repeat_category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--near-repeat-category",
+            help="Categories for near-repeat flare-ups (repeatable); default: names containing "
+            "'burglary'.",
+        ),
+    ] = None,
+    near_repeat_m: Annotated[float, typer.Option(help="Near-repeat distance, metres.")] = 200.0,
+    near_repeat_days: Annotated[float, typer.Option(help="Near-repeat time, days.")] = 7.0,
+) -> None:
+    """Write hotspots.csv (every leaf), hotspots_levels.csv (every level), hotspots.geojson
+    and flareups.csv into OUT."""
+    with cli_errors():
+        from geo.alerts import near_repeats
+        from geo.grids import load_grids
+        from geo.hierarchy import leaf_grids
+        from geo.hotspot_report import hotspot_table, roll_up_risk
+        from geo.hotspots import to_timestamp
+        from geo.join import join_incidents
+
+        grid_frame = load_grids(grids)
+        frame = load_incident_files(incidents, timezone=None)
+        joined = join_incidents(frame, grid_frame)
+        moment = (
+            to_timestamp(now, timezone)
+            if now is not None
+            else pd.Timestamp(joined["occurred_at"].max())
+        )
+        table = hotspot_table(
+            joined,
+            grid_frame,
+            now=moment,
+            timezone=timezone,
+            half_life_days=half_life_days,
+            recent_days=recent_days,
+            alpha=alpha,
+            categories=category,
+        )
+        levels = roll_up_risk(table, grid_frame)
+        names = joined["category"].astype(str)
+        chosen = near_repeat_category or sorted(
+            c for c in names.unique() if "burglary" in c.lower()
+        )
+        flareups = near_repeats(
+            joined.loc[joined["grid_id"].notna()],
+            distance_m=near_repeat_m,
+            days=near_repeat_days,
+            categories=chosen,
+            now=moment,
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "hotspots.csv", index=False)
+        levels.to_csv(out / "hotspots_levels.csv", index=False)
+        flareups.to_csv(out / "flareups.csv", index=False)
+        leaves = leaf_grids(grid_frame)[["grid_id", "geometry"]]
+        columns = [c for c in GEOJSON_COLUMNS if c in table.columns]
+        shapes = leaves.merge(table[columns], on="grid_id", how="left")
+        shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=grid_frame.crs)
+        shapes.to_crs("EPSG:4326").to_file(out / "hotspots.geojson", driver="GeoJSON")
+    warned = int(table["warning"].sum())
+    active = int(flareups["active"].sum()) if len(flareups) else 0
+    console.print(
+        f"{len(table)} grids, {int(table['count'].sum())} incidents counted "
+        f"({table.attrs.get('incidents_outside', 0)} outside every grid) at {moment.isoformat()}; "
+        f"{warned} trend warnings; {len(flareups)} near-repeat flare-ups ({active} active); "
+        f"profile columns {PROFILE_COLUMNS[0]}..{PROFILE_COLUMNS[-1]}; wrote {out}",
+        highlight=False,
+    )
