@@ -190,7 +190,11 @@ def area_m2(geoms: object) -> np.ndarray:
     12309.1
     """
     arr = np.asarray(geoms, dtype=object)
-    lat = np.radians(shapely.get_y(shapely.centroid(arr)))
+    if arr.size == 0:
+        return np.zeros(0)
+    lat = np.zeros(arr.shape)
+    full = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    lat[full] = np.radians(shapely.get_y(shapely.centroid(arr[full])))
     m_lat = 111132.954 - 559.822 * np.cos(2 * lat) + 1.175 * np.cos(4 * lat)
     m_lon = 111412.84 * np.cos(lat) - 93.5 * np.cos(3 * lat) + 0.118 * np.cos(5 * lat)
     return np.nan_to_num(shapely.area(arr) * m_lat * m_lon)
@@ -251,6 +255,9 @@ def _overlaps(leaves: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, ob
     left, right = leaves.sindex.query(leaves.geometry, predicate="intersects")
     pairs = left < right
     left, right = left[pairs], right[pairs]
+    # Keep pairs whose interiors meet; neighbours that only share an edge are the common case.
+    inner = shapely.relate_pattern(geoms[left], geoms[right], "T********")
+    left, right = left[inner], right[inner]
     if len(left) == 0:
         return []
     shared = shapely.intersection(geoms[left], geoms[right])
@@ -285,9 +292,9 @@ def _nesting(grids: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, obje
             continue
         outer = geom_of[parent]
         union = shapely.union_all(np.asarray(group.geometry.array, dtype=object))
-        holes = [g for g in shapely.get_parts(shapely.difference(outer, union)) if g.area > 0]
-        for hole in holes:
-            area = float(area_m2([hole])[0])
+        holes = shapely.get_parts(shapely.difference(outer, union))
+        holes = holes[shapely.area(holes) > 0]
+        for hole, area in zip(holes, area_m2(holes), strict=True):
             if area > min_area_m2:
                 rows.append(
                     _issue(
@@ -295,15 +302,17 @@ def _nesting(grids: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, obje
                         "gap",
                         parent,
                         f"part of {parent} is covered by none of its {len(group)} children",
-                        area_m2=round(area, 2),
+                        area_m2=round(float(area), 2),
                         point=_point(hole),
                     )
                 )
-        for child, geom in zip(group["grid_id"].astype(str), group.geometry, strict=True):
-            outside = shapely.difference(geom, outer)
-            if outside.is_empty:
-                continue
-            area = float(area_m2([outside])[0])
+        # Only children not wholly covered by the parent need the (costly) difference.
+        geoms = np.asarray(group.geometry.array, dtype=object)
+        shapely.prepare(outer)
+        spill = ~shapely.covers(outer, geoms)
+        ids = group["grid_id"].astype(str).to_numpy()[spill]
+        outside = shapely.difference(geoms[spill], outer)
+        for child, part, area in zip(ids, outside, area_m2(outside), strict=True):
             if area > min_area_m2:
                 rows.append(
                     _issue(
@@ -312,8 +321,8 @@ def _nesting(grids: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, obje
                         child,
                         f"part of {child} lies outside its parent {parent}",
                         other_id=parent,
-                        area_m2=round(area, 2),
-                        point=_point(outside),
+                        area_m2=round(float(area), 2),
+                        point=_point(part),
                     )
                 )
     return rows
