@@ -283,3 +283,38 @@ def test_roll_up_risk_sums_and_keeps_profiles_shares() -> None:
         rolled.loc["g0_0", list(PROFILE_COLUMNS)].to_numpy(dtype=float),
         table.set_index("grid_id").loc["g0_0", list(PROFILE_COLUMNS)].to_numpy(dtype=float),
     )
+
+
+@pytest.mark.slow
+def test_philadelphia_districts_risk_table(phl_dir) -> None:
+    """Real data: January 2025 incidents over the 22 police districts. Every located incident
+    inside a district is counted once, profiles are shares, and the busiest district's Gi*
+    is computed (22 grids) from tolerant contiguity weights."""
+    from tests.conftest import require
+
+    path = phl_dir / "phl_incidents_2025-01.csv"
+    require(path.exists(), "the Philadelphia 2025 incidents")
+    from geo.hotspot_report import hotspot_table
+    from geo.incidents import load_incidents
+    from geo.join import join_incidents
+
+    districts = gpd.read_file(phl_dir / "phl_police_districts.geojson")
+    grids = gpd.GeoDataFrame(
+        {
+            "grid_id": districts["DIST_NUM"].astype(str).to_numpy(),
+            "level": "grid",
+            "parent_id": None,
+            "name": districts["DIST_NUM"].astype(str).to_numpy(),
+        },
+        geometry=districts.geometry.to_numpy(),
+        crs=districts.crs,
+    )
+    incidents = load_incidents(path).incidents
+    joined = join_incidents(incidents, grids)
+    table = hotspot_table(joined, grids, now="2025-01-22T12:00:00Z", timezone="America/New_York")
+    assert len(table) == 22
+    assert table["count"].sum() == joined["grid_id"].notna().sum()
+    np.testing.assert_allclose(table[list(PROFILE_COLUMNS)].sum(axis=1), 1.0)
+    assert table["gi_z"].notna().all()
+    # January only: no year-long baseline, so trend tests are omitted with the reason
+    assert table["trend_reason"].str.startswith("baseline shorter").all()
