@@ -11,9 +11,13 @@ import typer
 from rich.table import Table
 
 from api.commands._app import app, cli_errors, console, fail
+from geo.errors import GridError
+from geo.gridgen import make_grid, make_h3_grid
+from geo.grids import load_grids
+from geo.hierarchy import LEVELS, leaf_grids
 from geo.validate import GridReport, check_file
 
-__all__ = ["EXIT_FINDINGS", "grids_app", "parse_columns"]
+__all__ = ["EXIT_FINDINGS", "grids_app", "parse_columns", "write_grids"]
 
 #: Exit code of ``grids check`` when it finds errors (2 stays "bad input").
 EXIT_FINDINGS = 1
@@ -76,12 +80,10 @@ def _landmarks(path: Path | None) -> pd.DataFrame | None:
 
 def _table(report: GridReport) -> Table:
     table = Table(title=f"{report.source}: {report.n_grids} grids", show_lines=False)
-    for column in ("severity", "check", "grid", "other", "area m2", "lon", "lat", "detail"):
-        table.add_column(
-            column,
-            overflow="fold",
-            justify="right" if column in {"area m2", "lon", "lat"} else "left",
-        )
+    for column in ("severity", "check", "grid", "other", "area m2", "lon", "lat"):
+        right = column in {"area m2", "lon", "lat"}
+        table.add_column(column, justify="right" if right else "left", overflow="fold")
+    table.add_column("detail", min_width=36, overflow="fold")
     for row in report.issues.itertuples(index=False):
         colour = "red" if row.severity == "error" else "yellow"
         table.add_row(
@@ -134,3 +136,67 @@ def check(
         )
     if not report.ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def write_grids(frame: pd.DataFrame, path: Path) -> None:
+    """Write a grids frame as GeoParquet (``.parquet``), GeoPackage (``.gpkg``) or GeoJSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".geoparquet"}:
+        frame.to_parquet(path)  # type: ignore[operator]
+    elif suffix == ".gpkg":
+        frame.to_file(path, driver="GPKG", layer="grids")  # type: ignore[operator]
+    elif suffix in {".geojson", ".json"}:
+        frame.to_file(path, driver="GeoJSON")  # type: ignore[operator]
+    else:
+        raise fail(f"{path}: write .geojson, .gpkg or .parquet")
+
+
+@grids_app.command("make")
+def make(
+    path: GridFile,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .geojson, .gpkg or .parquet.")],
+    cell_m: Annotated[float, typer.Option("--cell-m", help="Cell size in metres.")] = 250.0,
+    shape: Annotated[str, typer.Option("--shape", help="square, hex or h3.")] = "square",
+    resolution: Annotated[
+        int, typer.Option("--resolution", help="H3 resolution (--shape h3).")
+    ] = 9,
+    households_per_cell: Annotated[
+        float | None,
+        typer.Option(
+            "--households-per-cell", help="Size cells to hold about this many households."
+        ),
+    ] = None,
+    area_level: Annotated[
+        str, typer.Option("--area-level", help="Level given to the area rows in the output.")
+    ] = "community",
+    crs: CrsOption = None,
+    layer: LayerOption = None,
+    column: ColumnOption = None,
+) -> None:
+    """Generate cells inside every leaf area of a file and write areas + cells as one hierarchy."""
+    with cli_errors():
+        if area_level not in LEVELS[:-1]:
+            msg = f"--area-level must be one of {', '.join(LEVELS[:-1])}, not {area_level!r}"
+            raise GridError(msg)
+        areas = load_grids(path, layer=layer, crs=crs, columns=parse_columns(column))
+        if set(areas["level"]) == {"grid"}:
+            areas = areas.assign(level=area_level)
+        leaves = leaf_grids(areas)
+        if shape == "h3":
+            cells = make_h3_grid(leaves, resolution=resolution)
+        elif shape in {"square", "hex"}:
+            cells = make_grid(
+                leaves,
+                cell_m=cell_m,
+                shape=shape,  # type: ignore[arg-type]
+                households_per_cell=households_per_cell,
+            )
+        else:
+            msg = f"--shape must be square, hex or h3, not {shape!r}"
+            raise GridError(msg)
+        grids = pd.concat([areas, cells], ignore_index=True)
+        write_grids(grids, out)
+    console.print(
+        f"{out}: {len(areas)} areas, {len(cells)} cells ({shape})", highlight=False, soft_wrap=True
+    )

@@ -66,3 +66,45 @@ def test_bad_input_exits_two(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2
     assert "FILE_COLUMN=CONTRACT_COLUMN" in bad.output
+
+
+def test_make_writes_a_checked_hierarchy(tmp_path: Path) -> None:
+    """'grids make' writes areas + cells that load as one hierarchy and pass 'grids check'."""
+    out = tmp_path / "cells.gpkg"
+    made = CliRunner().invoke(
+        app,
+        [
+            "grids",
+            "make",
+            str(DATA / "two_grids_shared_edge.geojson"),
+            "-o",
+            str(out),
+            "--shape",
+            "hex",
+            "--cell-m",
+            "300",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    from geo.grids import load_grids
+
+    grids = load_grids(out)
+    assert set(grids["level"]) == {"community", "grid"}
+    assert set(grids.loc[grids["level"] == "grid", "parent_id"]) == {"A", "B"}
+    checked = CliRunner().invoke(app, ["grids", "check", str(out), "--min-area", "0.01", "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["errors"] == 0
+    bad = CliRunner().invoke(
+        app,
+        [
+            "grids",
+            "make",
+            str(DATA / "two_grids_shared_edge.geojson"),
+            "-o",
+            str(out),
+            "--shape",
+            "tri",
+        ],
+    )
+    assert bad.exit_code == 2
+    assert "--shape" in bad.output
