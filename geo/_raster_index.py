@@ -91,7 +91,7 @@ class RasterIndex:
             Polygons or MultiPolygons.
         bins
             Number of bins. More bins: fewer points tested exactly, a slower build. By default
-            a quarter of ``points``, between 32 and 256 per polygon (256 when ``points`` is
+            twice ``points``, between 32 and 256 per polygon (256 when ``points`` is
             not given), and between ``2**16`` and ``2**23`` in all.
         points
             How many points the index will answer (sizes the default ``bins``).
@@ -118,7 +118,7 @@ class RasterIndex:
             aspect = 1.0
         span_x = max(xmax - xmin, 1e-12)
         span_y = max(ymax - ymin, 1e-12)
-        wanted = 256 * n if points is None else np.clip(points / 4, 32 * n, 256 * n)
+        wanted = 256 * n if points is None else np.clip(2 * points, 32 * n, 256 * n)
         total = float(bins or np.clip(wanted, 1 << 16, _MAX_BINS))
         w = float(np.sqrt(span_x * span_y / (total * aspect)))
         h = w * aspect

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._lattice_index import LatticeIndex
 from ._raster_index import RasterIndex
 from .errors import GridError, IncidentError
 from .hierarchy import ANCESTOR_COLUMNS, ancestor_table, leaf_grids
@@ -50,11 +51,13 @@ class GridIndex:
     grid_ids
         Leaf ids in string order; ``assign`` answers with these.
     raster
-        The point-in-polygon index over the leaf polygons, in the same order.
+        The point-in-polygon index over the leaf polygons, in the same order: arithmetic
+        binning (:class:`~geo._lattice_index.LatticeIndex`) when the leaves are a regular
+        lattice of axis-aligned rectangles, else the raster index.
     """
 
     grid_ids: np.ndarray
-    raster: RasterIndex
+    raster: RasterIndex | LatticeIndex
 
     @classmethod
     def build(cls, grids: gpd.GeoDataFrame, *, points: int | None = None) -> GridIndex:
@@ -68,6 +71,9 @@ class GridIndex:
             When ``grid_id`` or ``geometry`` is missing, or ids repeat among the leaves.
         """
         ids, geoms = _leaves(grids)
+        lattice = LatticeIndex.detect(geoms)
+        if lattice is not None:
+            return cls(grid_ids=ids, raster=lattice)
         return cls(grid_ids=ids, raster=RasterIndex.build(geoms, points=points))
 
     def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

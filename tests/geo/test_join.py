@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from api.cli import app
 from geo.errors import GridError
+from geo._lattice_index import LatticeIndex
 from geo.incidents import load_incidents
 from geo.join import (
     GridIndex,
@@ -138,6 +139,23 @@ def test_overlapping_and_holed_grids_agree_with_reference() -> None:
     )
     rng = np.random.default_rng(3)
     lon, lat = rng.uniform(-2, 5, 50_000), rng.uniform(-2, 6, 50_000)
+    assert (
+        assign_grids(lon, lat, grids).tolist() == assign_grids_reference(lon, lat, grids).tolist()
+    )
+
+
+def test_regular_lattice_uses_arithmetic_binning() -> None:
+    """Axis-aligned equal squares are binned by arithmetic, with the reference's answers."""
+    xs, ys = np.meshgrid(np.arange(30) * 0.01, np.arange(20) * 0.01)
+    cells = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 0.01, ys.ravel() + 0.01)
+    cells = np.delete(cells, 17)  # one missing cell: a hole in the lattice
+    ids = [f"q{i:03d}" for i in np.random.default_rng(9).permutation(len(cells))]
+    grids = gpd.GeoDataFrame({"grid_id": ids}, geometry=cells, crs=4326)
+    assert isinstance(GridIndex.build(grids).raster, LatticeIndex)
+    rng = np.random.default_rng(10)
+    corners = shapely.get_coordinates(grids.geometry.array)
+    lon = np.concatenate([rng.uniform(-0.02, 0.32, 50_000), corners[:, 0], corners[:, 0] + 0.005])
+    lat = np.concatenate([rng.uniform(-0.02, 0.22, 50_000), corners[:, 1], corners[:, 1]])
     assert (
         assign_grids(lon, lat, grids).tolist() == assign_grids_reference(lon, lat, grids).tolist()
     )

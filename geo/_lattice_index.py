@@ -1,0 +1,136 @@
+"""Arithmetic binning for grids that are a regular lattice of axis-aligned rectangles.
+
+When every leaf grid is a rectangle of one size whose corners sit on a lattice in the grids'
+own plane (a lon/lat graticule, for example), the cell of a point is ``floor`` arithmetic: no
+polygon is touched. Points within rounding distance of a lattice line (a shared edge or vertex)
+are decided exactly by GEOS among the up to nine cells around them, by the same rule as the
+general index (smallest index wins).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+__all__ = ["LatticeIndex"]
+
+_OUTSIDE = -1
+_REL_TOL = 1e-9
+_MAX_CELLS = 1 << 26
+
+
+@dataclass(frozen=True, eq=False)
+class LatticeIndex:
+    """Cells of a rectangular lattice: ``label[row * nx + col]`` is the polygon index or -1.
+
+    Attributes
+    ----------
+    geoms
+        The polygons, in tie-break order.
+    x0, y0, w, h
+        Lattice origin and cell size.
+    nx, ny
+        Lattice columns and rows.
+    label
+        int32 per lattice cell.
+    margin
+        Distance from a lattice line, in cell units, under which a point is tested exactly.
+    """
+
+    geoms: np.ndarray
+    x0: float
+    y0: float
+    w: float
+    h: float
+    nx: int
+    ny: int
+    label: np.ndarray
+    margin: float
+
+    @classmethod
+    def detect(cls, geoms: np.ndarray) -> LatticeIndex | None:
+        """The lattice index of ``geoms``, or None when they are not such a lattice."""
+        geoms = np.asarray(geoms, dtype=object)
+        if len(geoms) < 4 or shapely.is_missing(geoms).any():
+            return None
+        if not (
+            (shapely.get_type_id(geoms) == 3).all()
+            and (shapely.get_num_interior_rings(geoms) == 0).all()
+            and (shapely.get_num_coordinates(geoms) == 5).all()
+        ):
+            return None
+        b = shapely.bounds(geoms)
+        widths, heights = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+        w, h = float(np.median(widths)), float(np.median(heights))
+        if w <= 0 or h <= 0:
+            return None
+        tol = _REL_TOL * max(np.abs(b).max(), w, h)
+        if np.abs(widths - w).max() > tol or np.abs(heights - h).max() > tol:
+            return None
+        if np.abs(shapely.area(geoms) - widths * heights).max() > 1e-6 * w * h:
+            return None  # not axis-aligned rectangles
+        x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
+        col = np.rint((b[:, 0] - x0) / w).astype(np.int64)
+        row = np.rint((b[:, 1] - y0) / h).astype(np.int64)
+        deviation = max(
+            np.abs(b[:, 0] - (x0 + col * w)).max(),
+            np.abs(b[:, 2] - (x0 + (col + 1) * w)).max(),
+            np.abs(b[:, 1] - (y0 + row * h)).max(),
+            np.abs(b[:, 3] - (y0 + (row + 1) * h)).max(),
+        )
+        if deviation > max(tol, 1e-6 * min(w, h)):
+            return None
+        nx, ny = int(col.max()) + 1, int(row.max()) + 1
+        if nx * ny > _MAX_CELLS:
+            return None
+        flat = row * nx + col
+        if len(np.unique(flat)) != len(flat):
+            return None  # two cells in one place: overlaps, leave to the general index
+        label = np.full(nx * ny, _OUTSIDE, dtype=np.int32)
+        label[flat] = np.arange(len(geoms), dtype=np.int32)
+        shapely.prepare(geoms)
+        # Well above the corner deviation and the rounding of (x - x0) / w.
+        margin = max(1e-9, 4.0 * deviation / min(w, h) + 64 * np.finfo(float).eps * max(nx, ny))
+        return cls(geoms, x0, y0, w, h, nx, ny, label, float(margin))
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Unpickled copies (dask workers) prepare their polygons again."""
+        self.__dict__.update(state)
+        shapely.prepare(self.geoms)
+
+    def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Index of the winning polygon for each point, -1 where none covers it."""
+        u = (np.asarray(x, dtype=float) - self.x0) * (1.0 / self.w)
+        v = (np.asarray(y, dtype=float) - self.y0) * (1.0 / self.h)
+        m = self.margin
+        usable = (u > -m) & (u < self.nx + m) & (v > -m) & (v < self.ny + m)  # False for NaN
+        col = np.floor(np.where(usable, u, 0.5)).astype(np.int64)
+        row = np.floor(np.where(usable, v, 0.5)).astype(np.int64)
+        fu, fv = u - col, v - row
+        near = usable & ((fu < m) | (fu > 1 - m) | (fv < m) | (fv > 1 - m))
+        clear = usable & ~near
+        result = np.full(len(u), _OUTSIDE, dtype=np.int64)
+        result[clear] = self.label[row[clear] * self.nx + col[clear]]
+        edge = np.flatnonzero(near)
+        if len(edge):
+            result[edge] = self._exact(edge, col[edge], row[edge], x, y)
+        return result
+
+    def _exact(
+        self, idx: np.ndarray, col: np.ndarray, row: np.ndarray, x: np.ndarray, y: np.ndarray
+    ) -> np.ndarray:
+        """Smallest covering polygon among the nine cells around each point (GEOS)."""
+        best = np.full(len(idx), np.iinfo(np.int64).max, dtype=np.int64)
+        for dc in (-1, 0, 1):
+            for dr in (-1, 0, 1):
+                c, r = col + dc, row + dr
+                ok = (c >= 0) & (c < self.nx) & (r >= 0) & (r < self.ny)
+                cell = np.full(len(idx), _OUTSIDE, dtype=np.int64)
+                cell[ok] = self.label[r[ok] * self.nx + c[ok]]
+                test = np.flatnonzero(cell >= 0)
+                hit = shapely.intersects_xy(self.geoms[cell[test]], x[idx[test]], y[idx[test]])
+                won = test[hit]
+                best[won] = np.minimum(best[won], cell[won])
+        return np.where(best == np.iinfo(np.int64).max, _OUTSIDE, best)
