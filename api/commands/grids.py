@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import geopandas as gpd
 import pandas as pd
 import typer
 from rich.table import Table
@@ -138,16 +139,16 @@ def check(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def write_grids(frame: pd.DataFrame, path: Path) -> None:
+def write_grids(frame: gpd.GeoDataFrame, path: Path) -> None:
     """Write a grids frame as GeoParquet (``.parquet``), GeoPackage (``.gpkg``) or GeoJSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".geoparquet"}:
-        frame.to_parquet(path)  # type: ignore[operator]
+        frame.to_parquet(path)
     elif suffix == ".gpkg":
-        frame.to_file(path, driver="GPKG", layer="grids")  # type: ignore[operator]
+        frame.to_file(path, driver="GPKG", layer="grids")
     elif suffix in {".geojson", ".json"}:
-        frame.to_file(path, driver="GeoJSON")  # type: ignore[operator]
+        frame.to_file(path, driver="GeoJSON")
     else:
         raise fail(f"{path}: write .geojson, .gpkg or .parquet")
 
@@ -195,7 +196,9 @@ def make(
         else:
             msg = f"--shape must be square, hex or h3, not {shape!r}"
             raise GridError(msg)
-        grids = pd.concat([areas, cells], ignore_index=True)
+        grids = gpd.GeoDataFrame(
+            pd.concat([areas, cells], ignore_index=True), geometry="geometry", crs=areas.crs
+        )
         write_grids(grids, out)
     console.print(
         f"{out}: {len(areas)} areas, {len(cells)} cells ({shape})", highlight=False, soft_wrap=True
