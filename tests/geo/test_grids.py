@@ -239,3 +239,16 @@ def test_files_without_geometry(tmp_path: Path) -> None:
         load_grids(nulls)
     with pytest.raises(CRSError, match="unknown CRS"):
         load_grids(SHARED_EDGE, crs="mars-bar")
+
+
+def test_cpg_code_page_number(tmp_path: Path) -> None:
+    """A .cpg holding the Windows code page number 936 is read as GBK."""
+    import shutil
+
+    for part in GBK_SHP.parent.iterdir():
+        shutil.copy(part, tmp_path / part.name)
+    (tmp_path / "gbk_communities.cpg").write_text("936")
+    grids = load_grids(
+        tmp_path / "gbk_communities.shp", columns={"编号": "grid_id", "社区名": "name"}
+    )
+    assert grids["name"].tolist() == ["猎德社区", "冼村社区", "石牌社区"]
