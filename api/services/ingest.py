@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db.engine import Database
 from api.db.models import Incident, Transition
-from geo.categories import default_categories
+from geo.categories import CategoryTable, default_categories
 
 from .grids import GridCache
 
@@ -150,6 +151,12 @@ def _validate(rows: list[Any]) -> tuple[list[tuple[int, IncidentIn]], list[Rejec
     return good, rejected
 
 
+@lru_cache(maxsize=1)
+def _categories() -> CategoryTable:
+    """The shipped category table, read once per process."""
+    return default_categories()
+
+
 def _insert(table: sa.Table, dialect: str) -> Any:
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -199,9 +206,7 @@ def ingest(
         leaf = np.full(len(unique), None, dtype=object)
     missing_severity = [r.category for r in unique if r.severity is None]
     classified = iter(
-        default_categories().classify(missing_severity).severity.tolist()
-        if missing_severity
-        else []
+        _categories().classify(missing_severity).severity.tolist() if missing_severity else []
     )
     due = limits_s.get("reported")
     due_at = None if due is None else now + timedelta(seconds=int(due))
