@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 from planner.engines import ortools_engine, portfolio, pyvrp_engine, vroom_engine
 from planner.engines.arrays import EngineResult, RoutingArrays
@@ -47,6 +50,10 @@ TOPTW_PEERS: dict[str, Solver] = {
         a, time_limit_s=t, first_solution="parallel_cheapest_insertion", clock=c
     ),
 }
+
+
+def _file_number(ids: np.ndarray, node: int) -> int:
+    return int(ids[node])
 
 
 def _ours(arrays: RoutingArrays, time_limit_s: float, seed: int, clock: Clock) -> EngineResult:
@@ -170,8 +177,8 @@ def run_vrptw(
             time_limit_s,
             seed,
             clock,
-            lambda node, ids=ids: int(ids[node]),
-            lambda routes, instance=instance: check_vrptw(instance, routes),
+            partial(_file_number, ids),
+            partial(check_vrptw, instance),
         )
         case = CaseResult(instance.name, instance.family, None, table.get(instance.name), runs)
         results.append(case)
@@ -231,7 +238,7 @@ def run_toptw(
                 seed,
                 clock,
                 int,
-                lambda routes, instance=instance, m=m: check_toptw(instance, m, routes),
+                partial(check_toptw, instance, m),
             )
             best = max((r.check.score for r in runs.values() if r.check.ok), default=0)
             reference = toptw_reference(table, instance.name, m, best) if table else None

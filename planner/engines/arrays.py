@@ -16,7 +16,7 @@ listed. :func:`route_violations` and :func:`objective` evaluate it without any s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -114,10 +114,10 @@ class RoutingArrays:
     windows: np.ndarray
     vehicles: tuple[VehicleSpec, ...]
     n_depots: int = 1
-    cost: np.ndarray = field(default=None)  # type: ignore[assignment]
-    demand: np.ndarray = field(default=None)  # type: ignore[assignment]
-    prize: np.ndarray = field(default=None)  # type: ignore[assignment]
-    required: np.ndarray = field(default=None)  # type: ignore[assignment]
+    cost: np.ndarray = None  # type: ignore[assignment]
+    demand: np.ndarray = None  # type: ignore[assignment]
+    prize: np.ndarray = None  # type: ignore[assignment]
+    required: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         travel = np.asarray(self.travel)

@@ -9,6 +9,7 @@ by a factor larger than any solution's total cost, unless the caller asks for an
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pyvrp
@@ -79,7 +80,9 @@ def to_problem_data(arrays: RoutingArrays, *, prize_weight: int | None = None) -
     vehicle_types = []
     for k, v in enumerate(arrays.vehicles):
         capacity = [HORIZON if v.capacity is None else int(v.capacity)] if has_load else []
-        extra = {} if v.max_duration is None else {"shift_duration": int(v.max_duration)}
+        extra: dict[str, Any] = {}
+        if v.max_duration is not None:
+            extra["shift_duration"] = int(v.max_duration)
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=1,
@@ -95,11 +98,11 @@ def to_problem_data(arrays: RoutingArrays, *, prize_weight: int | None = None) -
     return pyvrp.ProblemData(locations, clients, depots, vehicle_types, distances, durations)
 
 
-def _profiles(arrays: RoutingArrays) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+def _profiles(arrays: RoutingArrays) -> tuple[list[Any], list[Any], list[int]]:
     """One PyVRP profile per (matrix, allowed visits) pair; forbidden visits unreachable."""
     keys: dict[tuple[int, frozenset[int] | None], int] = {}
-    distances: list[np.ndarray] = []
-    durations: list[np.ndarray] = []
+    distances: list[Any] = []
+    durations: list[Any] = []
     profile_of = []
     for v in arrays.vehicles:
         key = (v.profile, v.allowed)
