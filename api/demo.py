@@ -9,7 +9,6 @@ re-implements them. The command in :mod:`api.commands.demo` drives it and prints
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from api.planning import plan_shift, write_outputs
 from geo.gridgen import make_grid
 from geo.grids import clip_grids, load_grids, nest_levels
 from geo.hierarchy import leaf_grids
@@ -27,13 +27,6 @@ from geo.hotspots import risk_table
 from geo.incidents import load_incidents
 from geo.join import join_incidents
 from geo.network import Network, load_network
-from maps.folium_map import make_map, save_map
-from maps.gpx import plan_to_gpx
-from planner.evaluate import evaluate
-from planner.plan_json import plan_to_json
-from planner.problem import build_problem
-from planner.solve import solve
-from planner.stops import stop_table
 from planner.units_file import UnitsFile, parse_units
 
 __all__ = ["DemoConfig", "DemoResult", "demo_units", "run_demo", "shift_after"]
@@ -168,7 +161,7 @@ def demo_units(
         for i in range(config.cars)
     ]
     for i, community_id in enumerate(by_community.index[: config.volunteers]):
-        meet = network.stop_in_polygon(communities.loc[community_id, "geometry"], "drive")
+        meet = network.stop_in_polygon(communities.loc[community_id, "geometry"], "walk")
         units.append(
             {
                 "unit_id": f"vol-{i + 1}",
@@ -192,27 +185,10 @@ def demo_units(
     return parse_units(doc, source="demo units")
 
 
-def _incident_records(joined: gpd.GeoDataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Recent incidents per leaf grid, for police route steps (never volunteers')."""
-    inside = joined.loc[joined["grid_id"].notna()].sort_values("occurred_at", ascending=False)
-    records: dict[str, list[dict[str, Any]]] = {}
-    for gid, rows in inside.groupby("grid_id", sort=False):
-        records[str(gid)] = [
-            {
-                "incident_id": str(r.incident_id),
-                "category": str(r.category),
-                "occurred_at": r.occurred_at.isoformat(),
-                "description": str(getattr(r, "location_block", "") or ""),
-            }
-            for r in rows.head(5).itertuples()
-        ]
-    return records
-
-
 def run_demo(config: DemoConfig, progress: Progress = lambda _: None) -> DemoResult:
     """Run every stage and write the demo's files under ``config.out_dir``."""
     out = config.out_dir
-    (out / "routes").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     result = DemoResult()
 
     with _stage(result, "street network", progress):
@@ -244,48 +220,21 @@ def run_demo(config: DemoConfig, progress: Progress = lambda _: None) -> DemoRes
         risk.to_csv(result.files["risk"], index=False)
     with _stage(result, "plan", progress):
         units = demo_units(config, grids, risk, network, shift)
-        stops = stop_table(
-            risk,
-            shift_start=units.shift_start,
-            shift_end=units.shift_end,
-            timezone=units.timezone,
-            max_stops=units.max_stops,
-            dwell_s=units.dwell_s,
-        )
-        problem = build_problem(units, stops, grids=grids, network=network)
-        plan = solve(problem, time_limit_s=config.time_limit_s, seed=config.seed)
-        evaluation = evaluate(problem, plan)
-        if not evaluation.ok:
-            msg = "the plan failed its independent evaluation: " + "; ".join(evaluation.violations)
-            raise RuntimeError(msg)
-        doc = plan_to_json(
-            problem,
-            plan,
-            path_geometry=network.path,
-            incidents=_incident_records(joined),
-            evaluation=evaluation,
-        )
-        result.plan = doc
-        result.files["plan"] = out / "plan.json"
-        result.files["plan"].write_text(json.dumps(doc, indent=2, ensure_ascii=False))
-    with _stage(result, "map and GPX", progress):
-        streets = network.edges("drive")
-        fmap = make_map(
-            grids=grids,
+        run = plan_shift(
+            grids,
+            joined,
+            network,
+            units,
+            time_limit_s=config.time_limit_s,
+            seed=config.seed,
             risk=risk,
-            incidents=inside,
-            plan=doc,
-            streets=streets,
-            lang=config.lang,
         )
-        result.files["map"] = save_map(fmap, out / "map.html")
-        for route in doc["routes"]:
-            path = out / "routes" / f"{route['unit_id']}.gpx"
-            path.write_text(plan_to_gpx(doc, route["unit_id"]), encoding="utf-8")
-            result.files[f"gpx:{route['unit_id']}"] = path
+        result.plan = run.document
+    with _stage(result, "map and GPX", progress):
+        result.files |= write_outputs(run, grids, out, network=network)
     result.counts |= {
         "grids": len(grids),
         "leaf_grids": len(leaf_grids(grids)),
-        "stops": len(stops),
+        "stops": len(run.stops),
     }
     return result

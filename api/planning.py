@@ -26,7 +26,7 @@ from planner.model import Plan, Problem
 from planner.plan_json import plan_to_json
 from planner.problem import build_problem
 from planner.solve import solve
-from planner.stops import stop_table
+from planner.stops import incident_centres, stop_table
 from planner.units_file import UnitsFile
 
 __all__ = ["PlanRun", "incident_records", "plan_shift", "write_outputs"]
@@ -77,6 +77,7 @@ def plan_shift(
     seed: int = 0,
     max_stops: int | None = None,
     backend: str = "ortools",
+    risk: pd.DataFrame | None = None,
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
 
@@ -94,6 +95,9 @@ def plan_shift(
         Solver settings.
     max_stops
         Candidate stops (the hottest grids); the units file's ``max_stops`` or 200 when None.
+    risk
+        The risk table at the shift start, when the caller has it already
+        (``geo.hotspots.risk_table`` of the incidents before the shift); computed when None.
 
     Raises
     ------
@@ -102,7 +106,8 @@ def plan_shift(
     """
     joined = incidents if "grid_id" in incidents.columns else join_incidents(incidents, grids)
     before = joined.loc[joined["occurred_at"] < units.shift_start]
-    risk = risk_table(before, grids, now=units.shift_start, timezone=units.timezone)
+    if risk is None:
+        risk = risk_table(before, grids, now=units.shift_start, timezone=units.timezone)
     stops = stop_table(
         risk,
         shift_start=units.shift_start,
@@ -117,6 +122,7 @@ def plan_shift(
             "check the incidents' dates and the shift in the units file"
         )
         raise PlannerError(msg)
+    stops = stops.merge(incident_centres(before), on="grid_id", how="left")
     problem = build_problem(units, stops, grids=grids, network=network)
     plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
     evaluation = evaluate(problem, plan)
@@ -130,13 +136,20 @@ def plan_shift(
         incidents=incident_records(before),
         evaluation=evaluation,
     )
+    placed = {stop.grid_id for stop in problem.stops}
+    mode = "drive" if any(u.mode == "drive" for u in units.units) else units.units[0].mode
+    for gid in stops["grid_id"].astype(str).drop_duplicates():
+        if gid not in placed:
+            reason = f"no street open to {mode} traffic in or next to the grid"
+            document["unassigned"].append({"stop_id": gid, "grid_id": gid, "reason": reason})
+    document["summary"]["unassigned"] = len(document["unassigned"])
     return PlanRun(problem, plan, evaluation, document, risk, stops, before)
 
 
 def write_outputs(
     run: PlanRun, grids: gpd.GeoDataFrame, out_dir: Path, *, network: Network | None = None
 ) -> dict[str, Path]:
-    """Write plan.json, map.html and ``gpx/<unit_id>.gpx`` under ``out_dir``."""
+    """Write plan.json, map.html and ``routes/<unit_id>.gpx`` under ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     files["plan"] = out_dir / "plan.json"
@@ -152,9 +165,9 @@ def write_outputs(
         streets=None if network is None else network.edges("drive"),
     )
     files["map"] = save_map(fmap, out_dir / "map.html")
-    (out_dir / "gpx").mkdir(exist_ok=True)
+    (out_dir / "routes").mkdir(exist_ok=True)
     for route in run.document["routes"]:
-        path = out_dir / "gpx" / f"{route['unit_id']}.gpx"
+        path = out_dir / "routes" / f"{route['unit_id']}.gpx"
         path.write_text(plan_to_gpx(run.document, route["unit_id"]), encoding="utf-8")
         files[f"gpx:{route['unit_id']}"] = path
     return files

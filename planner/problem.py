@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from geo.errors import GeoError
 from geo.hierarchy import ancestor_table
 
 from .errors import ProblemError
@@ -32,6 +33,7 @@ __all__ = [
     "assemble_problem",
     "build_problem",
     "locate_stops",
+    "mode_points",
     "problem_points",
 ]
 
@@ -187,28 +189,71 @@ def locate_stops(
 ) -> pd.DataFrame:
     """Add ``lon``/``lat``: a street point inside each stop's grid, routable by ``mode``.
 
-    Stops whose grid has no routable street point are dropped and listed in
-    ``result.attrs["unplaced"]`` (grid ids).
+    The point is the routable street point inside the grid nearest to ``near_lon``/``near_lat``
+    when the stop table has them (e.g. the grid's incident-weighted centre, from
+    :func:`planner.stops.incident_centres`), else nearest to the grid's representative point.
+    A grid crossed by no routable street keeps a street point just outside it (within
+    ``MAX_OUTSIDE_M``, e.g. a cell inside a park's edge); stops whose grid has no routable street
+    point that near are dropped and listed in ``result.attrs["unplaced"]`` (grid ids).
     """
     geometry = grids.set_index(grids["grid_id"].astype(str))["geometry"]
+    has_near = {"near_lon", "near_lat"} <= set(stops.columns)
     lon, lat, keep, unplaced = [], [], [], []
     for i, gid in enumerate(stops["grid_id"].astype(str)):
         if gid not in geometry.index:
             msg = f"stop table: grid_id {gid!r} is not in the grids"
             raise ProblemError(msg)
+        near = None
+        if has_near and pd.notna(stops["near_lon"].iat[i]) and pd.notna(stops["near_lat"].iat[i]):
+            near = (float(stops["near_lon"].iat[i]), float(stops["near_lat"].iat[i]))
         try:
-            x, y = network.stop_in_polygon(geometry[gid], mode)
-        except Exception:
+            spot = network.stop_in_polygon(geometry[gid], mode, near=near)
+        except GeoError:
             unplaced.append(gid)
             continue
-        lon.append(float(x))
-        lat.append(float(y))
+        if not getattr(spot, "inside", True) and getattr(spot, "distance_m", 0.0) > MAX_OUTSIDE_M:
+            unplaced.append(gid)
+            continue
+        lon.append(float(spot[0]))
+        lat.append(float(spot[1]))
         keep.append(i)
     out = stops.iloc[keep].copy()
     out["lon"] = lon
     out["lat"] = lat
     out.attrs["unplaced"] = unplaced
     return out.reset_index(drop=True)
+
+
+#: How far outside its grid a stop may sit when no routable street crosses the grid.
+MAX_OUTSIDE_M = 100.0
+
+#: Travel time written between places a mode never uses (depots of other modes' units): finite,
+#: so no infinity reaches a solver, and far beyond any shift, so no route can use it.
+UNUSED_S = 30 * 24 * 3600.0
+
+
+def mode_points(units: UnitsFile, n_places: int, mode: str) -> np.ndarray:
+    """Indices (in :func:`problem_points` order) of the places units of ``mode`` may use.
+
+    Those are the depots of that mode's units and every stop; a walking volunteer's meeting
+    point in a pedestrian square need not be reachable by car.
+    """
+    depots: list[tuple[float, float]] = []
+    used: set[int] = set()
+    for u in units.units:
+        for p in (u.depot, u.end_depot or u.depot):
+            if p not in depots:
+                depots.append(p)
+            if u.mode == mode:
+                used.add(depots.index(p))
+    return np.array(sorted(used) + list(range(len(depots), n_places)), dtype=int)
+
+
+def _embed(sub: Any, idx: np.ndarray, n: int) -> np.ndarray:
+    full = np.full((n, n), UNUSED_S)
+    np.fill_diagonal(full, 0.0)
+    full[np.ix_(idx, idx)] = np.asarray(sub, dtype=float)
+    return full
 
 
 def build_problem(
@@ -238,13 +283,14 @@ def build_problem(
     travel: dict[str, np.ndarray] = {}
     dist: dict[str, np.ndarray] = {}
     for m in modes:
+        idx = mode_points(units, len(lon), m)
         if hasattr(network, "matrices"):
-            seconds, metres = network.matrices(lon, lat, m)
+            seconds, metres = network.matrices(lon[idx], lat[idx], m)
         else:
-            seconds = network.travel_time_matrix(lon, lat, m)
-            metres = network.distance_matrix(lon, lat, m)
-        travel[m] = np.asarray(seconds, dtype=float)
-        dist[m] = np.asarray(metres, dtype=float)
+            seconds = network.travel_time_matrix(lon[idx], lat[idx], m)
+            metres = network.distance_matrix(lon[idx], lat[idx], m)
+        travel[m] = _embed(seconds, idx, len(lon))
+        dist[m] = _embed(metres, idx, len(lon))
     allowed = {
         u.unit_id: None if u.grids is None else allowed_leaves(grids, u.grids) for u in units.units
     }

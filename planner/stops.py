@@ -22,7 +22,7 @@ import pandas as pd
 from .errors import ProblemError
 from .model import DEFAULT_DWELL_S, DEFAULT_VISIT_GAP_S
 
-__all__ = ["HOW_COLUMNS", "hourly_risk", "shift_hours", "stop_table"]
+__all__ = ["HOW_COLUMNS", "hourly_risk", "incident_centres", "shift_hours", "stop_table"]
 
 HOW_COLUMNS: tuple[str, ...] = tuple(f"how_{h:03d}" for h in range(168))
 
@@ -192,3 +192,42 @@ def stop_table(
         "min_gap_s",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def incident_centres(joined: pd.DataFrame) -> pd.DataFrame:
+    """Each grid's severity-weighted incident centre, where its stop should be placed near.
+
+    Parameters
+    ----------
+    joined
+        Joined incidents: ``grid_id`` and Point ``geometry`` (EPSG:4326); ``severity`` weighs
+        each incident when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``grid_id``, ``near_lon``, ``near_lat`` for every grid with an incident (a weighted
+        mean of lon/lat: exact enough at the scale of one grid).
+    """
+    inside = joined.loc[joined["grid_id"].notna()]
+    if inside.empty:
+        return pd.DataFrame({"grid_id": [], "near_lon": [], "near_lat": []})
+    weight = (
+        inside["severity"].to_numpy(dtype=float) if "severity" in inside else np.ones(len(inside))
+    )
+    frame = pd.DataFrame(
+        {
+            "grid_id": inside["grid_id"].astype(str).to_numpy(),
+            "w": weight,
+            "wx": weight * inside.geometry.x.to_numpy(),
+            "wy": weight * inside.geometry.y.to_numpy(),
+        }
+    )
+    sums = frame.groupby("grid_id", sort=True)[["w", "wx", "wy"]].sum()
+    return pd.DataFrame(
+        {
+            "grid_id": sums.index.to_numpy(),
+            "near_lon": (sums["wx"] / sums["w"]).to_numpy(),
+            "near_lat": (sums["wy"] / sums["w"]).to_numpy(),
+        }
+    )

@@ -71,7 +71,7 @@ def test_plan_writes_plan_map_and_gpx(tmp_path: Path) -> None:
     assert 0 < s["risk_covered_pct"] <= 100
     assert (out / "map.html").stat().st_size > 10_000
     for route in doc["routes"]:
-        assert (out / "gpx" / f"{route['unit_id']}.gpx").is_file()
+        assert (out / "routes" / f"{route['unit_id']}.gpx").is_file()
         assert route["geometry"]["type"] == "LineString"
         if route["kind"] == "volunteer":
             assert all("incidents" not in step for step in route["steps"])
