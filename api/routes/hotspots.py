@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -44,6 +44,10 @@ async def get_hotspots(
     half_life_days: Annotated[float, Query(ge=0.01, le=3650)] = 30.0,
     top: Annotated[int, Query(ge=1, le=10_000)] = 100,
     profile: Annotated[bool, Query(description="Include the 168 how_000..how_167 columns")] = False,
+    level: Annotated[
+        Literal["district", "street", "community", "grid"],
+        Query(description="Leaf grids, or counts and risk summed to an upper level"),
+    ] = "grid",
 ) -> list[dict[str, Any]]:
     """The ``top`` leaf grids by severity-weighted, recency-decayed risk (supervisors: their district)."""
     moment = now or datetime.now(UTC)
@@ -57,5 +61,6 @@ async def get_hotspots(
         now=moment,
         timezone=settings.timezone,
         half_life_days=half_life_days,
+        level=level,
     )
     return hotspot_records(table, top=top, profile=profile)

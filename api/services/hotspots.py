@@ -14,6 +14,7 @@ from api.db.engine import Database
 from api.db.models import Incident
 from geo.hotspots import risk_table
 from geo.profiles import PROFILE_COLUMNS
+from geo.rollup import roll_up
 
 from .grids import GridCache
 from .scope import incident_scope
@@ -67,8 +68,13 @@ def risk_for(
     now: datetime,
     timezone: str,
     half_life_days: float = 30.0,
+    level: str = "grid",
 ) -> pd.DataFrame:
-    """The risk table of the stored grids, limited to the caller's district for a supervisor."""
+    """The risk table of the stored grids, limited to the caller's district for a supervisor.
+
+    For an upper ``level`` the leaves' counts and risk are summed with
+    :func:`geo.rollup.roll_up` (the weekday-hour profile is per leaf only).
+    """
     gridset = grid_cache.get()
     if not len(gridset.grids):
         return pd.DataFrame(columns=["grid_id", "count", "risk"])
@@ -76,6 +82,9 @@ def risk_for(
     table = risk_table(
         joined, gridset.grids, now=now, timezone=timezone, half_life_days=half_life_days
     )
+    if level != "grid":
+        table = roll_up(table, gridset.grids, value_columns=["count", "risk"], how="sum")
+        table = table.loc[table["level"] == level]
     if principal.role == "supervisor":
         districts = gridset.ancestors["district_id"].reindex(table["grid_id"]).to_numpy()
         table = table.loc[districts == principal.district]

@@ -28,3 +28,18 @@ def test_hotspots_rank_grids_by_risk_within_scope(client: TestClient) -> None:
         client.get("/hotspots?now=2300-01-01T00:00:00Z", headers=token_headers("admin")).status_code
         == 422
     )
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_hotspots_roll_up_to_levels(client: TestClient) -> None:
+    """At community level each community's count and risk are the sums over its cells."""
+    rows = [incident("u1", "g11"), incident("u2", "g12"), incident("u3", "g31")]
+    client.post("/incidents", json={"incidents": rows}, headers=token_headers("admin"))
+    query = "/hotspots?now=2026-11-02T00:00:00Z"
+    leaves = {r["grid_id"]: r for r in client.get(query, headers=token_headers("admin")).json()}
+    communities = client.get(query + "&level=community", headers=token_headers("admin")).json()
+    by_id = {r["grid_id"]: r for r in communities}
+    assert set(by_id) == {"C1", "C2", "C3"}
+    assert by_id["C1"]["count"] == 2
+    assert by_id["C1"]["risk"] == pytest.approx(leaves["g11"]["risk"] + leaves["g12"]["risk"])
+    assert by_id["C2"]["count"] == 0

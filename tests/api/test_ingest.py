@@ -126,3 +126,30 @@ def test_malformed_and_oversized_bodies(app: Any, client: TestClient) -> None:
     response = client.post("/incidents", json={"incidents": rows}, headers=DISPATCHER)
     assert response.status_code == 413
     assert response.json()["field"] == "incidents"
+
+
+def test_body_size_limit(tmp_path: Any) -> None:
+    """A body over PATROLGRID_MAX_BODY_BYTES is refused with a 413 problem, declared or streamed."""
+    from api.app import create_app
+    from tests.api.conftest import settings_for
+
+    app = create_app(settings_for(f"sqlite:///{tmp_path / 'db.sqlite'}", max_body_bytes=2048))
+    rows = [incident(f"big{i}") for i in range(40)]
+    with TestClient(app) as client:
+        response = client.post("/incidents", json={"incidents": rows}, headers=DISPATCHER)
+        assert response.status_code == 413
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+        def chunks() -> Any:
+            for _ in range(10):
+                yield b" " * 1024
+
+        streamed = client.post(
+            "/incidents",
+            content=chunks(),
+            headers={**DISPATCHER, "content-type": "application/json"},
+        )
+        assert streamed.status_code == 413
+        assert (
+            client.post("/incidents", json=incident("small"), headers=DISPATCHER).status_code == 200
+        )
