@@ -8,10 +8,11 @@ Optional plan fields read here (all others are the plan contract of DESIGN.md):
 
 - ``steps[i]["risk"]``: risk credited to a visit. Without it the chart spreads
   ``summary["risk_covered"]`` evenly over the visits and says so.
-- ``metrics["readiness"]``: list of ``{"start": ISO time, "within_3_pct": float,
-  "within_5_pct": float}``, one per 15-minute slice: the share (0..100) of grids a unit can
-  reach within 3 and 5 minutes during the slice. Without it the section says the plan
-  carries no readiness figures.
+- ``summary["readiness"]`` (written by the planner's evaluator): list of ``{"start": ISO
+  time, "within_3min": share, "within_5min": share}``, one per 15-minute slice: the share
+  (0..1) of grids a unit can reach within 3 and 5 minutes during the slice; also accepted as
+  ``metrics["readiness"]`` with ``within_3_pct``/``within_5_pct`` in percent. Without it the
+  section says the plan carries no readiness figures.
 """
 
 from __future__ import annotations
@@ -199,8 +200,35 @@ def _risk_svg(plan: dict[str, Any], t: dict[str, str]) -> str:
     )
 
 
+def _readiness_slices(plan: dict[str, Any]) -> list[tuple[datetime, dict[str, float]]]:
+    """Readiness per 15-minute slice as ``(start, {"within_3_pct", "within_5_pct"})``.
+
+    Read from ``summary["readiness"]`` (the planner's evaluator: ``within_3min`` and
+    ``within_5min`` as shares 0..1) or ``metrics["readiness"]`` (``within_3_pct`` and
+    ``within_5_pct`` in percent).
+    """
+    raw = (plan.get("summary") or {}).get("readiness") or (plan.get("metrics") or {}).get(
+        "readiness"
+    )
+    out = []
+    for item in raw or []:
+        when = _t(item.get("start"))
+        if when is None:
+            continue
+        values: dict[str, float] = {}
+        for minutes in (3, 5):
+            share = item.get(f"within_{minutes}min")
+            pct = item.get(f"within_{minutes}_pct")
+            if share is not None:
+                values[f"within_{minutes}_pct"] = 100.0 * float(share)
+            elif pct is not None:
+                values[f"within_{minutes}_pct"] = float(pct)
+        out.append((when, values))
+    return out
+
+
 def _readiness_svg(plan: dict[str, Any], t: dict[str, str]) -> str:
-    slices = (plan.get("metrics") or {}).get("readiness") or []
+    slices = _readiness_slices(plan)
     if not slices:
         return f'<p class="muted">{escape(t["no_readiness"])}</p>'
     start, end = _shift(plan)
@@ -213,12 +241,11 @@ def _readiness_svg(plan: dict[str, Any], t: dict[str, str]) -> str:
     ]
     for key, color, dash in (("within_3_pct", "#27ae60", ""), ("within_5_pct", "#2980b9", "4 3")):
         pts = []
-        for s in slices:
-            when = _t(s.get("start"))
-            if when is None or s.get(key) is None:
+        for when, values in slices:
+            if values.get(key) is None:
                 continue
             a, b = _x(when, start, end), _x(when + timedelta(seconds=900), start, end)
-            pts.append(f"{a:.1f},{y(s[key]):.1f} {b:.1f},{y(s[key]):.1f}")
+            pts.append(f"{a:.1f},{y(values[key]):.1f} {b:.1f},{y(values[key]):.1f}")
         parts.append(
             f'<polyline class="{key}" points="{" ".join(pts)}" fill="none" stroke="{color}" '
             f'stroke-width="2" stroke-dasharray="{dash}"/>'

@@ -54,6 +54,22 @@ def test_readiness_slices_are_drawn(plan: dict[str, Any]) -> None:
         assert len(points[1].split()) == 32
 
 
+def test_planner_readiness_shares(plan: dict[str, Any]) -> None:
+    """The evaluator's summary.readiness (shares 0..1) is drawn as percent: 0.5 sits mid-height."""
+    plan["summary"]["readiness"] = [
+        {"start": "2026-01-05T08:00:00-05:00", "within_3min": 0.5, "within_5min": 1.0}
+    ]
+    html = render_report(plan)
+    three = re.search(r'class="within_3_pct" points="([^"]+)"', html)
+    five = re.search(r'class="within_5_pct" points="([^"]+)"', html)
+    assert three
+    assert five
+    y3 = float(three[1].split()[0].split(",")[1])
+    y5 = float(five[1].split()[0].split(",")[1])
+    assert y5 == 10.0
+    assert y3 == 10 + (160 - 20) * 0.5
+
+
 def test_naive_times_are_rejected(plan: dict[str, Any]) -> None:
     """A time without a UTC offset is a MapsError naming the value."""
     plan["routes"][0]["steps"][1]["arrival"] = "2026-01-05T08:10:00"
