@@ -259,6 +259,14 @@ def _readiness_svg(plan: dict[str, Any], t: dict[str, str]) -> str:
     return "".join(parts)
 
 
+def _num(value: Any) -> str:
+    """A figure with one decimal, or the value as given when it is not a number."""
+    try:
+        return f"{float(value):.1f}"
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+
+
 def _summary_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     s = plan.get("summary", {})
     start, end = _shift(plan)
@@ -271,8 +279,8 @@ def _summary_table(plan: dict[str, Any], t: dict[str, str]) -> str:
         (t["duration"], f"{float(s.get('duration_s', 0) or 0) / 3600:.1f} h"),
         (
             t["risk_covered"],
-            f"{s.get('risk_covered', '')} / {s.get('risk_total', '')} "
-            f"({s.get('risk_covered_pct', '')}%)",
+            f"{_num(s.get('risk_covered'))} / {_num(s.get('risk_total'))} "
+            f"({_num(s.get('risk_covered_pct'))}%)",
         ),
     ]
     body = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
