@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -99,11 +101,19 @@ def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] 
     return instant, instant
 
 
-def _grid_feature(grid: Grid) -> dict[str, Any]:
+def _geojson(geometries: list[Any]) -> list[dict[str, Any]]:
+    """GeoJSON geometry objects of many geometries (vectorised in shapely's C code)."""
+    if not geometries:
+        return []
+    texts = shapely.to_geojson(np.asarray(geometries, dtype=object))
+    return [json.loads(text) for text in texts]
+
+
+def _grid_feature(grid: Grid, geometry: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "type": "Feature",
         "id": grid.grid_id,
-        "geometry": shapely.geometry.mapping(grid.geom),
+        "geometry": geometry if geometry is not None else _geojson([grid.geom])[0],
         "properties": {
             "grid_id": grid.grid_id,
             "level": grid.level,
@@ -186,8 +196,12 @@ def items(
         .limit(limit)
         .offset(offset)
     ).all()
-    make = _grid_feature if model is Grid else _incident_feature
-    return [make(row) for row in rows], int(matched)
+    if model is Grid:
+        shapes = _geojson([row.geom for row in rows])
+        return [_grid_feature(row, shape) for row, shape in zip(rows, shapes, strict=True)], int(
+            matched
+        )
+    return [_incident_feature(row) for row in rows], int(matched)
 
 
 def feature(
