@@ -91,7 +91,7 @@ class RasterIndex:
             Polygons or MultiPolygons.
         bins
             Number of bins. More bins: fewer points tested exactly, a slower build. By default
-            twice ``points``, between 32 and 256 per polygon (256 when ``points`` is
+            twice ``points``, between 32 and 1024 per polygon (256 when ``points`` is
             not given), and between ``2**16`` and ``2**23`` in all.
         points
             How many points the index will answer (sizes the default ``bins``).
@@ -118,7 +118,7 @@ class RasterIndex:
             aspect = 1.0
         span_x = max(xmax - xmin, 1e-12)
         span_y = max(ymax - ymin, 1e-12)
-        wanted = 256 * n if points is None else np.clip(2 * points, 32 * n, 256 * n)
+        wanted = 256 * n if points is None else np.clip(2 * points, 32 * n, 1024 * n)
         total = float(bins or np.clip(wanted, 1 << 16, _MAX_BINS))
         w = float(np.sqrt(span_x * span_y / (total * aspect)))
         h = w * aspect
@@ -158,20 +158,22 @@ class RasterIndex:
         label[slots] = -2 - np.arange(len(slots), dtype=np.int32)
 
         # Candidates of a special bin: polygons with an edge in it, and polygons covering its
-        # centre (a superset, widened by a column), which catches polygons covering it whole.
-        near_first = np.clip(first - 1, 0, nx - 1)
-        near_last = np.clip(last, 0, nx - 1)
+        # centre. A polygon covering the whole bin without an edge near it (possible only
+        # where polygons overlap) is of the second kind: its edges are at least half a bin from
+        # the centre, far beyond rounding, so the fill's intervals find it.
         before = np.cumsum(special, dtype=np.int64) - special  # special bins before each bin
-        lo = before[row * nx + near_first]
-        hi = before[row * nx + near_last] + special[row * nx + near_last]
+        lo = before[row * nx + np.minimum(first, nx - 1)]  # (empty intervals: spans 0)
+        hi = (
+            before[row * nx + np.maximum(last - 1, 0)] + special[row * nx + np.maximum(last - 1, 0)]
+        )
         del before
-        spans = np.maximum(hi - lo, 0)
+        spans = np.where(last > first, np.maximum(hi - lo, 0), 0)
         cover_slot = np.repeat(lo, spans) + _ramp(spans)
         cover_poly = np.repeat(poly, spans)
-        keys = np.concatenate(
-            [(-2 - label[edge_bin].astype(np.int64)) * len(geoms) + edge_poly,
-             cover_slot * len(geoms) + cover_poly]
-        )  # fmt: skip
+        edge_keys = (-2 - label[edge_bin].astype(np.int64)) * len(geoms) + edge_poly
+        # Consecutive edges of a ring mark the same bins: drop repeats before sorting.
+        edge_keys = edge_keys[np.concatenate([[True], edge_keys[1:] != edge_keys[:-1]])]
+        keys = np.concatenate([edge_keys, cover_slot * len(geoms) + cover_poly])
         keys.sort()
         keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
         which, cand = np.divmod(keys, len(geoms))

@@ -15,8 +15,8 @@ from shapely.geometry import Point, box
 from typer.testing import CliRunner, Result
 
 from api.cli import app
-from geo.errors import GridError
 from geo._lattice_index import LatticeIndex
+from geo.errors import GridError
 from geo.incidents import load_incidents
 from geo.join import (
     GridIndex,
