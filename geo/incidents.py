@@ -215,14 +215,15 @@ def load_incidents(
     chosen = PRESETS[preset] if preset else _detect_preset(frame.columns)
     mapping = _resolve_columns(source, frame, chosen, columns)
 
+    declared: object = crs
     if mapping.get("lon") == "__geometry_x__" and geo_crs is not None and crs == "EPSG:4326":
-        crs = geo_crs
+        declared = geo_crs  # a geo file's own CRS, unless the caller declared another
     n = len(frame)
     reasons = np.full(n, None, dtype=object)
 
     x = pd.to_numeric(_column(frame, mapping["lon"]), errors="coerce").to_numpy(float)
     y = pd.to_numeric(_column(frame, mapping["lat"]), errors="coerce").to_numpy(float)
-    lon, lat, coord_reason = _coordinates(x, y, crs, source)
+    lon, lat, coord_reason = _coordinates(x, y, declared, source)
     _first(reasons, coord_reason)
 
     occurred, time_reason = _timestamps(_column(frame, mapping["occurred_at"]), timezone, source)
@@ -235,7 +236,9 @@ def load_incidents(
 
     if "incident_id" in mapping:
         ids = _ids(_column(frame, mapping["incident_id"]))
-        _first(reasons, np.where(ids.isna().to_numpy(), "missing incident_id", None))
+        missing_id = np.full(n, None, dtype=object)
+        missing_id[ids.isna().to_numpy()] = "missing incident_id"
+        _first(reasons, missing_id)
     else:
         ids = _hash_ids(occurred, lon, lat, category)
 
@@ -433,7 +436,7 @@ def _first(reasons: np.ndarray, new: np.ndarray) -> None:
 
 
 def _coordinates(
-    x: np.ndarray, y: np.ndarray, crs: str | int, source: Path
+    x: np.ndarray, y: np.ndarray, crs: object, source: Path
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     reasons = np.full(len(x), None, dtype=object)
     missing = ~(np.isfinite(x) & np.isfinite(y))

@@ -244,10 +244,11 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ids_of(grid_ids: np.ndarray, best: np.ndarray) -> np.ndarray:
-    out = np.full(len(best), None, dtype=object)
-    found = best >= 0
-    out[found] = grid_ids[best[found]]
-    return out
+    """Polygon indices (-1 for none) to an object array of ids and None, in one gather."""
+    with_none = np.empty(len(grid_ids) + 1, dtype=object)
+    with_none[0] = None
+    with_none[1:] = grid_ids
+    return with_none[best + 1]
 
 
 def _ancestors(grids: gpd.GeoDataFrame) -> pd.DataFrame:
