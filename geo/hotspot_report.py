@@ -36,6 +36,20 @@ _DAY_NS = 86_400 * 10**9
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+def _block_labels(block_hours: int) -> np.ndarray:
+    labels = []
+    for start in range(HOURS_PER_WEEK):
+        day, hour = divmod(start, 24)
+        end = hour + block_hours
+        if end <= 24:
+            labels.append(f"{_WEEKDAYS[day]} {hour:02d}-{end:02d}h")
+        else:
+            labels.append(
+                f"{_WEEKDAYS[day]} {hour:02d}h-{_WEEKDAYS[(day + 1) % 7]} {end - 24:02d}h"
+            )
+    return np.array(labels, dtype=object)
+
+
 def peak_hours(profiles: np.ndarray, *, block_hours: int = 3) -> list[str]:
     """The busiest block of ``block_hours`` consecutive hours of each weekly profile, as text.
 
@@ -45,18 +59,7 @@ def peak_hours(profiles: np.ndarray, *, block_hours: int = 3) -> list[str]:
     """
     profiles = np.atleast_2d(np.asarray(profiles, dtype=float))
     sums = sum(np.roll(profiles, -k, axis=1) for k in range(block_hours))
-    start = np.argmax(sums, axis=1)
-    out = []
-    for s in start:
-        day, hour = divmod(int(s), 24)
-        end = hour + block_hours
-        label = (
-            f"{_WEEKDAYS[day]} {hour:02d}-{end:02d}h"
-            if end <= 24
-            else (f"{_WEEKDAYS[day]} {hour:02d}h-{_WEEKDAYS[(day + 1) % 7]} {end - 24:02d}h")
-        )
-        out.append(label)
-    return out
+    return _block_labels(block_hours)[np.argmax(sums, axis=1)].tolist()
 
 
 def explain(
@@ -85,11 +88,8 @@ def explain(
     pandas.Series
         Text aligned with ``table`` ("no incidents" for empty grids).
     """
-    why = pd.Series("no incidents", index=table.index, dtype=object)
-    has = table["count"].to_numpy() > 0
-    if not has.any():
-        return why
-    parts: dict[str, list[str]] = {gid: [] for gid in table.loc[has, "grid_id"]}
+    index = pd.Index(table["grid_id"].astype(str))
+    parts = []
     if "category" in joined.columns and len(joined):
         frame = pd.DataFrame(
             {
@@ -101,27 +101,29 @@ def explain(
         by = frame.groupby(["grid_id", "category"], sort=False)["w"].sum().reset_index()
         by["share"] = by["w"] / by.groupby("grid_id")["w"].transform("sum")
         by = by.sort_values(["grid_id", "share", "category"], ascending=[True, False, True])
-        for gid, group in by.groupby("grid_id", sort=False):
-            if gid in parts:
-                head = group.head(top)
-                parts[gid].append(
-                    ", ".join(
-                        f"{c} {s:.0%}" for c, s in zip(head["category"], head["share"], strict=True)
-                    )
-                )
-    peaks = peak_hours(table.loc[has, list(PROFILE_COLUMNS)].to_numpy())
-    for gid, peak in zip(table.loc[has, "grid_id"], peaks, strict=True):
-        parts[gid].append(f"peak {peak}")
+        by["rank"] = by.groupby("grid_id").cumcount()
+        by["text"] = (
+            by["category"] + " " + (by["share"] * 100).round().astype(int).astype(str) + "%"
+        )
+        categories = pd.Series("", index=index, dtype=object)
+        for k in range(top):
+            kth = by.loc[by["rank"] == k].set_index("grid_id")["text"].reindex(index)
+            sep = "" if k == 0 else ", "
+            categories = categories.where(kth.isna(), categories + sep + kth.fillna(""))
+        parts.append(categories.to_numpy(dtype=object))
+    peaks = np.array(peak_hours(table[list(PROFILE_COLUMNS)].to_numpy()), dtype=object)
+    parts.append("peak " + peaks)
     if "trend" in table.columns:
-        for gid, trend, ratio in zip(
-            table.loc[has, "grid_id"], table.loc[has, "trend"], table.loc[has, "ratio"], strict=True
-        ):
-            if trend == "up":
-                parts[gid].append(f"rising ({ratio:.1f}x its baseline)")
-            elif trend == "down":
-                parts[gid].append("falling")
-    why.loc[has] = ["; ".join(parts[gid]) for gid in table.loc[has, "grid_id"]]
-    return why
+        ratio = pd.to_numeric(table["ratio"], errors="coerce").to_numpy(dtype=float)
+        rising = np.array([f"rising ({r:.1f}x its baseline)" for r in np.nan_to_num(ratio)])
+        trend = table["trend"].to_numpy(dtype=object)
+        parts.append(np.where(trend == "up", rising, np.where(trend == "down", "falling", "")))
+    text = pd.Series(parts[0], dtype=object)
+    for part in parts[1:]:
+        part = pd.Series(part, dtype=object)
+        text = text.where(part == "", np.where(text == "", part, text + "; " + part))
+    has = table["count"].to_numpy() > 0
+    return pd.Series(np.where(has, text.to_numpy(dtype=object), "no incidents"), index=table.index)
 
 
 def hotspot_table(

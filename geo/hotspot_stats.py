@@ -1,9 +1,11 @@
 """Spatial statistics of a risk table: Getis-Ord Gi* and kernel density per grid.
 
-Gi* (Getis & Ord 1992; Ord & Getis 1995) is computed by esda's ``G_Local`` with binary weights
-including the grid itself (``star=True``): a z-score per grid, high where the grid and its
-neighbours together hold more than their share. The p-value is esda's ``p_norm``, the one-sided
-normal tail of ``|z|``. With fewer than ``min_grids`` grids or fewer than ``min_nonzero`` grids with
+Gi* (Getis & Ord 1992; Ord & Getis 1995) with binary weights including the grid itself: a
+z-score per grid, high where the grid and its neighbours together hold more than their share. It
+is computed in closed form on the sparse weights, equal to esda's ``G_Local(y, w,
+transform="B", star=True)`` (the tests compare them); building esda's libpysal ``W`` alone takes
+about 30 s at 100k grids. The p-value is, as esda's ``p_norm``, the one-sided normal tail of
+``|z|``. With fewer than ``min_grids`` grids or fewer than ``min_nonzero`` grids with
 any value the statistic is not computed: the columns hold None and ``gi_reason`` says why.
 
 Kernel density is a Gaussian kernel (``bandwidth_m``) over the incidents' weights, computed on a
@@ -17,7 +19,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import ndimage
+from scipy import ndimage, sparse, stats
 
 from .errors import GridError
 from .weights import GridWeights
@@ -65,13 +67,25 @@ def getis_ord(
         out["gi_p"] = None
         out["gi_reason"] = reason
         return out
-    from esda.getisord import G_Local
-
-    stat = G_Local(values, weights.to_libpysal(), transform="B", star=True, permutations=0)
-    out["gi_z"] = np.asarray(stat.Zs, dtype=float)
-    out["gi_p"] = np.asarray(stat.p_norm, dtype=float)
+    z = _gi_star_z(values, weights)
+    out["gi_z"] = z
+    out["gi_p"] = stats.norm.sf(np.abs(z))
     out["gi_reason"] = None
     return out
+
+
+def _gi_star_z(values: np.ndarray, weights: GridWeights) -> np.ndarray:
+    """Closed-form Gi* z with binary weights plus the grid itself (esda's ``G_Local``,
+    ``transform="B"``, ``star=True``), on the sparse matrix: O(links), no libpysal ``W``."""
+    n = weights.n
+    full = (weights.matrix + sparse.identity(n, format="csr")).tocsr()
+    full.data[:] = 1.0
+    mean = float(values.mean())
+    sd = float(np.sqrt((values**2).mean() - mean**2))
+    wi = np.asarray(full.sum(axis=1)).ravel()
+    numerator = full @ values - mean * wi
+    denominator = sd * np.sqrt((n * wi - wi**2) / (n - 1))
+    return numerator / denominator
 
 
 def kernel_density(

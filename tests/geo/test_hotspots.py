@@ -196,7 +196,8 @@ def _joined_points(grids: gpd.GeoDataFrame, counts: dict[str, int], seed: int = 
 
 
 def test_getis_ord_matches_the_formula_and_flags_the_cluster() -> None:
-    """esda's Gi* equals the textbook formula; the centre of a cluster has the largest z."""
+    """Gi* equals the textbook formula and esda's G_Local (star, binary); the centre of a
+    cluster has the largest z."""
     from geo.hotspot_stats import getis_ord
     from geo.weights import lattice_weights
 
@@ -212,6 +213,11 @@ def test_getis_ord_matches_the_formula_and_flags_the_cluster() -> None:
     s = np.sqrt((y**2).mean() - y.mean() ** 2)
     z = (full @ y - y.mean() * wi) / (s * np.sqrt((49 * (full**2).sum(axis=1) - wi**2) / 48))
     np.testing.assert_allclose(gi["gi_z"].to_numpy(dtype=float), z, rtol=1e-9)
+    from esda.getisord import G_Local
+
+    reference = G_Local(y, w.to_libpysal(), transform="B", star=True, permutations=0)
+    np.testing.assert_allclose(gi["gi_z"].to_numpy(dtype=float), reference.Zs, rtol=1e-9)
+    np.testing.assert_allclose(gi["gi_p"].to_numpy(dtype=float), reference.p_norm, rtol=1e-9)
     assert int(np.argmax(gi["gi_z"].to_numpy(dtype=float))) == 24
     assert gi["gi_p"][24] < 0.001
 
