@@ -46,7 +46,7 @@ class ServerProcess:
         """Base URL of the server."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 60.0) -> ServerProcess:
+    def start(self, timeout_s: float = 180.0) -> ServerProcess:
         """Start the process and wait until ``/healthz`` answers."""
         command = [
             sys.executable,
