@@ -102,20 +102,28 @@ class LatticeIndex:
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index of the winning polygon for each point, -1 where none covers it."""
-        u = (np.asarray(x, dtype=float) - self.x0) * (1.0 / self.w)
-        v = (np.asarray(y, dtype=float) - self.y0) * (1.0 / self.h)
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
         m = self.margin
-        usable = (u > -m) & (u < self.nx + m) & (v > -m) & (v < self.ny + m)  # False for NaN
-        col = np.floor(np.where(usable, u, 0.5)).astype(np.int64)
-        row = np.floor(np.where(usable, v, 0.5)).astype(np.int64)
+        u = x - self.x0
+        u *= 1.0 / self.w
+        v = y - self.y0
+        v *= 1.0 / self.h
+        col, row = np.floor(u), np.floor(v)
         fu, fv = u - col, v - row
-        near = usable & ((fu < m) | (fu > 1 - m) | (fv < m) | (fv > 1 - m))
-        clear = usable & ~near
-        result = np.full(len(u), _OUTSIDE, dtype=np.int64)
-        result[clear] = self.label[row[clear] * self.nx + col[clear]]
+        # Clear of every lattice line and inside the lattice (all False for NaN).
+        clear = (fu > m) & (fu < 1 - m) & (fv > m) & (fv < 1 - m)
+        clear &= (col >= 0) & (col < self.nx) & (row >= 0) & (row < self.ny)
+        flat = row * self.nx
+        flat += col
+        flat[~clear] = 0
+        result = self.label[flat.astype(np.intp)].astype(np.int64)
+        result[~clear] = _OUTSIDE
+        near = ~clear & (u > -m) & (u < self.nx + m) & (v > -m) & (v < self.ny + m)
         edge = np.flatnonzero(near)
         if len(edge):
-            result[edge] = self._exact(edge, col[edge], row[edge], x, y)
+            c, r = col[edge].astype(np.int64), row[edge].astype(np.int64)
+            result[edge] = self._exact(edge, c, r, x, y)
         return result
 
     def _exact(
