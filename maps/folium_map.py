@@ -430,9 +430,7 @@ def make_map(
     props, breaks = _grid_properties(leaves, risk, t)
     DataLayer(
         t["grids"],
-        "L.geoJson(DATA, {style: PG.gridStyle, renderer: L.canvas(), onEachFeature: "
-        "function (f, l) { l.bindPopup(function () { return PG.gridPopup(f); }, "
-        "{maxWidth: 360}); }})",
+        "PG.grids(DATA, MAP)",
         feature_collection(leaves.geometry.to_numpy(), props, simplify_deg=simplify_deg),
     ).add_to(fmap)
     Legend(t["legend"], _legend_items(breaks, t)).add_to(fmap)

@@ -37,7 +37,16 @@ OPEN_GRID_POPUP = """
     if (!layer || !layer.getLayers) continue;
     const subs = layer.getLayers();
     const hit = subs.find(l => l.feature && l.feature.properties && l.feature.properties.how);
-    if (hit) { hit.openPopup(); return true; }
+    if (hit) {
+      // A real DOM click on the grids' canvas, where the grid's centre is drawn.
+      const map = hit._map;
+      const pt = map.latLngToContainerPoint(hit.getBounds().getCenter());
+      const box = map.getContainer().getBoundingClientRect();
+      const canvas = hit.options.renderer._container;
+      canvas.dispatchEvent(new MouseEvent('click', {
+        clientX: box.left + pt.x, clientY: box.top + pt.y, bubbles: true}));
+      return true;
+    }
   }
   return false;
 }

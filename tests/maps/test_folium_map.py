@@ -66,7 +66,7 @@ def test_page_is_self_contained(
 def test_grid_colours_follow_risk(grids: gpd.GeoDataFrame, risk: pd.DataFrame) -> None:
     """Each leaf grid's colour property is its risk class colour; popups carry name, why, profile."""
     html = map_html(make_map(grids=grids, risk=risk))
-    data = _layer_data(html, "PG.gridStyle")
+    data = _layer_data(html, "PG.grids(")
     props = {f["properties"]["id"]: f["properties"] for f in data["features"]}
     assert set(props) == set(risk["grid_id"])
     classes, _ = risk_classes(risk["risk"].to_numpy())
@@ -75,7 +75,7 @@ def test_grid_colours_follow_risk(grids: gpd.GeoDataFrame, risk: pd.DataFrame) -
         assert props[gid]["why"] == "burglaries after dark"
         assert len(props[gid]["how"]) == 168
     # one style function for every grid, no per-feature case statement
-    assert html.count("style: PG.gridStyle") == 1
+    assert html.count("style: gridStyle") == 1
     assert 'case "c1-' not in html
 
 
@@ -144,8 +144,8 @@ def test_gcj02_basemap_shifts_mainland_only() -> None:
     gz = lattice_grids(1, x0=113.26, y0=23.13, step=0.002)
     hk = lattice_grids(1, x0=114.17, y0=22.30, step=0.002)
     for frame, moved in ((gz, True), (hk, False)):
-        plain = _layer_data(map_html(make_map(grids=frame)), "PG.gridStyle")
-        shifted = _layer_data(map_html(make_map(grids=frame, basemap="amap")), "PG.gridStyle")
+        plain = _layer_data(map_html(make_map(grids=frame)), "PG.grids(")
+        shifted = _layer_data(map_html(make_map(grids=frame, basemap="amap")), "PG.grids(")
         a = np.array(plain["features"][0]["geometry"]["coordinates"][0])
         b = np.array(shifted["features"][0]["geometry"]["coordinates"][0])
         offset_m = np.abs(b - a).max() * 111_000
@@ -161,7 +161,7 @@ def test_names_are_data_not_code(grids: gpd.GeoDataFrame) -> None:
     grids.loc[1, "name"] = "{{ 7 * 7 }} </script><b>x"
     html = map_html(make_map(grids=grids))
     assert "</script><b>x" not in html
-    data = _layer_data(html, "PG.gridStyle")
+    data = _layer_data(html, "PG.grids(")
     assert data["features"][0]["properties"]["name"] == "{{ 7 * 7 }} </script><b>x"
 
 
