@@ -171,3 +171,18 @@ def test_philadelphia_2016_point_xy_only(phl_dir: Path) -> None:
     assert -75.3 < bounds[0] < bounds[2] < -74.9
     assert 39.8 < bounds[1] < bounds[3] < 40.2
     assert load.incidents["incident_id"].iloc[0] == "201625002668"
+
+
+def test_rows_without_an_id_column_get_stable_ids(tmp_path: Path) -> None:
+    """Without an id column, ids derive from time, place and category: same file, same ids."""
+    path = tmp_path / "noid.csv"
+    path.write_text(
+        "occurred_at,category,lon,lat\n"
+        "2025-01-01T00:00:00Z,Thefts,-75.1,40.0\n"
+        "2025-01-01T01:00:00Z,Fraud,-75.2,40.1\n",
+        encoding="utf-8",
+    )
+    first = load_incidents(path).incidents["incident_id"].tolist()
+    assert first == load_incidents(path).incidents["incident_id"].tolist()
+    assert len(set(first)) == 2
+    assert all(i.startswith("h") for i in first)
