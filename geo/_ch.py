@@ -1,0 +1,707 @@
+"""Contraction hierarchy (CH) and many-to-many bucket queries, compiled with numba.
+
+Private to :mod:`geo.network`. Pure functions on arrays of a directed graph with positive
+weights (junction indices ``0..n-1``, edges ``src -> dst`` with a travel time and a length).
+
+Build (Geisberger et al. 2008): nodes are contracted one by one in the order of a lazily
+updated priority, *edge difference* (shortcuts added minus edges removed) plus the number of
+already contracted neighbours plus the node's level. Contracting ``v`` adds a shortcut
+``u -> w`` (time and length of ``u -> v -> w``) unless a *witness search* from ``u`` that
+avoids ``v`` finds a path to ``w`` at most as fast; the search stops after a number of settled
+nodes, which can only add superfluous shortcuts, never lose a path. Every edge and shortcut
+then points up (to the higher-ranked end) in either the forward or the backward upward graph.
+
+Query (Knopp et al. 2007): a backward upward search from each target leaves ``(target, time,
+length)`` in a bucket at every node it settles; a forward upward search from each source scans
+the buckets of the nodes it settles. The fastest path of a CH is an up-then-down path, so the
+minimum over the meeting nodes is the exact shortest time. Both searches use
+*stall-on-demand* (a node reached more cheaply from a higher neighbour is not expanded).
+Searches start from up to two nodes with initial costs, which is how points snapped onto a
+segment enter: exactly the virtual edges of :func:`geo._routing._augment`.
+
+Times equal those of Dijkstra on the same graph up to the order of floating-point additions
+(about 1e-12 s). The length carried is that of the fastest path found (ties broken by the first
+found).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from ._modegraph import ModeGraph
+from ._routing import Positions, _direct
+
+__all__ = [
+    "Hierarchy",
+    "build_hierarchy",
+    "graph_hierarchy",
+    "load_hierarchy",
+    "many_to_many",
+    "point_matrices",
+    "save_hierarchy",
+]
+
+_INF = np.inf
+_WITNESS_SETTLE = 500  # settled nodes per witness search when contracting
+_SIMULATE_SETTLE = 60  # ... when estimating a node's priority
+
+
+# ---------------------------------------------------------------------- binary heap
+@numba.njit(cache=True)
+def _push(
+    keys: np.ndarray, vals: np.ndarray, size: int, key: float, val: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    if size == len(keys):
+        grown_k = np.empty(2 * size, dtype=keys.dtype)
+        grown_v = np.empty(2 * size, dtype=vals.dtype)
+        grown_k[:size] = keys
+        grown_v[:size] = vals
+        keys, vals = grown_k, grown_v
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= key:
+            break
+        keys[i] = keys[parent]
+        vals[i] = vals[parent]
+        i = parent
+    keys[i] = key
+    vals[i] = val
+    return keys, vals, size + 1
+
+
+@numba.njit(cache=True)
+def _pop(keys: np.ndarray, vals: np.ndarray, size: int) -> tuple[float, int, int]:
+    key, val = keys[0], vals[0]
+    size -= 1
+    last_k, last_v = keys[size], vals[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if keys[child] >= last_k:
+            break
+        keys[i] = keys[child]
+        vals[i] = vals[child]
+        i = child
+    if size > 0:
+        keys[i] = last_k
+        vals[i] = last_v
+    return key, val, size
+
+
+# ---------------------------------------------------------------------- contraction
+@numba.njit(cache=True)
+def _witness(
+    start: int,
+    avoid: int,
+    limit: float,
+    settle_limit: int,
+    out_first: np.ndarray,
+    out_next: np.ndarray,
+    e_head: np.ndarray,
+    e_w: np.ndarray,
+    contracted: np.ndarray,
+    dist: np.ndarray,
+    touched: np.ndarray,
+    hk: np.ndarray,
+    hv: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Dijkstra from ``start`` over uncontracted nodes except ``avoid``, up to ``limit``."""
+    dist[start] = 0.0
+    touched[0] = start
+    n_touched = 1
+    size = 0
+    hk, hv, size = _push(hk, hv, size, 0.0, start)
+    settled = 0
+    while size > 0:
+        d, x, size = _pop(hk, hv, size)
+        if d > dist[x]:
+            continue
+        if d > limit or settled >= settle_limit:
+            break
+        settled += 1
+        e = out_first[x]
+        while e != -1:
+            y = e_head[e]
+            if y != avoid and not contracted[y]:
+                nd = d + e_w[e]
+                if nd < dist[y]:
+                    if dist[y] == _INF:
+                        touched[n_touched] = y
+                        n_touched += 1
+                    dist[y] = nd
+                    hk, hv, size = _push(hk, hv, size, nd, y)
+            e = out_next[e]
+    return n_touched, hk, hv
+
+
+@numba.njit(cache=True)
+def _process(
+    v: int,
+    simulate: bool,
+    settle_limit: int,
+    m: int,
+    e_tail: np.ndarray,
+    e_head: np.ndarray,
+    e_w: np.ndarray,
+    e_l: np.ndarray,
+    out_first: np.ndarray,
+    out_next: np.ndarray,
+    in_first: np.ndarray,
+    in_next: np.ndarray,
+    contracted: np.ndarray,
+    dist: np.ndarray,
+    touched: np.ndarray,
+    hk: np.ndarray,
+    hv: np.ndarray,
+) -> tuple[int, int, int, np.ndarray, np.ndarray]:
+    """Shortcuts needed to contract ``v``; added unless ``simulate``.
+
+    Returns ``(shortcuts, degree, m, hk, hv)`` with ``m`` the new edge count, or ``m = -1``
+    when the edge arrays are full.
+    """
+    n_out = 0
+    e = out_first[v]
+    while e != -1:
+        if not contracted[e_head[e]]:
+            n_out += 1
+        e = out_next[e]
+    outs = np.empty(n_out, dtype=np.int64)
+    k = 0
+    e = out_first[v]
+    while e != -1:
+        if not contracted[e_head[e]]:
+            outs[k] = e
+            k += 1
+        e = out_next[e]
+    n_in = 0
+    e = in_first[v]
+    while e != -1:
+        if not contracted[e_tail[e]]:
+            n_in += 1
+        e = in_next[e]
+    ins = np.empty(n_in, dtype=np.int64)
+    k = 0
+    e = in_first[v]
+    while e != -1:
+        if not contracted[e_tail[e]]:
+            ins[k] = e
+            k += 1
+        e = in_next[e]
+    pend_u = np.empty(n_in * n_out, dtype=np.int64)
+    pend_w = np.empty(n_in * n_out, dtype=np.int64)
+    pend_t = np.empty(n_in * n_out)
+    pend_l = np.empty(n_in * n_out)
+    count = 0
+    for a in range(n_in):
+        ei = ins[a]
+        u = e_tail[ei]
+        limit = -1.0
+        for b in range(n_out):
+            eo = outs[b]
+            if e_head[eo] != u:
+                limit = max(limit, e_w[ei] + e_w[eo])
+        if limit < 0:
+            continue
+        n_touched, hk, hv = _witness(
+            u, v, limit, settle_limit, out_first, out_next, e_head, e_w, contracted, dist,
+            touched, hk, hv,
+        )  # fmt: skip
+        for b in range(n_out):
+            eo = outs[b]
+            w = e_head[eo]
+            if w == u:
+                continue
+            need = e_w[ei] + e_w[eo]
+            if dist[w] > need:
+                pend_u[count] = u
+                pend_w[count] = w
+                pend_t[count] = need
+                pend_l[count] = e_l[ei] + e_l[eo]
+                count += 1
+        for i in range(n_touched):
+            dist[touched[i]] = _INF
+    if not simulate:
+        cap = len(e_tail)
+        for s in range(count):
+            u, w = pend_u[s], pend_w[s]
+            found = False
+            e = out_first[u]
+            while e != -1:
+                if e_head[e] == w:
+                    found = True
+                    if pend_t[s] < e_w[e]:
+                        e_w[e] = pend_t[s]
+                        e_l[e] = pend_l[s]
+                    break
+                e = out_next[e]
+            if found:
+                continue
+            if m == cap:
+                return count, n_in + n_out, -1, hk, hv
+            e_tail[m], e_head[m], e_w[m], e_l[m] = u, w, pend_t[s], pend_l[s]
+            out_next[m] = out_first[u]
+            out_first[u] = m
+            in_next[m] = in_first[w]
+            in_first[w] = m
+            m += 1
+    return count, n_in + n_out, m, hk, hv
+
+
+@numba.njit(cache=True)
+def _contract_all(
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    time_s: np.ndarray,
+    length_m: np.ndarray,
+    cap: int,
+    settle_limit: int,
+    simulate_limit: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Contract every node; return ``(tail, head, time, length, rank, ok)`` of all edges."""
+    e_tail = np.empty(cap, dtype=np.int64)
+    e_head = np.empty(cap, dtype=np.int64)
+    e_w = np.empty(cap)
+    e_l = np.empty(cap)
+    out_next = np.full(cap, -1, dtype=np.int64)
+    in_next = np.full(cap, -1, dtype=np.int64)
+    out_first = np.full(n, -1, dtype=np.int64)
+    in_first = np.full(n, -1, dtype=np.int64)
+    m = len(src)
+    for e in range(m):
+        u, w = src[e], dst[e]
+        e_tail[e], e_head[e], e_w[e], e_l[e] = u, w, time_s[e], length_m[e]
+        out_next[e] = out_first[u]
+        out_first[u] = e
+        in_next[e] = in_first[w]
+        in_first[w] = e
+    contracted = np.zeros(n, dtype=np.bool_)
+    rank = np.full(n, -1, dtype=np.int64)
+    deleted = np.zeros(n, dtype=np.int64)
+    level = np.zeros(n, dtype=np.int64)
+    prio = np.zeros(n)
+    stamp = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, _INF)
+    touched = np.empty(n, dtype=np.int64)
+    hk = np.empty(1024)
+    hv = np.empty(1024, dtype=np.int64)
+    qk = np.empty(max(n, 16))
+    qv = np.empty(max(n, 16), dtype=np.int64)
+    qsize = 0
+    for v in range(n):
+        sc, deg, _, hk, hv = _process(
+            v, True, simulate_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
+            in_first, in_next, contracted, dist, touched, hk, hv,
+        )  # fmt: skip
+        prio[v] = sc - deg
+        qk, qv, qsize = _push(qk, qv, qsize, prio[v], v)
+    nbrs = np.empty(n, dtype=np.int64)
+    next_rank = 0
+    while qsize > 0:
+        p, v, qsize = _pop(qk, qv, qsize)
+        if contracted[v] or p != prio[v]:
+            continue
+        sc, deg, _, hk, hv = _process(
+            v, True, simulate_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
+            in_first, in_next, contracted, dist, touched, hk, hv,
+        )  # fmt: skip
+        fresh = float(sc - deg + deleted[v] + level[v])
+        if qsize > 0 and fresh > qk[0]:
+            prio[v] = fresh
+            qk, qv, qsize = _push(qk, qv, qsize, fresh, v)
+            continue
+        _, _, m, hk, hv = _process(
+            v, False, settle_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
+            in_first, in_next, contracted, dist, touched, hk, hv,
+        )  # fmt: skip
+        if m < 0:
+            return e_tail[:0].copy(), e_head[:0].copy(), e_w[:0].copy(), e_l[:0].copy(), rank, False
+        contracted[v] = True
+        rank[v] = next_rank
+        next_rank += 1
+        n_nb = 0
+        for side in range(2):
+            e = out_first[v] if side == 0 else in_first[v]
+            while e != -1:
+                x = e_head[e] if side == 0 else e_tail[e]
+                if not contracted[x] and stamp[x] != v:
+                    stamp[x] = v
+                    nbrs[n_nb] = x
+                    n_nb += 1
+                e = out_next[e] if side == 0 else in_next[e]
+        for i in range(n_nb):
+            x = nbrs[i]
+            deleted[x] += 1
+            level[x] = max(level[x], level[v] + 1)
+            sc, deg, _, hk, hv = _process(
+                x, True, simulate_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
+                in_first, in_next, contracted, dist, touched, hk, hv,
+            )  # fmt: skip
+            prio[x] = float(sc - deg + deleted[x] + level[x])
+            qk, qv, qsize = _push(qk, qv, qsize, prio[x], x)
+    return e_tail[:m].copy(), e_head[:m].copy(), e_w[:m].copy(), e_l[:m].copy(), rank, True
+
+
+# ---------------------------------------------------------------------- the hierarchy
+@dataclass(frozen=True, eq=False)
+class Hierarchy:
+    """Upward graphs of a contraction hierarchy, as CSR arrays.
+
+    ``up_*``: edges ``x -> to`` to higher-ranked nodes (forward searches); ``down_*``: for
+    node ``x``, the edges ``to -> x`` from higher-ranked nodes (backward searches), stored at
+    ``x``. ``*_w`` are seconds, ``*_l`` metres.
+    """
+
+    rank: np.ndarray
+    up_ptr: np.ndarray
+    up_to: np.ndarray
+    up_w: np.ndarray
+    up_l: np.ndarray
+    down_ptr: np.ndarray
+    down_to: np.ndarray
+    down_w: np.ndarray
+    down_l: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.rank)
+
+    @property
+    def n_edges(self) -> int:
+        """Edges and shortcuts in both upward graphs."""
+        return len(self.up_to) + len(self.down_to)
+
+
+def _csr(
+    n: int, frm: np.ndarray, to: np.ndarray, w: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    order = np.lexsort((w, to, frm))
+    frm, to, w, length = frm[order], to[order], w[order], length[order]
+    first = np.ones(len(frm), dtype=bool)
+    first[1:] = (frm[1:] != frm[:-1]) | (to[1:] != to[:-1])
+    frm, to, w, length = frm[first], to[first], w[first], length[first]
+    ptr = np.searchsorted(frm, np.arange(n + 1)).astype(np.int64)
+    return ptr, to.astype(np.int64), w.astype(np.float64), length.astype(np.float64)
+
+
+def build_hierarchy(
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    time_s: np.ndarray,
+    length_m: np.ndarray,
+    *,
+    settle_limit: int = _WITNESS_SETTLE,
+    simulate_limit: int = _SIMULATE_SETTLE,
+) -> Hierarchy:
+    """Contract a directed graph into a hierarchy.
+
+    Parameters
+    ----------
+    n
+        Number of nodes.
+    src, dst
+        Edge ends (node indices); no self-loops; parallel edges allowed (the fastest counts).
+    time_s, length_m
+        Positive edge times and their lengths.
+    settle_limit, simulate_limit
+        Nodes settled per witness search when contracting and when estimating priorities.
+
+    Returns
+    -------
+    Hierarchy
+    """
+    src = np.ascontiguousarray(src, dtype=np.int64)
+    dst = np.ascontiguousarray(dst, dtype=np.int64)
+    time_s = np.ascontiguousarray(time_s, dtype=np.float64)
+    length_m = np.ascontiguousarray(length_m, dtype=np.float64)
+    cap = 3 * len(src) + 64
+    while True:
+        tail, head, w, length, rank, ok = _contract_all(
+            n, src, dst, time_s, length_m, cap, settle_limit, simulate_limit
+        )
+        if ok:
+            break
+        cap *= 2
+    up = rank[tail] < rank[head]
+    up_ptr, up_to, up_w, up_l = _csr(n, tail[up], head[up], w[up], length[up])
+    down = ~up
+    down_ptr, down_to, down_w, down_l = _csr(n, head[down], tail[down], w[down], length[down])
+    return Hierarchy(rank, up_ptr, up_to, up_w, up_l, down_ptr, down_to, down_w, down_l)
+
+
+def graph_hierarchy(graph: ModeGraph) -> Hierarchy:
+    """The hierarchy of a mode's routing graph (junctions and their fastest edges)."""
+    return build_hierarchy(graph.n_nodes, graph.src, graph.dst, graph.time_s, graph.length_m)
+
+
+_FIELDS = ("rank", "up_ptr", "up_to", "up_w", "up_l", "down_ptr", "down_to", "down_w", "down_l")
+
+
+def save_hierarchy(hierarchy: Hierarchy, path: Path) -> None:
+    """Write the hierarchy's arrays to an ``.npz`` file (no pickles)."""
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, **{name: getattr(hierarchy, name) for name in _FIELDS})
+    tmp.replace(path)
+
+
+def load_hierarchy(path: Path) -> Hierarchy:
+    """Read a hierarchy written by :func:`save_hierarchy`."""
+    with np.load(path, allow_pickle=False) as data:
+        return Hierarchy(**{name: data[name] for name in _FIELDS})
+
+
+# ---------------------------------------------------------------------- queries
+@numba.njit(cache=True)
+def _upward(
+    starts: np.ndarray,
+    cost: np.ndarray,
+    clen: np.ndarray,
+    ptr: np.ndarray,
+    to: np.ndarray,
+    w: np.ndarray,
+    wl: np.ndarray,
+    stall_ptr: np.ndarray,
+    stall_to: np.ndarray,
+    stall_w: np.ndarray,
+    dist: np.ndarray,
+    dlen: np.ndarray,
+    touched: np.ndarray,
+    hk: np.ndarray,
+    hv: np.ndarray,
+    out_v: np.ndarray,
+    out_d: np.ndarray,
+    out_l: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Upward search from up to two start nodes with initial costs; settled nodes to ``out_*``."""
+    n_touched = 0
+    size = 0
+    for s in range(len(starts)):
+        x = starts[s]
+        c = cost[s]
+        if x < 0 or not c < _INF:
+            continue
+        if c < dist[x]:
+            if dist[x] == _INF:
+                touched[n_touched] = x
+                n_touched += 1
+            dist[x] = c
+            dlen[x] = clen[s]
+            hk, hv, size = _push(hk, hv, size, c, x)
+    count = 0
+    while size > 0:
+        d, x, size = _pop(hk, hv, size)
+        if d > dist[x]:
+            continue
+        stalled = False
+        for e in range(stall_ptr[x], stall_ptr[x + 1]):
+            if dist[stall_to[e]] + stall_w[e] < d:
+                stalled = True
+                break
+        if stalled:
+            continue
+        out_v[count] = x
+        out_d[count] = d
+        out_l[count] = dlen[x]
+        count += 1
+        for e in range(ptr[x], ptr[x + 1]):
+            y = to[e]
+            nd = d + w[e]
+            if nd < dist[y]:
+                if dist[y] == _INF:
+                    touched[n_touched] = y
+                    n_touched += 1
+                dist[y] = nd
+                dlen[y] = dlen[x] + wl[e]
+                hk, hv, size = _push(hk, hv, size, nd, y)
+    for i in range(n_touched):
+        dist[touched[i]] = _INF
+    return count, hk, hv
+
+
+@numba.njit(cache=True)
+def _buckets_query(
+    s_nodes: np.ndarray,
+    s_cost: np.ndarray,
+    s_len: np.ndarray,
+    t_nodes: np.ndarray,
+    t_cost: np.ndarray,
+    t_len: np.ndarray,
+    up_ptr: np.ndarray,
+    up_to: np.ndarray,
+    up_w: np.ndarray,
+    up_l: np.ndarray,
+    down_ptr: np.ndarray,
+    down_to: np.ndarray,
+    down_w: np.ndarray,
+    down_l: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(up_ptr) - 1
+    ks, kt = s_nodes.shape[0], t_nodes.shape[0]
+    dist = np.full(n, _INF)
+    dlen = np.zeros(n)
+    touched = np.empty(n, dtype=np.int64)
+    hk = np.empty(1024)
+    hv = np.empty(1024, dtype=np.int64)
+    out_v = np.empty(n, dtype=np.int64)
+    out_d = np.empty(n)
+    out_l = np.empty(n)
+    # backward searches from the targets fill the buckets
+    cap = 1024
+    b_v = np.empty(cap, dtype=np.int64)
+    b_j = np.empty(cap, dtype=np.int64)
+    b_d = np.empty(cap)
+    b_l = np.empty(cap)
+    nb = 0
+    for j in range(kt):
+        count, hk, hv = _upward(
+            t_nodes[j], t_cost[j], t_len[j], down_ptr, down_to, down_w, down_l,
+            up_ptr, up_to, up_w, dist, dlen, touched, hk, hv, out_v, out_d, out_l,
+        )  # fmt: skip
+        if nb + count > cap:
+            while nb + count > cap:
+                cap *= 2
+            b_v2 = np.empty(cap, dtype=np.int64)
+            b_j2 = np.empty(cap, dtype=np.int64)
+            b_d2 = np.empty(cap)
+            b_l2 = np.empty(cap)
+            b_v2[:nb], b_j2[:nb], b_d2[:nb], b_l2[:nb] = b_v[:nb], b_j[:nb], b_d[:nb], b_l[:nb]
+            b_v, b_j, b_d, b_l = b_v2, b_j2, b_d2, b_l2
+        for i in range(count):
+            b_v[nb] = out_v[i]
+            b_j[nb] = j
+            b_d[nb] = out_d[i]
+            b_l[nb] = out_l[i]
+            nb += 1
+    # bucket entries grouped by node (counting sort)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(nb):
+        ptr[b_v[i] + 1] += 1
+    for x in range(n):
+        ptr[x + 1] += ptr[x]
+    fill = ptr[:-1].copy()
+    e_j = np.empty(nb, dtype=np.int64)
+    e_d = np.empty(nb)
+    e_l = np.empty(nb)
+    for i in range(nb):
+        x = b_v[i]
+        e_j[fill[x]] = b_j[i]
+        e_d[fill[x]] = b_d[i]
+        e_l[fill[x]] = b_l[i]
+        fill[x] += 1
+    # forward searches from the sources scan them
+    times = np.full((ks, kt), _INF)
+    lengths = np.full((ks, kt), _INF)
+    for i in range(ks):
+        count, hk, hv = _upward(
+            s_nodes[i], s_cost[i], s_len[i], up_ptr, up_to, up_w, up_l,
+            down_ptr, down_to, down_w, dist, dlen, touched, hk, hv, out_v, out_d, out_l,
+        )  # fmt: skip
+        row_t = times[i]
+        row_l = lengths[i]
+        for c in range(count):
+            x = out_v[c]
+            d = out_d[c]
+            dl = out_l[c]
+            for e in range(ptr[x], ptr[x + 1]):
+                j = e_j[e]
+                cand = d + e_d[e]
+                if cand < row_t[j]:
+                    row_t[j] = cand
+                    row_l[j] = dl + e_l[e]
+    return times, lengths
+
+
+def many_to_many(
+    hierarchy: Hierarchy,
+    s_nodes: np.ndarray,
+    s_cost: np.ndarray,
+    s_len: np.ndarray,
+    t_nodes: np.ndarray,
+    t_cost: np.ndarray,
+    t_len: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fastest times and their lengths between sets of start nodes with initial costs.
+
+    Parameters
+    ----------
+    hierarchy
+        From :func:`build_hierarchy`.
+    s_nodes, s_cost, s_len
+        ``K_s x 2``: each source leaves from up to two nodes (``-1`` or cost ``inf`` for none)
+        having already spent ``s_cost`` seconds and ``s_len`` metres.
+    t_nodes, t_cost, t_len
+        ``K_t x 2``: each target is reached from up to two nodes, adding ``t_cost`` / ``t_len``.
+
+    Returns
+    -------
+    times, lengths : numpy.ndarray
+        ``K_s x K_t``: ``min`` over start ``x`` and end ``y`` of ``s_cost + T(x, y) + t_cost``,
+        and the length of that path (``inf`` where unreachable).
+    """
+    h = hierarchy
+
+    def arr(a: np.ndarray, dtype: type) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(a, dtype=dtype).reshape(-1, 2))
+
+    return _buckets_query(
+        arr(s_nodes, np.int64), arr(s_cost, np.float64), arr(s_len, np.float64),
+        arr(t_nodes, np.int64), arr(t_cost, np.float64), arr(t_len, np.float64),
+        h.up_ptr, h.up_to, h.up_w, h.up_l, h.down_ptr, h.down_to, h.down_w, h.down_l,
+    )  # fmt: skip
+
+
+def _part(frac: np.ndarray, values: np.ndarray) -> np.ndarray:
+    # as geo._routing._augment: at an end node (frac == 0) the node is reached for free
+    with np.errstate(invalid="ignore"):
+        return np.where(frac == 0, 0.0, frac * values)
+
+
+def _ends(
+    graph: ModeGraph, pos: Positions, *, leaving: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """End nodes of each point's segment with the partial time and length to (or from) them.
+
+    The same virtual edges as :func:`geo._routing._augment`: a source leaves to ``a`` against
+    the segment (``t * w_ba``) and to ``b`` along it (``(1 - t) * w_ab``); a target is reached
+    from ``a`` along it (``t * w_ab``) and from ``b`` against it (``(1 - t) * w_ba``).
+    """
+    seg, t = pos.seg, pos.t
+    nodes = np.column_stack([graph.seg_a[seg], graph.seg_b[seg]]).astype(np.int64)
+    if leaving:
+        w_a, l_a, w_b, l_b = graph.w_ba, graph.len_ba, graph.w_ab, graph.len_ab
+    else:
+        w_a, l_a, w_b, l_b = graph.w_ab, graph.len_ab, graph.w_ba, graph.len_ba
+    cost = np.column_stack([_part(t, w_a[seg]), _part(1 - t, w_b[seg])])
+    length = np.column_stack([_part(t, l_a[seg]), _part(1 - t, l_b[seg])])
+    closed = ~np.isfinite(cost)
+    cost[closed] = np.inf
+    length[closed] = 0.0
+    return nodes, cost, length
+
+
+def point_matrices(
+    graph: ModeGraph, hierarchy: Hierarchy, src: Positions, tgt: Positions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times (s) and lengths (m) of the fastest paths between points snapped onto segments.
+
+    The same answer as :func:`geo._routing.matrices` (the points inserted as nodes, travel
+    directly along a shared segment allowed), from the hierarchy's bucket query.
+    """
+    s_nodes, s_cost, s_len = _ends(graph, src, leaving=True)
+    t_nodes, t_cost, t_len = _ends(graph, tgt, leaving=False)
+    times, lengths = many_to_many(hierarchy, s_nodes, s_cost, s_len, t_nodes, t_cost, t_len)
+    direct_t, direct_l = _direct(graph, src, tgt)
+    better = direct_t < times
+    return np.where(better, direct_t, times), np.where(better, direct_l, lengths)
