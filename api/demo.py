@@ -231,7 +231,7 @@ def run_demo(config: DemoConfig, progress: Progress = lambda _: None) -> DemoRes
         )
         result.plan = run.document
     with _stage(result, "map and GPX", progress):
-        result.files |= write_outputs(run, grids, out, network=network)
+        result.files |= write_outputs(run, grids, out, network=network, lang=config.lang)
     result.counts |= {
         "grids": len(grids),
         "leaf_grids": len(leaf_grids(grids)),

@@ -20,6 +20,7 @@ from geo.join import join_incidents
 from geo.network import Network
 from maps.folium_map import make_map, save_map
 from maps.gpx import plan_to_gpx
+from maps.report import save_report
 from planner.errors import PlannerError
 from planner.evaluate import Evaluation, evaluate
 from planner.model import Plan, Problem
@@ -147,9 +148,17 @@ def plan_shift(
 
 
 def write_outputs(
-    run: PlanRun, grids: gpd.GeoDataFrame, out_dir: Path, *, network: Network | None = None
+    run: PlanRun,
+    grids: gpd.GeoDataFrame,
+    out_dir: Path,
+    *,
+    network: Network | None = None,
+    lang: str = "en",
 ) -> dict[str, Path]:
-    """Write plan.json, map.html and ``routes/<unit_id>.gpx`` under ``out_dir``."""
+    """Write plan.json, map.html, report.html and ``routes/<unit_id>.gpx`` under ``out_dir``.
+
+    Labels of the map and the report are in ``lang`` (``"en"`` or ``"zh"``).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     files["plan"] = out_dir / "plan.json"
@@ -163,8 +172,11 @@ def write_outputs(
         incidents=inside,
         plan=run.document,
         streets=None if network is None else network.edges("drive"),
+        lang=lang,
+        timezone=run.problem.timezone,
     )
     files["map"] = save_map(fmap, out_dir / "map.html")
+    files["report"] = save_report(run.document, out_dir / "report.html", lang=lang)
     (out_dir / "routes").mkdir(exist_ok=True)
     for route in run.document["routes"]:
         path = out_dir / "routes" / f"{route['unit_id']}.gpx"

@@ -108,6 +108,7 @@ def _route_json(
         stop = problem.stop(s.stop_id)
         extra: dict[str, Any] = {"stop_id": stop.stop_id, "grid_id": stop.grid_id}
         extra["visit_number"] = s.visit_number
+        extra["risk"] = round(float(stop.prize_of_visit(s.visit_number)), 6)
         if unit.is_police and incidents is not None and stop.grid_id in incidents:
             extra["incidents"] = [dict(i) for i in incidents[stop.grid_id]]
         add("visit", s.location, s.arrival_s, s.start_s, s.departure_s, **extra)

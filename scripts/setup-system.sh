@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # System packages the full test suite needs (run as root on Debian 12): PostGIS for the machine's
-# PostgreSQL, and Debian's headless Chromium for the map tests. Idempotent.
+# PostgreSQL, Debian's headless Chromium for the map tests and CJK fonts for Chinese labels in
+# its screenshots. Idempotent.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
 pg_version=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
 if [ -n "$pg_version" ] && [ ! -e "/usr/share/postgresql/$pg_version/extension/postgis.control" ]; then
     need+=("postgresql-$pg_version-postgis-3")

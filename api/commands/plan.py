@@ -34,7 +34,10 @@ def plan(
         Path, typer.Option("--units", help="Units file (YAML): timezone, shift, units.")
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for plan.json, map.html and routes/<unit_id>.gpx.")
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder for plan.json, map.html, report.html and routes/<unit_id>.gpx."
+        ),
     ],
     time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds.")] = 10.0,
     seed: Annotated[int, typer.Option(help="Solver seed (same seed, same plan).")] = 0,

@@ -40,7 +40,14 @@ def grids(demo_out: Path) -> gpd.GeoDataFrame:
 
 def test_writes_every_file(demo_out: Path, plan: dict) -> None:
     """grids, incidents, risk, plan, map and one GPX per unit with a route are written."""
-    for name in ("grids.geojson", "incidents.csv", "risk.csv", "plan.json", "map.html"):
+    for name in (
+        "grids.geojson",
+        "incidents.csv",
+        "risk.csv",
+        "plan.json",
+        "map.html",
+        "report.html",
+    ):
         assert (demo_out / name).stat().st_size > 0, name
     units = {r["unit_id"] for r in plan["routes"]}
     assert units == {p.stem for p in (demo_out / "routes").glob("*.gpx")}
