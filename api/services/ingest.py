@@ -47,6 +47,14 @@ class IncidentIn(BaseModel):
     )
     description: str | None = Field(default=None, max_length=4000, description="Sensitive.")
 
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if not 1900 <= value.astimezone(UTC).year <= 2200:
+            msg = "must be between the years 1900 and 2200"
+            raise ValueError(msg)
+        return value
+
     @field_validator("lon", "lat")
     @classmethod
     def _finite(cls, value: float) -> float:

@@ -52,17 +52,19 @@ def test_bad_rows_are_reported_good_rows_stored(app: Any, client: TestClient) ->
         {"incident_id": "b4", "category": "x", "lon": 113.3, "lat": 23.1},
         incident("b1"),
         incident("b6", severity=9),
+        incident("b7", occurred_at="4449-09-16T03:39:21Z"),
     ]
     answer = client.post("/incidents", json={"incidents": rows}, headers=DISPATCHER).json()
     assert answer["accepted"] == 1
     assert answer["duplicates"] == 1
     rejected = {r["index"]: r for r in answer["rejected"]}
-    assert sorted(rejected) == [1, 2, 3, 5]
+    assert sorted(rejected) == [1, 2, 3, 5, 6]
     assert rejected[1]["incident_id"] == "b2"
     assert rejected[1]["reason"].startswith("lon")
     assert rejected[2]["reason"].startswith("occurred_at")
     assert rejected[3]["reason"].startswith("occurred_at")
     assert rejected[5]["reason"].startswith("severity")
+    assert rejected[6]["reason"].startswith("occurred_at")
     assert _count(app, Incident) == 1
 
 
