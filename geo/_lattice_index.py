@@ -19,6 +19,7 @@ __all__ = ["LatticeIndex"]
 _OUTSIDE = -1
 _REL_TOL = 1e-9
 _MAX_CELLS = 1 << 26
+_CHUNK = 1 << 15
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +105,13 @@ class LatticeIndex:
         """Index of the winning polygon for each point, -1 where none covers it."""
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
+        out = np.empty(len(x), dtype=np.int64)
+        for start in range(0, len(x), _CHUNK):  # chunks small enough to stay in cache
+            stop = start + _CHUNK
+            out[start:stop] = self._lookup(x[start:stop], y[start:stop])
+        return out
+
+    def _lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         m = self.margin
         u = x - self.x0
         u *= 1.0 / self.w

@@ -30,7 +30,7 @@ __all__ = ["RasterIndex"]
 
 _OUTSIDE = -1
 _MAX_BINS = 1 << 23
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16
 #: Shewchuk's bound on the rounding error of a 2-D orientation determinant (ccwerrboundA).
 _CCW_ERROR = (3.0 + 16.0 * np.finfo(float).eps) * np.finfo(float).eps
 
