@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import geopandas as gpd
 import pandas as pd
@@ -120,6 +121,11 @@ class GridSet:
     grids: gpd.GeoDataFrame
     ancestors: pd.DataFrame
     index: GridIndex | None
+
+    @cached_property
+    def chains(self) -> dict[str, dict[str, str | None]]:
+        """``grid_id -> {district_id, street_id, community_id}`` as plain dicts (fast lookups)."""
+        return {str(k): v for k, v in self.ancestors.to_dict(orient="index").items()}
 
 
 class GridCache:

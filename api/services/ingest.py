@@ -222,7 +222,7 @@ def ingest(
     for item, grid_id in zip(unique, leaf, strict=True):
         chain: dict[str, Any] = {"district_id": None, "street_id": None, "community_id": None}
         if grid_id is not None:
-            chain = gridset.ancestors.loc[grid_id].to_dict()
+            chain = dict(gridset.chains[str(grid_id)])
         else:
             result.outside += 1
         records.append(
