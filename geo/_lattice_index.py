@@ -91,15 +91,9 @@ class LatticeIndex:
             return None  # two cells in one place: overlaps, leave to the general index
         label = np.full(nx * ny, _OUTSIDE, dtype=np.int32)
         label[flat] = np.arange(len(geoms), dtype=np.int32)
-        shapely.prepare(geoms)
         # Well above the corner deviation and the rounding of (x - x0) / w.
         margin = max(1e-9, 4.0 * deviation / min(w, h) + 64 * np.finfo(float).eps * max(nx, ny))
         return cls(geoms, x0, y0, w, h, nx, ny, label, float(margin))
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        """Unpickled copies (dask workers) prepare their polygons again."""
-        self.__dict__.update(state)
-        shapely.prepare(self.geoms)
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index of the winning polygon for each point, -1 where none covers it."""

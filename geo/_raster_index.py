@@ -42,7 +42,7 @@ class RasterIndex:
     Attributes
     ----------
     geoms
-        Prepared polygons, in the order that defines the tie-break (index 0 wins).
+        The polygons, in the order that defines the tie-break (index 0 wins).
     x0, y0, w, h
         Origin and size of the bins.
     nx, ny
@@ -73,12 +73,6 @@ class RasterIndex:
     cand_edge_count: np.ndarray
     edges: np.ndarray
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        """Unpickled copies (dask workers) prepare their polygons again."""
-        self.__dict__.update(state)
-        geoms = self.geoms
-        shapely.prepare(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
-
     @classmethod
     def build(
         cls, geoms: np.ndarray, *, bins: int | None = None, points: int | None = None
@@ -98,7 +92,6 @@ class RasterIndex:
         """
         geoms = np.asarray(geoms, dtype=object)
         usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        shapely.prepare(geoms[usable])
         bounds = np.full((len(geoms), 4), np.nan)
         bounds[usable] = shapely.bounds(geoms[usable])
         if not usable.any():
