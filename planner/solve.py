@@ -91,3 +91,16 @@ def _ortools(
 
 
 register_backend("ortools", _ortools)
+
+
+def _portfolio(
+    problem: Problem, *, time_limit_s: float, seed: int | None, max_solutions: int | None = None
+) -> Plan:
+    from .portfolio_backend import solve_portfolio
+
+    return solve_portfolio(
+        problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions
+    )
+
+
+register_backend("portfolio", _portfolio)
