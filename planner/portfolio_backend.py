@@ -113,8 +113,8 @@ def lower(problem: Problem, screening: Screening | None = None) -> Lowered | Non
         who = screening.candidates.get(stop.stop_id)
         if not who:
             continue
-        for k, windows in enumerate(copy_windows(problem, stop)):
-            window = max(windows, key=lambda w: (w[1] - w[0], -w[0]))
+        for k, slot in enumerate(copy_windows(problem, stop)):
+            window = max(slot, key=lambda w: (w[1] - w[0], -w[0]))
             nodes.append(_Node(stop.location, stop.dwell_s, window, stop=i, copy=k))
             owners.append(who)
     n_stop_nodes = len(nodes)
