@@ -100,6 +100,31 @@ def _text_column(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
     return out
 
 
+#: Workflow metric column -> (popup key, scale, decimals): minutes for times, % for shares.
+_METRICS: dict[str, tuple[str, float, int]] = {
+    "response_s": ("resp", 1 / 60, 1),
+    "handling_s": ("hand", 1 / 60, 1),
+    "closure_rate": ("close", 100.0, 0),
+    "overdue": ("over", 1.0, 0),
+    "satisfaction_rate": ("sat", 100.0, 0),
+}
+
+
+def _add_metrics(props: list[dict[str, Any]], metrics: pd.DataFrame) -> None:
+    """Put each grid's workflow numbers into its popup properties (in place)."""
+    _check_frame(metrics, "metrics table", ("grid_id",))
+    table = metrics.drop_duplicates("grid_id").set_index(metrics["grid_id"].astype(str))
+    for p in props:
+        if p["id"] not in table.index:
+            continue
+        row = table.loc[p["id"]]
+        for column, (key, scale, decimals) in _METRICS.items():
+            value = pd.to_numeric(row.get(column), errors="coerce")
+            if value is not None and np.isfinite(value):
+                scaled = float(value) * scale
+                p[key] = round(scaled, decimals) if decimals else round(scaled)
+
+
 def _grid_properties(
     leaves: gpd.GeoDataFrame, risk: pd.DataFrame | None, t: dict[str, str]
 ) -> tuple[list[dict[str, Any]], list[float]]:
@@ -346,6 +371,7 @@ def make_map(
     basemap: str | Basemap | None = None,
     simplify_m: float = 2.0,
     timezone: str | None = None,
+    metrics: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Build the supervisor's map.
 
@@ -376,6 +402,10 @@ def make_map(
     timezone
         Zone of the hour slider and incident times; default the plan summary's ``timezone``,
         else UTC.
+    metrics
+        Incident workflow numbers per leaf grid, shown in its popup: ``grid_id`` and any of
+        ``response_s``, ``handling_s`` (mean seconds), ``closure_rate``, ``satisfaction_rate``
+        (shares 0..1) and ``overdue`` (count), as the API's ``GET /metrics`` gives them.
 
     Returns
     -------
@@ -428,6 +458,8 @@ def make_map(
     simplify_deg = _simplify_deg(grids, simplify_m)
     leaves = leaf_grids(shifted)
     props, breaks = _grid_properties(leaves, risk, t)
+    if metrics is not None:
+        _add_metrics(props, metrics)
     DataLayer(
         t["grids"],
         "PG.grids(DATA, MAP)",

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from api.auth import Principal, current_principal, require_roles
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
+from api.services import incidents as incidents_service
 from api.services import plans as service
 from maps.export import export_plan
 from planner.units_file import parse_units
@@ -197,15 +198,24 @@ async def get_plan_map(
     job, plan = _done_plan(request, database, plan_id, principal)
     gridset = request.app.state.grid_cache.get()
     grids = service.district_grids(gridset, job.district_id)
+    staff = principal.role != "volunteer"
     risk = None
-    if principal.role == "volunteer":
+    if staff:
+        risk = pd.DataFrame(job.result.get("risk", []), columns=["grid_id", "count", "risk"])
+    else:
         mine = gridset.ancestors.index[gridset.ancestors["community_id"] == principal.community]
         grids = grids.loc[grids["grid_id"].isin(mine)]
-    else:
-        risk = pd.DataFrame(job.result.get("risk", []), columns=["grid_id", "count", "risk"])
 
     def render() -> str:
-        return map_html(make_map(grids=grids, risk=risk, plan=plan))
+        # Staff see each grid's incident workflow numbers in its popup; volunteers never do.
+        metrics = (
+            pd.DataFrame(incidents_service.metrics(database, principal, level="grid"))
+            if staff
+            else None
+        )
+        if metrics is not None and metrics.empty:
+            metrics = None
+        return map_html(make_map(grids=grids, risk=risk, plan=plan, metrics=metrics))
 
     return HTMLResponse(await run_in_threadpool(render))
 

@@ -12,6 +12,10 @@ var PG = (function () {
       .replace(/"/g, "&quot;");
   }
 
+  function unit(value, suffix) {
+    return value === undefined || value === null ? undefined : value + " " + suffix;
+  }
+
   function row(label, value) {
     if (value === undefined || value === null || value === "") { return ""; }
     return "<tr><th>" + esc(label) + "</th><td>" + esc(value) + "</td></tr>";
@@ -51,7 +55,9 @@ var PG = (function () {
     return '<div class="pg-popup"><b>' + esc(p.name || p.id) + "</b><table>" +
       row(T.grid, p.id) + row(T.level, T[p.level] || p.level) + row(T.count, p.n) +
       row(T.risk, p.r) + row(T.top, p.top) + row(T.hours, p.hours) + row(T.why, p.why) +
-      "</table>" + howSvg(p.how) + "</div>";
+      row(T.response, unit(p.resp, T.minutes)) + row(T.handling, unit(p.hand, T.minutes)) +
+      row(T.closure, unit(p.close, "%")) + row(T.overdue, p.over) +
+      row(T.satisfaction, unit(p.sat, "%")) + "</table>" + howSvg(p.how) + "</div>";
   }
 
   /* All grids on one canvas, one style function, one click handler for every popup (no

@@ -147,6 +147,10 @@ def test_real_plan_over_http(app: Any, client: TestClient) -> None:
     page = client.get(f"/plans/{job['plan_id']}/map", headers=admin)
     assert page.status_code == 200
     assert len(page.text) > 10_000
+    assert '"close":' in page.text, "staff popups carry the workflow metrics"
+    own = client.get(f"/plans/{job['plan_id']}/map", headers=volunteer)
+    assert own.status_code == 200
+    assert '"close":' not in own.text
     gpx = client.get(f"/plans/{job['plan_id']}/export?unit=car-1&format=gpx", headers=admin)
     assert gpx.status_code == 200
     assert b"<trk" in gpx.content

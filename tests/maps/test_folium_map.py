@@ -79,6 +79,34 @@ def test_grid_colours_follow_risk(grids: gpd.GeoDataFrame, risk: pd.DataFrame) -
     assert 'case "c1-' not in html
 
 
+def test_workflow_metrics_in_popups(grids: gpd.GeoDataFrame, risk: pd.DataFrame) -> None:
+    """Grids with workflow numbers show them (minutes, %); grids without show none."""
+    first, second = risk["grid_id"].iloc[0], risk["grid_id"].iloc[1]
+    metrics = pd.DataFrame(
+        {
+            "grid_id": [first, second],
+            "response_s": [450.0, None],
+            "handling_s": [3600.0, None],
+            "closure_rate": [0.75, 0.0],
+            "overdue": [2, 0],
+            "satisfaction_rate": [0.9, None],
+        }
+    )
+    html = map_html(make_map(grids=grids, risk=risk, metrics=metrics))
+    props = {
+        f["properties"]["id"]: f["properties"] for f in _layer_data(html, "PG.grids(")["features"]
+    }
+    assert props[first]["resp"] == 7.5
+    assert props[first]["hand"] == 60.0
+    assert props[first]["close"] == 75
+    assert props[first]["over"] == 2
+    assert props[first]["sat"] == 90
+    assert "resp" not in props[second]
+    assert props[second]["close"] == 0
+    assert not {"resp", "close"} & set(props[risk["grid_id"].iloc[2]])
+    assert "Closure rate" in html
+
+
 def test_routes_stops_and_depots(grids: gpd.GeoDataFrame, plan: dict[str, Any]) -> None:
     """Each route is drawn along its geometry with stops numbered in visit order, own colour, depots."""
     html = map_html(make_map(grids=grids, plan=plan))
