@@ -10,10 +10,12 @@ per block side (48,000 way nodes, 10,000 junctions after merging pass-through no
 2000 points (uniform over the Philadelphia extract; over an 8 km x 8 km station area in the middle
 of each generated city) it times:
 
-- ``pg node``: ``net.travel_time_matrix(..., snap_to="node")``, the full K x K matrix between
-  the snapped junctions (what networkx can compute too), bounded searches (the default);
+- ``pg node``: ``net.travel_time_matrix(..., snap_to="node", engine="dijkstra")``, the full
+  K x K matrix between the snapped junctions (what networkx can compute too), bounded searches;
 - ``unbounded``: the same with ``bounded=False`` (every search covers the whole graph);
-- ``pg edge``: the default call, points snapped onto street segments;
+- ``pg edge``: the same engine, points snapped onto street segments (the default snapping);
+- ``ch node`` / ``ch edge``: ``engine="ch"``, bucket queries on the contraction hierarchy
+  (``geo._ch``); its one-off build (then cached on disk) is timed separately, per network;
 - ``networkx``: ``nx.single_source_dijkstra_path_length`` on the whole graph
   ``net.to_networkx("drive")`` from a subsample of sources (``--nx-sources``, default 20),
   extrapolated linearly to K sources (each source's search is independent, so this is fair);
@@ -21,8 +23,8 @@ of each generated city) it times:
 
 Printed: median wall seconds over ``--repeats`` runs, the CPU seconds of the same runs (the
 machine may be shared; CPU time shows the work itself), the ratio networkx / patrolgrid (wall),
-and the largest difference between patrolgrid's and networkx's travel times on the subsample.
-The bounded and unbounded matrices are checked to be identical.
+and the largest difference between patrolgrid's and networkx's travel times on the subsample
+(Dijkstra and CH engines). The bounded and unbounded matrices are checked to be identical.
 """
 
 from __future__ import annotations
@@ -89,9 +91,16 @@ def run_network(
         f"\n{name}: {graph.n_way_nodes:,} way nodes -> {graph.n_nodes:,} junctions, "
         f"{len(graph.src):,} directed edges (drive)"
     )
+    build_wall, build_cpu, _ = _timed(lambda: net.hierarchy("drive"), 1)
+    print(
+        f"contraction hierarchy built in {build_wall:.1f} s wall, {build_cpu:.1f} s CPU "
+        f"({net.hierarchy('drive').n_edges:,} upward edges; once per network and mode, "
+        "then cached on disk)"
+    )
     header = (
         f"{'K':>6} {'pg node s':>10} {'pg cpu s':>9} {'unbounded s':>12} {'pg edge s':>10} "
-        f"{'nx s (extrap.)':>15} {'nx srcs':>8} {'ratio':>8} {'max |diff| s':>13}"
+        f"{'ch node s':>10} {'ch cpu s':>9} {'ch edge s':>10} "
+        f"{'nx s (extrap.)':>15} {'nx srcs':>8} {'ratio':>8} {'ratio ch':>9} {'max |diff| s':>13}"
     )
     print(header)
     for k in ks:
@@ -103,18 +112,37 @@ def run_network(
         nodes = snap.node[keep]
         reps = repeats if k <= 500 else 1
         wall, cpu, times = _timed(
-            lambda lon=lon, lat=lat: net.travel_time_matrix(lon, lat, "drive", snap_to="node"), reps
+            lambda lon=lon, lat=lat: net.travel_time_matrix(
+                lon, lat, "drive", snap_to="node", engine="dijkstra"
+            ),
+            reps,
         )
-        edge_wall, _, _ = _timed(
-            lambda lon=lon, lat=lat: net.travel_time_matrix(lon, lat, "drive"), reps
+        edge_wall, _, edge = _timed(
+            lambda lon=lon, lat=lat: net.travel_time_matrix(lon, lat, "drive", engine="dijkstra"),
+            reps,
         )
         assert isinstance(times, np.ndarray)
         full_wall, _, full = _timed(
             lambda lon=lon, lat=lat: net.travel_time_matrix(
-                lon, lat, "drive", snap_to="node", bounded=False
+                lon, lat, "drive", snap_to="node", bounded=False, engine="dijkstra"
             ),
             1,
         )
+        ch_wall, ch_cpu, ch_times = _timed(
+            lambda lon=lon, lat=lat: net.travel_time_matrix(
+                lon, lat, "drive", snap_to="node", engine="ch"
+            ),
+            repeats,
+        )
+        ch_edge_wall, _, ch_edge = _timed(
+            lambda lon=lon, lat=lat: net.travel_time_matrix(lon, lat, "drive", engine="ch"),
+            repeats,
+        )
+        assert isinstance(ch_times, np.ndarray)
+        assert isinstance(ch_edge, np.ndarray)
+        assert isinstance(edge, np.ndarray)
+        engines = max(np.abs(ch_times - times).max(), np.abs(ch_edge - edge).max())
+        assert engines <= 1e-6, f"CH and Dijkstra engines differ by {engines} s"
         assert np.array_equal(full, times), "bounded and unbounded searches disagree"
         sample = rng.choice(len(nodes), size=min(nx_sources, len(nodes)), replace=False)
         diff = 0.0
@@ -125,10 +153,12 @@ def run_network(
             )
             expected = np.array([dist[int(n)] for n in nodes])
             diff = max(diff, float(np.abs(times[i] - expected).max()))
+            diff = max(diff, float(np.abs(ch_times[i] - expected).max()))
         nx_s = (time.perf_counter() - start) * len(nodes) / len(sample)
         print(
-            f"{len(nodes):>6} {wall:>10.3f} {cpu:>9.3f} {full_wall:>12.3f} {edge_wall:>10.3f} {nx_s:>15.2f} "
-            f"{len(sample):>8} {nx_s / wall:>7.0f}x {diff:>13.2e}"
+            f"{len(nodes):>6} {wall:>10.3f} {cpu:>9.3f} {full_wall:>12.3f} {edge_wall:>10.3f} "
+            f"{ch_wall:>10.3f} {ch_cpu:>9.3f} {ch_edge_wall:>10.3f} {nx_s:>15.2f} "
+            f"{len(sample):>8} {nx_s / wall:>7.0f}x {nx_s / ch_wall:>8.0f}x {diff:>13.2e}"
         )
 
 

@@ -47,8 +47,8 @@ __all__ = [
 ]
 
 _INF = np.inf
-_WITNESS_SETTLE = 500  # settled nodes per witness search when contracting
-_SIMULATE_SETTLE = 60  # ... when estimating a node's priority
+_WITNESS_SETTLE = 50  # settled nodes per witness search when contracting
+_SIMULATE_SETTLE = 20  # ... when estimating a node's priority
 
 
 # ---------------------------------------------------------------------- binary heap

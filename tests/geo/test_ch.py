@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import dijkstra
 from benchmarks._city import write_city
 from geo import NetworkError, load_network
 from geo._ch import build_hierarchy, load_hierarchy, many_to_many, save_hierarchy
-from geo.network import Network
+from geo.network import Mode, Network, SnapTo
 from tests.conftest import PHL
 
 OSM = PHL / "temple_north_philly.osm"
@@ -112,7 +112,7 @@ def test_one_way_street_is_not_driven_backwards() -> None:
     snap_to=st.sampled_from(["edge", "node"]),
 )
 def test_philadelphia_matrices_equal_dijkstra(
-    phl: Network, seed: int, k: int, mode: str, snap_to: str
+    phl: Network, seed: int, k: int, mode: Mode, snap_to: SnapTo
 ) -> None:
     """On North Philadelphia, CH times and lengths equal the scipy engine's within 1e-6."""
     rng = np.random.default_rng(seed)
@@ -126,7 +126,7 @@ def test_philadelphia_matrices_equal_dijkstra(
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("mode", ["drive", "walk"])
-def test_generated_city_matrices_equal_dijkstra(city: Network, seed: int, mode: str) -> None:
+def test_generated_city_matrices_equal_dijkstra(city: Network, seed: int, mode: Mode) -> None:
     """On a generated city with many one-way streets, CH sources -> targets equal Dijkstra's."""
     rng = np.random.default_rng(seed)
     lon0, lat0 = float(city.nodes["lon"].mean()), float(city.nodes["lat"].mean())
