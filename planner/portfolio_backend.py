@@ -152,12 +152,14 @@ def lower(problem: Problem, screening: Screening | None = None) -> Lowered | Non
     for j, who in enumerate(owners):
         for v in who:
             allowed[v].add(n_dep + j)
+    # Breaks on the way are inserted after solving; their time is kept free here.
+    reserve = [sum(b.duration_s for b in u.breaks if b.location is None) for u in problem.units]
     vehicles = tuple(
         VehicleSpec(
             start=depot_node[u.start_location],
             end=depot_node[u.end],
-            shift=(u.shift_start_s, u.shift_end_s),
-            max_duration=u.duration_limit_s,
+            shift=(u.shift_start_s, max(u.shift_start_s, u.shift_end_s - reserve[v])),
+            max_duration=max(0, u.duration_limit_s - reserve[v]),
             profile=profile[u.mode],
             allowed=frozenset(allowed[v]),
         )
@@ -246,10 +248,64 @@ def _route(problem: Problem, unit: Unit, items: list[_Node | str]) -> Route | No
     return Route(unit.unit_id, depart, back, tuple(steps))
 
 
+def _skim(
+    problem: Problem, unit: Unit, items: list[_Node | str]
+) -> tuple[float, int, list[_Node | str]] | None:
+    """Replay ``items`` from the shift start, skipping visits that no longer fit.
+
+    A visit is skipped when its window has closed or the unit could not get back to its end
+    depot after it. Returns the prize skipped, the return time and the items kept; None when a
+    break misses its window.
+    """
+    travel = np.asarray(problem.travel_s[unit.mode])
+    floating = {b.break_id: b for b in unit.breaks if b.location is None}
+    here, t = unit.start_location, unit.shift_start_s
+    kept: list[_Node | str] = []
+    lost = 0.0
+    for item in items:
+        if isinstance(item, str):
+            brk = floating[item]
+            start = max(t, brk.earliest_s)
+            if start > brk.latest_s:
+                return None
+            kept.append(item)
+            t = start + brk.duration_s
+            continue
+        leg = float(travel[here, item.location])
+        start = max(t + math.ceil(leg), item.window[0]) if math.isfinite(leg) else math.inf
+        home = float(travel[item.location, unit.end])
+        fits = start <= item.window[1] and start + item.service + home <= unit.shift_end_s
+        if not fits:
+            if item.stop < 0:
+                return None
+            lost += problem.stops[item.stop].prize_of_visit(item.copy)
+            continue
+        kept.append(item)
+        here, t = item.location, int(start) + item.service
+    back = t + float(travel[here, unit.end])
+    if not math.isfinite(back) or back > unit.shift_end_s:
+        return None
+    return lost, math.ceil(back), kept
+
+
+def _insert(
+    problem: Problem, unit: Unit, items: list[_Node | str], brk: _Node | str
+) -> list[_Node | str] | None:
+    """Insert one break where it costs the least prize (then the earliest return), or None."""
+    best: tuple[float, int, list[_Node | str]] | None = None
+    for pos in range(len(items) + 1):
+        trial = _skim(problem, unit, [*items[:pos], brk, *items[pos:]])
+        if trial is not None and (best is None or trial[:2] < best[:2]):
+            best = trial
+    return None if best is None else best[2]
+
+
 def _with_breaks(problem: Problem, v: int, items: list[_Node]) -> Route | None:
     """Route of unit ``v`` through ``items`` with its missing breaks inserted where they fit.
 
-    When a break cannot fit, the visit with the smallest prize is dropped and insertion retried.
+    Each break goes where the visits it pushes out of their windows (or past the shift's end)
+    are worth least (:func:`_insert`). Should that fail (the duration limit), the visit with the
+    smallest prize is dropped and insertion retried.
     """
     unit = problem.units[v]
     have = {x.break_id for x in items if x.stop < 0}
@@ -260,6 +316,15 @@ def _with_breaks(problem: Problem, v: int, items: list[_Node]) -> Route | None:
         if b.location is not None and b.break_id not in have
     ]
     current: list[_Node | str] = list(items)
+    skimmed: list[_Node | str] | None = current
+    for brk in floating:
+        skimmed = _insert(problem, unit, skimmed, brk)
+        if skimmed is None:
+            break
+    if skimmed is not None:
+        route = _route(problem, unit, skimmed)
+        if route is not None:
+            return route
     while any(isinstance(x, _Node) and x.stop >= 0 for x in current):
         placed: list[_Node | str] | None = current
         for bid in floating:
