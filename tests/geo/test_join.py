@@ -266,3 +266,51 @@ def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "none.geojson" in result.output
     assert "Traceback" not in result.output
+
+
+def _generated(shape: str) -> gpd.GeoDataFrame:
+    """Cells ``geo.gridgen`` makes in two neighbouring areas sharing an edge (clipped cells)."""
+    from geo.gridgen import make_grid, make_h3_grid
+
+    area = gpd.GeoDataFrame(
+        {"grid_id": ["a", "b"]},
+        geometry=[box(-75.17, 39.95, -75.155, 39.965), box(-75.155, 39.95, -75.14, 39.965)],
+        crs=4326,
+    )
+    if shape == "h3":
+        return make_h3_grid(area, resolution=9)
+    return make_grid(area, cell_m=200.0, shape=shape)  # type: ignore[arg-type]
+
+
+_SHAPES = {shape: _generated(shape) for shape in ("square", "hex", "h3")}
+_SHAPES["voronoi"] = _voronoi(300, seed=7)
+
+
+def _boundary_points(grids: gpd.GeoDataFrame, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Vertices, points on edges (exact and rounded) and random points near the cells."""
+    coords = shapely.get_coordinates(shapely.boundary(grids.geometry.to_numpy()))
+    vertices = coords[rng.integers(0, len(coords), n)]
+    k = rng.integers(0, len(coords) - 1, n)
+    t = rng.uniform(0, 1, (n, 1))
+    on_edges = coords[k] + t * (coords[k + 1] - coords[k])
+    xmin, ymin, xmax, ymax = grids.total_bounds
+    pad = 0.05 * (xmax - xmin)
+    uniform = np.column_stack(
+        [rng.uniform(xmin - pad, xmax + pad, n), rng.uniform(ymin - pad, ymax + pad, n)]
+    )
+    return np.concatenate([vertices, on_edges, uniform])
+
+
+@pytest.mark.parametrize("shape", ["square", "hex", "h3", "voronoi"])
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_fast_path_equals_reference_on_generated_cells(shape: str, seed: int) -> None:
+    """For make_grid squares and hexagons, H3 cells and Voronoi cells, points at vertices, on
+    shared edges and anywhere near get exactly the reference's (STRtree + GEOS) answer."""
+    grids = _SHAPES[shape]
+    xy = _boundary_points(grids, np.random.default_rng(seed), 400)
+    got = assign_grids(xy[:, 0], xy[:, 1], grids)
+    want = assign_grids_reference(xy[:, 0], xy[:, 1], grids)
+    assert got.tolist() == want.tolist()
+    index = GridIndex.build(grids, points=10)  # coarse bins: most points tested exactly
+    assert index.assign(xy[:, 0], xy[:, 1]).tolist() == want.tolist()
