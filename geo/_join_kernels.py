@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["UNSURE", "raster_bins", "raster_exact"]
+__all__ = ["UNSURE", "lattice_bins", "raster_bins", "raster_exact"]
 
 #: Answer for a point the kernel leaves to the exact (GEOS) path.
 UNSURE = -3
@@ -101,4 +101,45 @@ def raster_exact(
                 answer = cand[entry]
                 break
         out[i] = answer
+    return out
+
+
+@njit(cache=True, nogil=True)
+def lattice_bins(
+    x: np.ndarray,
+    y: np.ndarray,
+    x0: float,
+    y0: float,
+    inv_w: float,
+    inv_h: float,
+    nx: int,
+    ny: int,
+    label: np.ndarray,
+    margin: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Lattice cell label per point; :data:`UNSURE` within ``margin`` of a lattice line."""
+    n = x.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        u = (x[i] - x0) * inv_w
+        v = (y[i] - y0) * inv_h
+        col = np.floor(u)
+        row = np.floor(v)
+        fu = u - col
+        fv = v - row
+        if (
+            fu > margin
+            and fu < 1 - margin
+            and fv > margin
+            and fv < 1 - margin
+            and col >= 0
+            and col < nx
+            and row >= 0
+            and row < ny
+        ):
+            out[i] = label[int(row) * nx + int(col)]
+        elif u > -margin and u < nx + margin and v > -margin and v < ny + margin:
+            out[i] = UNSURE
+        else:
+            out[i] = -1  # outside, or NaN
     return out
