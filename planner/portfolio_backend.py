@@ -45,7 +45,7 @@ from .ortools_backend import copy_windows, solve_ortools
 __all__ = ["Lowered", "lower", "solve_portfolio"]
 
 #: Share of the time limit given to the engine portfolio; OR-Tools gets the rest.
-ENGINE_SHARE = 0.5
+ENGINE_SHARE = 0.7
 #: Integer prize of the richest visit node (prizes are scaled to integers for the engines).
 PRIZE_RESOLUTION = 10_000
 
