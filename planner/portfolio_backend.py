@@ -272,16 +272,20 @@ def _skim(
             t = start + brk.duration_s
             continue
         leg = float(travel[here, item.location])
-        start = max(t + math.ceil(leg), item.window[0]) if math.isfinite(leg) else math.inf
         home = float(travel[item.location, unit.end])
-        fits = start <= item.window[1] and start + item.service + home <= unit.shift_end_s
-        if not fits:
+        reach = max(t + math.ceil(leg), item.window[0]) if math.isfinite(leg) else None
+        fits = (
+            reach is not None
+            and reach <= item.window[1]
+            and reach + item.service + home <= unit.shift_end_s
+        )
+        if reach is None or not fits:
             if item.stop < 0:
                 return None
             lost += problem.stops[item.stop].prize_of_visit(item.copy)
             continue
         kept.append(item)
-        here, t = item.location, int(start) + item.service
+        here, t = item.location, reach + item.service
     back = t + float(travel[here, unit.end])
     if not math.isfinite(back) or back > unit.shift_end_s:
         return None
@@ -318,9 +322,8 @@ def _with_breaks(problem: Problem, v: int, items: list[_Node]) -> Route | None:
     current: list[_Node | str] = list(items)
     skimmed: list[_Node | str] | None = current
     for brk in floating:
-        skimmed = _insert(problem, unit, skimmed, brk)
-        if skimmed is None:
-            break
+        if skimmed is not None:
+            skimmed = _insert(problem, unit, skimmed, brk)
     if skimmed is not None:
         route = _route(problem, unit, skimmed)
         if route is not None:
