@@ -22,7 +22,6 @@ from api.commands import plan as _plan  # noqa: F401
 from api.commands import serve as _serve  # noqa: F401
 from api.commands import token as _token  # noqa: F401
 
-
 app = _app.app
 
 __all__ = ["app", "main"]

@@ -36,7 +36,9 @@ def plan(
     out: Annotated[
         Path,
         typer.Option(
-            "--out", "-o", help="Folder for plan.json, map.html, report.html and routes/<unit_id>.gpx."
+            "--out",
+            "-o",
+            help="Folder for plan.json, map.html, report.html and routes/<unit_id>.gpx.",
         ),
     ],
     time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds.")] = 10.0,
