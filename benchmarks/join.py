@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import shapely
@@ -45,6 +46,8 @@ def make_cells(n: int, shape: str, seed: int = 0) -> gpd.GeoDataFrame:
     zone (as ``geo.gridgen`` does) and converted to EPSG:4326, so in lon/lat they are slightly
     rotated quadrilaterals, clipped to the extent (the general index handles them).
     ``lattice``: squares of one size in degrees on a lon/lat graticule (arithmetic binning).
+    ``hex``: ``geo.gridgen.make_grid`` hexagons; ``h3``: ``geo.gridgen.make_h3_grid`` cells at
+    the resolution whose count is nearest ``n`` (H3 levels differ by 7x).
     """
     frame = box(*EXTENT)
     rng = np.random.default_rng(seed)
@@ -69,8 +72,20 @@ def make_cells(n: int, shape: str, seed: int = 0) -> gpd.GeoDataFrame:
         squares = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + side, gy.ravel() + side)
         ids = [f"q{i:06d}" for i in rng.permutation(len(squares))]
         return gpd.GeoDataFrame({"grid_id": ids}, geometry=squares, crs=4326)
+    if shape in ("hex", "h3"):
+        from geo.gridgen import make_grid, make_h3_grid
+
+        area = gpd.GeoDataFrame({"grid_id": ["city"]}, geometry=[frame], crs=4326)
+        if shape == "hex":
+            utm_area = area.to_crs(area.estimate_utm_crs()).area.iloc[0]
+            return make_grid(area, cell_m=float(np.sqrt(utm_area / n)), shape="hex")
+        # The H3 resolution whose cell count is nearest n (each level: 7x more cells).
+        res = min(range(16), key=lambda r: abs(np.log(h3.cell_area(h3.latlng_to_cell(
+            (EXTENT[1] + EXTENT[3]) / 2, (EXTENT[0] + EXTENT[2]) / 2, r), "km^2") * n
+            / (area.to_crs(area.estimate_utm_crs()).area.iloc[0] / 1e6))))  # fmt: skip
+        return make_h3_grid(area, resolution=res)
     if shape != "square":
-        msg = f"unknown cell shape {shape!r}; use voronoi, square or lattice"
+        msg = f"unknown cell shape {shape!r}; use voronoi, square, lattice, hex or h3"
         raise ValueError(msg)
     area = gpd.GeoSeries([frame], crs=4326)
     utm = area.estimate_utm_crs()
@@ -257,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", nargs="*", type=float, default=[1e6, 1e7], help="points (none: skip)"
     )
     parser.add_argument("--cells", nargs="+", type=int, default=[1000, 10000, 100000])
-    parser.add_argument("--shapes", nargs="+", default=["voronoi", "square", "lattice"])
+    parser.add_argument(
+        "--shapes", nargs="+", default=["voronoi", "square", "hex", "h3", "lattice"]
+    )
     parser.add_argument("--repeat", type=int, default=3, help="patrolgrid runs per case (median)")
     parser.add_argument("--dask", action="store_true", help="also run the 1 vs 2 worker scale-out")
     parser.add_argument("--dask-points", type=float, default=2e6)

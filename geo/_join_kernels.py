@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["UNSURE", "lattice_bins", "raster_bins", "raster_exact"]
+__all__ = ["UNSURE", "group_by_key", "lattice_bins", "raster_bins", "raster_exact"]
 
 #: Answer for a point the kernel leaves to the exact (GEOS) path.
 UNSURE = -3
@@ -143,3 +143,19 @@ def lattice_bins(
         else:
             out[i] = -1  # outside, or NaN
     return out
+
+
+@njit(cache=True, nogil=True)
+def group_by_key(key: np.ndarray, n_keys: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Positions of ``key`` ordered by key, ties in input order (a counting sort)."""
+    start = np.zeros(n_keys + 1, dtype=np.int64)
+    for k in key:
+        start[k + 1] += 1
+    for j in range(n_keys):
+        start[j + 1] += start[j]
+    order = np.empty(key.shape[0], dtype=np.int64)
+    for i in range(key.shape[0]):
+        k = key[i]
+        order[start[k]] = i
+        start[k] += 1
+    return order

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from ._join_kernels import UNSURE, raster_bins, raster_exact
+from ._join_kernels import UNSURE, group_by_key, raster_bins, raster_exact
 
 __all__ = ["RasterIndex"]
 
@@ -196,7 +196,7 @@ class RasterIndex:
         marked = np.flatnonzero(out < -1)
         if len(marked):
             slot = -out[marked] - 2
-            order = np.argsort(slot, kind="stable")  # walk the candidate table in order
+            order = group_by_key(slot, len(self.cand_start) - 1)  # walk the table in order
             marked, slot = marked[order], slot[order]
             out[marked] = raster_exact(
                 x[marked], y[marked], slot, self.cand_start, self.cand, self.cand_edges,
