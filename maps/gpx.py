@@ -13,7 +13,8 @@ from typing import Any
 import gpxpy.gpx
 import numpy as np
 
-from .errors import ExportError
+from .errors import ExportError, MapsError
+from .planfile import plan_time
 from .privacy import export_plan_routes
 from .simplify import simplify_line
 from .stops import incident_summary
@@ -22,17 +23,12 @@ __all__ = ["plan_to_gpx", "route_to_gpx", "stop_label"]
 
 
 def _time(value: Any) -> datetime | None:
-    if not value:
-        return None
+    """A plan time in UTC (GPX times are UTC)."""
     try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        msg = f"plan time {value!r} is not ISO 8601; see the plan JSON contract"
-        raise ExportError(msg) from None
-    if parsed.tzinfo is None:
-        msg = f"plan time {value!r} has no UTC offset; plan times are ISO 8601 with offset"
-        raise ExportError(msg)
-    return parsed.astimezone(UTC)
+        parsed = plan_time(value)
+    except MapsError as exc:
+        raise ExportError(str(exc)) from None
+    return None if parsed is None else parsed.astimezone(UTC)
 
 
 def stop_label(step: dict[str, Any], order: int) -> str:

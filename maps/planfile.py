@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import MapsError
 
-__all__ = ["read_plan"]
+__all__ = ["plan_time", "read_plan"]
 
 
 def read_plan(path: str | Path) -> dict[str, Any]:
@@ -49,3 +50,22 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     plan.setdefault("summary", {})
     plan.setdefault("unassigned", [])
     return plan
+
+
+def plan_time(value: Any) -> datetime | None:
+    """A plan document's ISO 8601 time (with its UTC offset); None for an empty value.
+
+    >>> plan_time("2025-01-22T18:00:00-05:00").isoformat()
+    '2025-01-22T18:00:00-05:00'
+    """
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        msg = f"plan time {value!r} is not ISO 8601; see the plan JSON contract"
+        raise MapsError(msg) from None
+    if parsed.tzinfo is None:
+        msg = f"plan time {value!r} has no UTC offset; plan times are ISO 8601 with offset"
+        raise MapsError(msg)
+    return parsed

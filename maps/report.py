@@ -25,6 +25,7 @@ from typing import Any
 from .colors import UNIT_COLORS
 from .errors import MapsError
 from .i18n import labels as get_labels
+from .planfile import plan_time
 
 __all__ = ["SEGMENT_COLORS", "render_report", "save_report", "timeline_segments"]
 
@@ -38,18 +39,7 @@ _WIDTH = 760
 _LEFT = 120
 
 
-def _t(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        msg = f"plan time {value!r} is not ISO 8601; see the plan JSON contract"
-        raise MapsError(msg) from None
-    if parsed.tzinfo is None:
-        msg = f"plan time {value!r} has no UTC offset; plan times are ISO 8601 with offset"
-        raise MapsError(msg)
-    return parsed
+_t = plan_time
 
 
 def timeline_segments(route: dict[str, Any]) -> list[tuple[str, datetime, datetime]]:

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ __all__ = [
     "Unassigned",
     "Unit",
     "Visit",
+    "renumber_visits",
 ]
 
 #: Travel modes with a travel-time matrix.
@@ -503,3 +505,28 @@ class Plan:
         return tuple(
             (r.unit_id, tuple((s.stop_id, s.start_s) for s in r.steps)) for r in self.routes
         )
+
+
+def renumber_visits(routes: list[Route]) -> list[Route]:
+    """Number each stop's visits 0, 1, ... in time order across all routes.
+
+    A later slot of a repeated stop may be visited alone; its visit number is its rank among the
+    visits actually made, which is what ``Stop.prize_of_visit`` prices.
+    """
+    starts: dict[str, list[int]] = {}
+    for r in routes:
+        for v in r.visits:
+            starts.setdefault(v.stop_id, []).append(v.start_s)
+    rank = {sid: sorted(ts) for sid, ts in starts.items()}
+    return [
+        dataclasses.replace(
+            r,
+            steps=tuple(
+                dataclasses.replace(s, visit_number=rank[s.stop_id].index(s.start_s))
+                if s.kind == "visit"
+                else s
+                for s in r.steps
+            ),
+        )
+        for r in routes
+    ]

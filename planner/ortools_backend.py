@@ -16,7 +16,6 @@ whenever the search ends on its own or by ``max_solutions`` rather than by the c
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
@@ -28,7 +27,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from .feasibility import explain, screen
-from .model import Plan, Problem, Route, Stop, Visit
+from .model import Plan, Problem, Route, Stop, Visit, renumber_visits
 
 __all__ = ["solve_ortools"]
 
@@ -282,7 +281,7 @@ def solve_ortools(
             )
             if route is not None:
                 routes.append(route)
-        routes = _renumber(routes)
+        routes = renumber_visits(routes)
     elapsed = time.perf_counter() - t0
     draft = Plan(routes=tuple(routes), backend="ortools", seed=seed)
     return Plan(
@@ -293,27 +292,6 @@ def solve_ortools(
         objective=objective,
         solve_s=elapsed,
     )
-
-
-def _renumber(routes: list[Route]) -> list[Route]:
-    """Number each stop's visits 0, 1, ... in time order (a later slot may be visited alone)."""
-    starts: dict[str, list[int]] = {}
-    for r in routes:
-        for v in r.visits:
-            starts.setdefault(v.stop_id, []).append(v.start_s)
-    rank = {sid: sorted(ts) for sid, ts in starts.items()}
-    return [
-        dataclasses.replace(
-            r,
-            steps=tuple(
-                dataclasses.replace(s, visit_number=rank[s.stop_id].index(s.start_s))
-                if s.kind == "visit"
-                else s
-                for s in r.steps
-            ),
-        )
-        for r in routes
-    ]
 
 
 def _set_param(params: Any, name: str, value: Any) -> None:

@@ -39,7 +39,7 @@ from .engines import portfolio
 from .engines.arrays import HORIZON, RoutingArrays, VehicleSpec
 from .evaluate import evaluate
 from .feasibility import Screening, explain, screen
-from .model import Plan, Problem, Route, Unit, Visit
+from .model import Plan, Problem, Route, Unit, Visit, renumber_visits
 from .ortools_backend import copy_windows, solve_ortools
 
 __all__ = ["Lowered", "lower", "solve_portfolio"]
@@ -351,27 +351,6 @@ def _with_breaks(problem: Problem, v: int, items: list[_Node]) -> Route | None:
     return None
 
 
-def _renumber(routes: list[Route]) -> list[Route]:
-    """Number each stop's visits 0, 1, ... in time order."""
-    starts: dict[str, list[int]] = {}
-    for r in routes:
-        for s in r.visits:
-            starts.setdefault(s.stop_id, []).append(s.start_s)
-    rank = {sid: sorted(ts) for sid, ts in starts.items()}
-    return [
-        dataclasses.replace(
-            r,
-            steps=tuple(
-                dataclasses.replace(s, visit_number=rank[s.stop_id].index(s.start_s))
-                if s.kind == "visit"
-                else s
-                for s in r.steps
-            ),
-        )
-        for r in routes
-    ]
-
-
 def to_plan(
     problem: Problem, lowered: Lowered, routes: tuple[tuple[int, ...], ...], *, seed: int | None
 ) -> Plan:
@@ -403,7 +382,7 @@ def to_plan(
         timed = _with_breaks(problem, v, items)
         if timed is not None and timed.visits:
             out.append(timed)
-    draft = Plan(routes=tuple(_renumber(out)), backend="portfolio", seed=seed)
+    draft = Plan(routes=tuple(renumber_visits(out)), backend="portfolio", seed=seed)
     return Plan(
         routes=draft.routes,
         unassigned=explain(problem, lowered.screening, draft),
