@@ -94,9 +94,11 @@ class RasterIndex:
             How many points the index will answer (sizes the default ``bins``).
         """
         geoms = np.asarray(geoms, dtype=object)
-        usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        rings = _rings(geoms)
+        usable = np.zeros(len(geoms), dtype=bool)
+        usable[rings.first_poly] = True
         bounds = np.full((len(geoms), 4), np.nan)
-        bounds[usable] = shapely.bounds(geoms[usable])
+        bounds[rings.first_poly] = rings.bounds
         if not usable.any():
             none = np.zeros(0, np.int64)
             return cls(
@@ -130,7 +132,7 @@ class RasterIndex:
         eps = 1e-9 * max(span_x, span_y, abs(xmin), abs(xmax), abs(ymin), abs(ymax))
         lattice = _Lattice(x0, y0, w, h, nx, ny, eps)
 
-        segments = _segments(geoms, np.flatnonzero(usable), lattice)
+        segments = _segments(rings, lattice)
         edge_bin, edge_poly = _edge_pairs(segments, lattice)
         special = np.zeros(nx * ny, dtype=bool)
         special[edge_bin] = True
@@ -289,17 +291,63 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
     return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _segments(geoms: np.ndarray, which: np.ndarray, lattice: _Lattice) -> _Segments:
-    rings, ring_poly = shapely.get_parts(shapely.boundary(geoms[which]), return_index=True)
-    coords, part = shapely.get_coordinates(rings, return_index=True)
-    same = part[1:] == part[:-1]
-    head, tail = coords[:-1][same], coords[1:][same]
+@dataclass(frozen=True)
+class _Rings:
+    """Every ring's coordinates, polygon by polygon: ``xy`` (m, 2), ``ring`` per coordinate
+    (numbered in order), ``ring_poly`` per ring; ``first_poly`` the polygons with coordinates
+    and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order."""
+
+    xy: np.ndarray
+    ring: np.ndarray
+    ring_poly: np.ndarray
+    first_poly: np.ndarray
+    bounds: np.ndarray
+
+
+def _rings(geoms: np.ndarray) -> _Rings:
+    """Ring coordinates of polygons in a few vectorised passes (bounds come from them).
+
+    Polygons and MultiPolygons go through ``get_rings``; anything else (rare: collections)
+    through its boundary. Missing and empty geometries have no coordinates, so never match.
+    """
+    kind = shapely.get_type_id(geoms)
+    if ((kind == -1) | ((kind == 3) & (shapely.get_num_interior_rings(geoms) == 0))).all():
+        # Polygons without holes: one ring each, read in a single pass.
+        xy, ring = shapely.get_coordinates(geoms, return_index=True)
+        return _rings_of(xy, ring, np.arange(len(geoms), dtype=np.int64))
+    if np.isin(kind, [-1, 3]).all():
+        rings, ring_poly = shapely.get_rings(geoms, return_index=True)
+    elif np.isin(kind, [-1, 3, 6]).all():
+        parts, part_poly = shapely.get_parts(geoms, return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        ring_poly = part_poly[ring_part]
+    else:
+        rings, ring_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    return _rings_of(xy, ring, ring_poly)
+
+
+def _rings_of(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> _Rings:
+    poly = ring_poly[ring]
+    start = np.flatnonzero(np.concatenate([[True], poly[1:] != poly[:-1]])) if len(poly) else poly
+    if len(poly):
+        lo = np.minimum.reduceat(xy, start, axis=0)
+        hi = np.maximum.reduceat(xy, start, axis=0)
+        bounds = np.column_stack([lo, hi])
+    else:
+        bounds = np.zeros((0, 4))
+    return _Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds)
+
+
+def _segments(rings: _Rings, lattice: _Lattice) -> _Segments:
+    same = rings.ring[1:] == rings.ring[:-1]
+    head, tail = rings.xy[:-1][same], rings.xy[1:][same]
     return _Segments(
         ua=(head[:, 0] - lattice.x0) / lattice.w,
         va=(head[:, 1] - lattice.y0) / lattice.h,
         ub=(tail[:, 0] - lattice.x0) / lattice.w,
         vb=(tail[:, 1] - lattice.y0) / lattice.h,
-        poly=which[ring_poly[part[:-1][same]]],
+        poly=rings.ring_poly[rings.ring[:-1][same]].astype(np.int64),
         xy=np.column_stack([head, tail]),
     )
 
