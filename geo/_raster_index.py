@@ -9,10 +9,12 @@ that plane gives (shapely/GEOS "covers"):
    unmarked bin, which therefore lies wholly inside it (or outside all);
 3. a point in an unmarked bin is answered by one array lookup; a point in a marked bin is
    tested against that bin's candidate polygons by counting the crossings of a horizontal ray
-   with the candidate's edges in the point's row band, in numpy. The orientation of the point
-   against each edge is computed in floating point with Shewchuk's error bound; where the sign
-   is not certain (the point is on or within rounding of an edge), GEOS decides
-   (``shapely.intersects_xy``), so the result is exact.
+   with the candidate's edges in the point's row band (compiled with numba,
+   :mod:`geo._join_kernels`; marked points are grouped by bin first, so the candidate table is
+   read in order). The orientation of the point against each edge is computed in floating
+   point with Shewchuk's error bound; where the sign is not certain (the point is on or within
+   rounding of an edge), the numpy path below and GEOS decide (``shapely.intersects_xy``), so
+   the result is exact.
 
 Where several polygons cover a point (a shared edge or vertex, or an overlap), the one with the
 smallest index wins; :mod:`geo.join` stores polygons in grid-id order. Polygons must be valid
