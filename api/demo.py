@@ -117,8 +117,12 @@ def shift_after(
 
 
 def build_grids(config: DemoConfig, network: Network) -> gpd.GeoDataFrame:
-    """Police districts > neighbourhoods > cells, clipped to the area the network covers."""
-    area = network.area
+    """Police districts > neighbourhoods > cells, clipped to the area the streets cover.
+
+    The extract's ways run out past its bounds; only land within 150 m of a drivable street
+    is gridded, so every cell has a street to place a stop on.
+    """
+    area = network.coverage("drive", reach_m=150.0)
     districts = load_grids(config.path("districts"), columns={"DIST_NUM": "grid_id"})
     districts["name"] = "Police district " + districts["grid_id"]
     hoods = load_grids(

@@ -23,7 +23,7 @@ from maps.gpx import plan_to_gpx
 from maps.report import save_report
 from planner.errors import PlannerError
 from planner.evaluate import Evaluation, evaluate
-from planner.model import Plan, Problem
+from planner.model import Plan, Problem, Stop
 from planner.plan_json import plan_to_json
 from planner.problem import build_problem
 from planner.solve import solve
@@ -137,14 +137,33 @@ def plan_shift(
         incidents=incident_records(before),
         evaluation=evaluation,
     )
+    _report_unplaced(document, stops, problem, units)
+    return PlanRun(problem, plan, evaluation, document, risk, stops, before)
+
+
+def _report_unplaced(
+    document: dict[str, Any], stops: pd.DataFrame, problem: Problem, units: UnitsFile
+) -> None:
+    """List stops that found no street as unassigned, and count their risk in the total."""
     placed = {stop.grid_id for stop in problem.stops}
     mode = "drive" if any(u.mode == "drive" for u in units.units) else units.units[0].mode
-    for gid in stops["grid_id"].astype(str).drop_duplicates():
-        if gid not in placed:
-            reason = f"no street open to {mode} traffic in or next to the grid"
-            document["unassigned"].append({"stop_id": gid, "grid_id": gid, "reason": reason})
-    document["summary"]["unassigned"] = len(document["unassigned"])
-    return PlanRun(problem, plan, evaluation, document, risk, stops, before)
+    missed = stops.loc[~stops["grid_id"].astype(str).isin(placed)]
+    for gid in missed["grid_id"].astype(str).drop_duplicates():
+        reason = f"no street open to {mode} traffic in or next to the grid"
+        document["unassigned"].append({"stop_id": gid, "grid_id": gid, "reason": reason})
+    summary = document["summary"]
+    summary["unassigned"] = len(document["unassigned"])
+    if len(missed):
+        lost = sum(
+            Stop(
+                str(r.stop_id), str(r.grid_id), 0, prize=float(r.prize), visits=int(r.visits)
+            ).total_prize
+            for r in missed.itertuples(index=False)
+        )
+        total = float(summary["risk_total"]) + lost
+        summary["risk_total"] = round(total, 6)
+        covered = float(summary["risk_covered"])
+        summary["risk_covered_pct"] = round(100.0 * covered / total, 3) if total > 0 else 0.0
 
 
 def write_outputs(
