@@ -12,14 +12,11 @@ Default: the 22 cases (``instance:m``) of the peers' baseline ``baseline_results
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from pathlib import Path
 
-from benchmarks._parallel import run_cases
-from planner.bench.report import case_lines, family_lines, results_json
-from planner.bench.runner import CaseResult, run_toptw
+from benchmarks._parallel import progress_line, report, run_cases, solver_options
+from planner.bench.runner import run_toptw
 
 SHARED = Path(os.environ.get("PATROLGRID_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 TOPTW = SHARED / "benchmarks" / "toptw"
@@ -59,30 +56,11 @@ def _path(name: str) -> Path:
     raise SystemExit(msg)
 
 
-def _progress(case: CaseResult) -> None:
-    gaps = "  ".join(
-        f"{s} {'n/a' if (g := case.gap_pct(s)) is None else f'{g:6.2f}%'}" for s in case.runs
-    )
-    print(f"{case.name}:{case.m:<3} {gaps}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--time-limit", type=float, default=5.0)
+    solver_options(parser, peers="vroom,pyvrp,ortools")
     parser.add_argument("--cases", nargs="*", default=DEFAULT)
-    parser.add_argument("--peers", default="vroom,pyvrp,ortools")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--clock",
-        choices=["wall", "cpu"],
-        default="wall",
-        help="count limits in wall or CPU seconds (cpu: quiet-machine search on a loaded one)",
-    )
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument(
-        "--jobs", type=int, default=1, help="worker processes (use with --clock cpu only)"
-    )
     args = parser.parse_args(argv)
     print(f"TOPTW, {len(args.cases)} cases, {args.time_limit:g} {args.clock} s per solver and case")
     peers = [p for p in args.peers.split(",") if p]
@@ -100,14 +78,10 @@ def main(argv: list[str] | None = None) -> None:
                 "clock": args.clock,
             }
         )
-    results = run_cases(run_toptw, jobs, workers=args.jobs, progress=_progress)
-    print()
-    print("\n".join(case_lines(results)))
-    print()
-    print("\n".join(family_lines(results)))
-    if args.out is not None:
-        args.out.write_text(json.dumps(results_json(results)))
-    sys.stdout.flush()
+    results = run_cases(
+        run_toptw, jobs, workers=args.jobs, progress=progress_line("{case.name}:{case.m:<3}")
+    )
+    report(results, args.out)
 
 
 if __name__ == "__main__":

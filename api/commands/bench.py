@@ -73,6 +73,13 @@ def _finish(results: list[CaseResult], out: Path | None) -> None:
         console.print(f"wrote {out}", highlight=False)
 
 
+def _check_limits(time_limit: float, clock: str) -> None:
+    if time_limit <= 0:
+        raise fail("--time-limit must be positive")
+    if clock not in CLOCKS:
+        raise fail(f"--clock must be 'wall' or 'cpu', not {clock!r}")
+
+
 @bench.command("vrptw")
 def vrptw(
     files: Files,
@@ -85,10 +92,7 @@ def vrptw(
 ) -> None:
     """Solve Solomon VRPTW files; print gaps to the distance-only best-known beside the peers."""
     with cli_errors():
-        if time_limit <= 0:
-            raise fail("--time-limit must be positive")
-        if clock not in CLOCKS:
-            raise fail(f"--clock must be 'wall' or 'cpu', not {clock!r}")
+        _check_limits(time_limit, clock)
         table = bks if bks is not None else _find_table(files, "solomon_bks.csv")
         results = run_vrptw(
             files,
@@ -117,10 +121,7 @@ def toptw(
 ) -> None:
     """Solve team orienteering files with time windows; print score gaps beside the peers."""
     with cli_errors():
-        if time_limit <= 0:
-            raise fail("--time-limit must be positive")
-        if clock not in CLOCKS:
-            raise fail(f"--clock must be 'wall' or 'cpu', not {clock!r}")
+        _check_limits(time_limit, clock)
         table = bks if bks is not None else _find_table(files, "bks.csv")
         results = run_toptw(
             files,
