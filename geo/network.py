@@ -504,9 +504,9 @@ class Network:
 
         Parameters are those of :meth:`travel_time_matrix`.
         """
-        _, dists = self._matrices(lon, lat, mode, targets, snap_to, max_snap_m, True, engine=engine)
-        assert dists is not None
-        return dists
+        return self.matrices(
+            lon, lat, mode, targets=targets, snap_to=snap_to, max_snap_m=max_snap_m, engine=engine
+        )[1]
 
     def matrices(
         self,
