@@ -36,13 +36,13 @@ def _solvers(results: Sequence[CaseResult]) -> list[str]:
 def case_lines(results: Sequence[CaseResult]) -> list[str]:
     """One line per case: reference, then each solver's value, gap and seconds."""
     solvers = _solvers(results)
-    head = f"{'case':<10} {'ref':>9} {'kind':<10}" + "".join(
+    head = f"{'case':<10} {'ref':>9} {'kind':<11}" + "".join(
         f" {s + ' value':>18} {'gap%':>6} {'s':>5}" for s in solvers
     )
     lines = [head]
     for case in results:
         ref = case.reference
-        line = f"{_label(case):<10} {_fmt(ref.value if ref else None, '9.2f')} {(ref.kind if ref else ''):<10}"
+        line = f"{_label(case):<10} {_fmt(ref.value if ref else None, '9.2f')} {(ref.kind if ref else ''):<11}"
         for s in solvers:
             run = case.runs.get(s)
             value = case.value(s)
