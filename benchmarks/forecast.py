@@ -5,10 +5,14 @@ Run: ``python -m benchmarks.forecast`` (``--quick`` for two categories and one o
 Cells of 183 m over the city's police districts. For each forecast origin (the first of a month)
 and each NIJ window (1w, 2w, 1m, 2m, 3m), every method forecasts with only the incidents before the
 origin and is scored on the window after it, flagging 0.75 square miles of cells. Origins are
-split in two: VALIDATION months (March-April; their windows end by 1 July) on which the default
+split in two: VALIDATION months (March-June; their windows end by 1 July) on which the default
 method was chosen, and TEST months (July-October), reported separately and never used for tuning.
 Printed: PAI and PEI* medians over origins per method and window, and each method's PAI ratio to
 the naive past-year count baseline measured in the same run.
+
+``--ceiling`` adds a row ``oracle`` that is not a forecast: it scores cells by their counts over
+the whole data except the scored window (so it sees later months). It bounds what any forecast of
+a steady intensity could gain over naive on these windows.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo.forecast import (
@@ -29,7 +34,7 @@ from geo.forecast import (
     make_lattice,
     score_cells,
 )
-from geo.forecast_eval import WINDOWS, score_forecast, window_end
+from geo.forecast_eval import WINDOWS, ForecastScore, score_forecast, window_end
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "philadelphia"
 YEAR = DATA / "incidents_2016"
@@ -71,10 +76,12 @@ def run_split(
     methods: tuple[str, ...],
     area_sq_mi: float,
     until: str | None = None,
+    everything_after: bool = False,
 ) -> pd.DataFrame:
     """One row per (origin, window, method) with PAI, PEI*, hits and incidents.
 
-    Windows ending after ``until`` are skipped (validation never looks at test months).
+    Windows ending after ``until`` are skipped (validation never looks at test months). With
+    ``everything_after``, the row ``oracle`` scores cells by all events outside the window.
     """
     rows = []
     for origin in origins:
@@ -87,8 +94,18 @@ def run_split(
             actual = events.between(_ns(origin), int(end.as_unit("ns").value)).counts(
                 lattice.n_cells
             )
-            for method in methods:
+            for method in (*methods, "oracle") if everything_after else methods:
                 start = time.perf_counter()
+                if method == "oracle":
+                    outside = (events.time_ns < _ns(origin)) | (
+                        events.time_ns >= int(end.as_unit("ns").value)
+                    )
+                    counts = np.bincount(events.cell[outside], minlength=lattice.n_cells)
+                    result = score_forecast(
+                        counts.astype(float), actual, lattice.cell_area_m2, area_sq_mi=area_sq_mi
+                    )
+                    rows.append(_row(origin, window, method, result, start))
+                    continue
                 scores = score_cells(
                     lattice,
                     events,
@@ -98,19 +115,21 @@ def run_split(
                     context=context,
                 )
                 result = score_forecast(scores, actual, lattice.cell_area_m2, area_sq_mi=area_sq_mi)
-                rows.append(
-                    {
-                        "origin": origin,
-                        "window": window,
-                        "method": method,
-                        "pai": result.pai,
-                        "pei_star": result.pei_star,
-                        "hits": result.hits,
-                        "incidents": result.incidents,
-                        "seconds": time.perf_counter() - start,
-                    }
-                )
+                rows.append(_row(origin, window, method, result, start))
     return pd.DataFrame(rows)
+
+
+def _row(origin: str, window: str, method: str, result: ForecastScore, start: float) -> dict:
+    return {
+        "origin": origin,
+        "window": window,
+        "method": method,
+        "pai": result.pai,
+        "pei_star": result.pei_star,
+        "hits": result.hits,
+        "incidents": result.incidents,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def summarise(frame: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -134,7 +153,7 @@ def summarise(frame: pd.DataFrame, label: str) -> pd.DataFrame:
             for w in order
         ]
         r = ratio.loc[method, order]
-        print(f"  {method:8s} " + " | ".join(cells) + f" | {r.mean():.2f}x {r.min():.2f}x")
+        print(f"  {method:9s} " + " | ".join(cells) + f" | {r.mean():.2f}x {r.min():.2f}x")
     return ratio[order]
 
 
@@ -146,7 +165,18 @@ def summarise_categories(ratios: dict[str, pd.DataFrame], label: str) -> None:
     print("           " + " | ".join(f"{w:^6s}" for w in mean.columns) + " |  mean   min")
     for method, row in mean.iterrows():
         cells = " | ".join(f"{v:5.2f}x" for v in row)
-        print(f"  {method!s:8s} {cells} | {row.mean():5.2f}x {row.min():5.2f}x")
+        print(f"  {method!s:9s} {cells} | {row.mean():5.2f}x {row.min():5.2f}x")
+    if DEFAULT_METHOD in stacked.index.get_level_values("method"):
+        own = stacked.xs(DEFAULT_METHOD, level="method")
+        print(f"\n== {label}: {DEFAULT_METHOD} PAI / naive PAI per category ==")
+        print(" " * 32 + " | ".join(f"{w:^5s}" for w in own.columns) + " | mean   min")
+        for category, row in own.iterrows():
+            cells = " | ".join(f"{v:5.2f}" for v in row)
+            print(f"  {category!s:30s}{cells} | {row.mean():5.2f} {row.min():5.2f}")
+        print(
+            f"  mean of category means {own.mean(axis=1).mean():.2f}x, lowest category mean "
+            f"{own.mean(axis=1).min():.2f}x, lowest single window {own.min(axis=None):.2f}x"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,6 +194,11 @@ def main(argv: list[str] | None = None) -> None:
         help="methods to compare (gbm costs ~30 CPU-s per forecast; add it explicitly)",
     )
     parser.add_argument("--splits", nargs="*", default=["validation", "test"])
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="add the row 'oracle' (counts outside the window, later months included): a bound",
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -194,7 +229,9 @@ def main(argv: list[str] | None = None) -> None:
                 chosen = incidents.loc[incidents["category"].astype(str) == category]
                 events, context = cell_events(chosen, lattice)[0], everything
             until = VALIDATION_END if name == "validation" else None
-            frame = run_split(lattice, events, context, origins, methods, args.area_sq_mi, until)
+            frame = run_split(
+                lattice, events, context, origins, methods, args.area_sq_mi, until, args.ceiling
+            )
             ratios[category] = summarise(frame, f"{name} {origins[0]}..{origins[-1]} [{category}]")
         single = {c: r for c, r in ratios.items() if c != "all"}
         if len(single) > 1:

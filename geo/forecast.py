@@ -13,6 +13,15 @@ incidents before it):
     Exponentially decayed counts (``half_life_days``).
 ``kde``
     Recency-decayed counts smoothed by a Gaussian kernel (``bandwidth_cells``) on the lattice.
+``shrinkage``
+    Empirical-Bayes (Gamma-Poisson) shrinkage of the cell's past-year count toward a prior count:
+    the count smoothed by a Gaussian kernel (``bandwidth_m``) and, for one category, the
+    all-incident count times the category's local share (both counts smoothed at
+    ``share_bandwidth_m``), half and half (``context_weight``). With ``n`` the cell's count and
+    ``P`` its prior count over the same year, the score is the posterior mean up to a constant,
+    ``(n + alpha) * P / (P + alpha)``: ``alpha`` (pseudo-incidents) sets how strongly a thin
+    history leans on the prior; cells with many incidents keep their own count. No fitting,
+    milliseconds per forecast; the defaults were chosen on validation months only.
 ``stacked``
     A non-negative least-squares blend of history features (own rates over 14 days, 60 days and
     up to a year, the year's rate smoothed at 1 and 2.5 cells, and, for one category, the
@@ -56,8 +65,8 @@ __all__ = [
     "score_cells",
 ]
 
-METHODS: tuple[str, ...] = ("naive", "recency", "kde", "stacked", "gbm")
-DEFAULT_METHOD = "stacked"
+METHODS: tuple[str, ...] = ("naive", "recency", "kde", "shrinkage", "stacked", "gbm")
+DEFAULT_METHOD = "shrinkage"
 
 _DAY_NS = 86_400 * 10**9
 
@@ -468,6 +477,42 @@ def _stacked_scores(
     return scores * (1.0 + 1e-6 * tiebreak) + 1e-12 * tiebreak
 
 
+def _shrinkage_scores(
+    lattice: Lattice,
+    events: CellEvents,
+    train_until_ns: int,
+    context: CellEvents | None,
+    params: Mapping[str, Any],
+) -> np.ndarray:
+    """Gamma-Poisson posterior mean of each cell's rate, up to a constant (see the module doc).
+
+    With a Gamma prior of shape ``alpha`` and mean ``P / T`` (``P`` the prior count over the
+    ``T`` days of history), a cell with ``n`` incidents has the posterior mean rate
+    ``(n + alpha) / (T + alpha * T / P)``, proportional to ``(n + alpha) * P / (P + alpha)``.
+    """
+    n = lattice.n_cells
+    start_ns = train_until_ns - 365 * _DAY_NS
+    own = events.between(start_ns, train_until_ns).counts(n)
+    if not own.any():
+        return own
+    alpha = float(params.get("alpha", 1.5))
+    bandwidth = float(params.get("bandwidth_m", 370.0)) / lattice.cell_m
+    prior = _smooth(lattice, own, bandwidth)
+    weight = float(params.get("context_weight", 0.5)) if context is not None else 0.0
+    if context is not None and weight > 0:
+        everything = context.between(start_ns, train_until_ns).counts(n)
+        share_bandwidth = float(params.get("share_bandwidth_m", 1500.0)) / lattice.cell_m
+        # The category's share of all incidents around each cell, shrunk by one pseudo-incident
+        # toward its global share: where the category is rare the all-incident map says little.
+        overall = own.sum() / max(everything.sum(), 1.0)
+        local = _smooth(lattice, own, share_bandwidth)
+        local_all = _smooth(lattice, everything, share_bandwidth)
+        share = (local + overall) / (local_all + 1.0)
+        prior = (1.0 - weight) * prior + weight * everything * share
+    prior = np.maximum(prior, 0.0)
+    return (own + alpha) * prior / (prior + alpha)
+
+
 def score_cells(
     lattice: Lattice,
     events: CellEvents,
@@ -494,9 +539,11 @@ def score_cells(
     method
         One of :data:`METHODS`.
     context
-        All incidents, when ``events`` is one category (extra ``gbm`` features).
+        All incidents, when ``events`` is one category (``shrinkage``, ``stacked`` and ``gbm``
+        borrow from it).
     params
-        Method options: ``half_life_days`` (recency, kde), ``bandwidth_cells`` (kde),
+        Method options: ``alpha``, ``bandwidth_m``, ``share_bandwidth_m``, ``context_weight``
+        (shrinkage), ``half_life_days`` (recency, kde), ``bandwidth_cells`` (kde),
         ``step_days``, ``max_origins``, ``learning_rate``, ``max_iter`` ... (gbm).
     """
     params = dict(params or {})
@@ -511,6 +558,8 @@ def score_cells(
     if method == "kde":
         decayed = _decayed(past, train_until_ns, n, float(params.get("half_life_days", 180.0)))
         return _smooth(lattice, decayed, float(params.get("bandwidth_cells", 0.5)))
+    if method == "shrinkage":
+        return _shrinkage_scores(lattice, past, train_until_ns, context, params)
     if method == "stacked":
         return _stacked_scores(lattice, past, train_until_ns, horizon_days, context, params)
     if method == "gbm":
@@ -546,7 +595,8 @@ def forecast(
     method
         One of :data:`METHODS`.
     category
-        Forecast only this category (the others still inform ``gbm``).
+        Forecast only this category (all incidents still inform ``shrinkage``, ``stacked`` and
+        ``gbm``).
     area
         Study area polygons; default the convex hull of the incidents before ``train_until``.
 

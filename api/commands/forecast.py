@@ -53,7 +53,7 @@ def forecast(
         typer.Option(help="Study area polygons (GeoJSON...); default: the incidents' hull."),
     ] = None,
     method: Annotated[
-        str | None, typer.Option(help="naive, recency, kde, stacked (default) or gbm.")
+        str | None, typer.Option(help="naive, recency, kde, shrinkage (default), stacked or gbm.")
     ] = None,
 ) -> None:
     """Forecast: a square grid over the area, every cell with a score (higher = more expected)."""
