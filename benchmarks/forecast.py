@@ -141,7 +141,8 @@ def summarise(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     """
     frame = frame.dropna(subset=["pai"])
     hits = frame.pivot_table(index="method", columns="window", values="hits", aggfunc="sum")
-    ratio = hits.div(hits.loc["naive"], axis=1)
+    # undefined (NaN, left out of means) where naive caught nothing over all origins
+    ratio = hits.div(hits.loc["naive"].where(hits.loc["naive"] > 0), axis=1)
     pai = frame.pivot_table(index="method", columns="window", values="pai", aggfunc="median")
     pei = frame.pivot_table(index="method", columns="window", values="pei_star", aggfunc="median")
     order = [w for w in WINDOWS if w in ratio.columns]
