@@ -13,10 +13,59 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["UNSURE", "group_by_key", "lattice_bins", "raster_bins", "raster_exact"]
+__all__ = [
+    "UNSURE",
+    "crossing_test",
+    "group_by_key",
+    "lattice_bins",
+    "raster_bins",
+    "raster_exact",
+    "tiling_candidates",
+    "tiling_lookup",
+]
 
 #: Answer for a point the kernel leaves to the exact (GEOS) path.
 UNSURE = -3
+
+
+_OUT = 0
+_INSIDE = 1
+_DOUBT = 2
+
+
+@njit(cache=True, nogil=True)
+def crossing_test(
+    qx: float, qy: float, edges: np.ndarray, first: int, last: int, ccw_error: float
+) -> int:  # pragma: no cover - compiled
+    """Even-odd test of a point against ``edges[first:last]`` (rows ``ax, ay, bx, by``).
+
+    Counts the crossings of a horizontal ray to the right of the point. Returns 1 inside, 0
+    outside, 2 when the point is on or within rounding of an edge (the orientation's sign is
+    not certain by Shewchuk's bound ``ccw_error``), which the caller decides exactly.
+    """
+    crossings = 0
+    for k in range(first, last):
+        ax = edges[k, 0]
+        ay = edges[k, 1]
+        bx = edges[k, 2]
+        by = edges[k, 3]
+        left = (bx - ax) * (qy - ay)
+        right = (by - ay) * (qx - ax)
+        det = left - right
+        lo_x = min(ax, bx)
+        hi_x = max(ax, bx)
+        if (
+            qx >= lo_x
+            and qx <= hi_x
+            and qy >= min(ay, by)
+            and qy <= max(ay, by)
+            and abs(det) <= ccw_error * (abs(left) + abs(right))
+        ):
+            return _DOUBT
+        # A crossing right of the point: left of an upward edge, right of a downward one.
+        if ((ay > qy) != (by > qy)) and (qx < lo_x or (qx <= hi_x and (by > ay) == (det > 0))):
+            crossings += 1
+    return _INSIDE if crossings % 2 == 1 else _OUT
 
 
 @njit(cache=True, nogil=True)
@@ -66,38 +115,11 @@ def raster_exact(
         answer = -1
         for entry in range(cand_start[slot], cand_start[slot + 1]):
             first = cand_edges[entry]
-            crossings = 0
-            unsure = False
-            for k in range(first, first + cand_edge_count[entry]):
-                ax = edges[k, 0]
-                ay = edges[k, 1]
-                bx = edges[k, 2]
-                by = edges[k, 3]
-                dx = bx - ax
-                dy = by - ay
-                left = dx * (qy - ay)
-                right = dy * (qx - ax)
-                det = left - right
-                bound = ccw_error * (abs(left) + abs(right))
-                lo_x = min(ax, bx)
-                hi_x = max(ax, bx)
-                if (
-                    qx >= lo_x
-                    and qx <= hi_x
-                    and qy >= min(ay, by)
-                    and qy <= max(ay, by)
-                    and abs(det) <= bound
-                ):
-                    unsure = True
-                    break
-                # A crossing right of the point: left of an upward edge, right of a downward one.
-                straddle = (ay > qy) != (by > qy)
-                if straddle and (qx < lo_x or (qx <= hi_x and (by > ay) == (det > 0))):
-                    crossings += 1
-            if unsure:
+            found = crossing_test(qx, qy, edges, first, first + cand_edge_count[entry], ccw_error)
+            if found == _DOUBT:
                 answer = UNSURE
                 break
-            if crossings % 2 == 1:
+            if found == _INSIDE:
                 answer = cand[entry]
                 break
         out[i] = answer
@@ -159,3 +181,285 @@ def group_by_key(key: np.ndarray, n_keys: int) -> np.ndarray:  # pragma: no cove
         order[start[k]] = i
         start[k] += 1
     return order
+
+
+# -- regular tilings seen through a smooth map (geo._tiling_index) ----------------------------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cubic(c: np.ndarray, u: float, v: float) -> float:  # pragma: no cover - compiled
+    """``c . [1, u, v, u2, uv, v2, u3, u2v, uv2, v3]`` in nested form."""
+    return (
+        c[0]
+        + u * (c[1] + u * (c[3] + u * c[6] + v * c[7]) + v * c[4])
+        + v * (c[2] + v * (c[5] + v * c[9] + u * c[8]))
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lattice_coordinates(
+    qx: float,
+    qy: float,
+    centre: np.ndarray,
+    scale: np.ndarray,
+    coef_s: np.ndarray,
+    coef_t: np.ndarray,
+) -> tuple[float, float]:  # pragma: no cover - compiled
+    """The cubic map ``P``: lon/lat to lattice coordinates ``(s, t)``.
+
+    (Two 1-D coefficient arrays: a row view of a 2-D array per point costs 7x the arithmetic.)
+    """
+    u = (qx - centre[0]) * scale[0]
+    v = (qy - centre[1]) * scale[1]
+    return _cubic(coef_s, u, v), _cubic(coef_t, u, v)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[int, int, float]:
+    """Nearest lattice point to ``(s, t)`` and the distance to its ideal cell's boundary.
+
+    Distances are in the lattice's Euclidean frame (neighbours 1 apart). Square lattice:
+    rounding. Hexagonal (basis 60 degrees apart, i.e. axial coordinates): cube rounding; the
+    clearance is 1/2 minus the largest projection of the offset on a neighbour direction.
+    """  # pragma: no cover - compiled
+    if not hexagonal:
+        i = np.floor(s + 0.5)
+        j = np.floor(t + 0.5)
+        return int(i), int(j), 0.5 - max(abs(s - i), abs(t - j))
+    z = -s - t
+    ri = np.floor(s + 0.5)
+    rj = np.floor(t + 0.5)
+    rz = np.floor(z + 0.5)
+    di = abs(ri - s)
+    dj = abs(rj - t)
+    dz = abs(rz - z)
+    if di > dj and di > dz:
+        ri = -rj - rz
+    elif dj > dz:
+        rj = -ri - rz
+    ds = s - ri
+    dt = t - rj
+    reach = max(abs(ds + 0.5 * dt), abs(0.5 * ds + dt), abs(0.5 * dt - 0.5 * ds))
+    return int(ri), int(rj), 0.5 - reach
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(
+    i: int, j: int, origin: np.ndarray, ni: int, nj: int, label: np.ndarray
+) -> int:  # pragma: no cover - compiled
+    """Label of lattice cell ``(i, j)``: its polygon, -1 none, ``<= -2`` a shared cell."""
+    a = i - origin[0]
+    b = j - origin[1]
+    if a < 0 or a >= ni or b < 0 or b >= nj:
+        return -1
+    return label[b * ni + a]
+
+
+@njit(cache=True, nogil=True)
+def _add_candidates(
+    k: int, shared_start: np.ndarray, shared: np.ndarray, buffer: np.ndarray, count: int
+) -> int:  # pragma: no cover - compiled
+    """Insert the polygons of a cell labelled ``k`` into ``buffer[:count]``, kept sorted."""
+    if k == -1:
+        return count
+    first, last = (k, k + 1) if k >= 0 else (shared_start[-2 - k], shared_start[-1 - k])
+    for m in range(first, last):
+        poly = k if k >= 0 else shared[m]
+        at = count
+        while at > 0 and buffer[at - 1] > poly:
+            buffer[at] = buffer[at - 1]
+            at -= 1
+        buffer[at] = poly
+        count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _first_covering(
+    qx: float,
+    qy: float,
+    buffer: np.ndarray,
+    count: int,
+    edge_start: np.ndarray,
+    edges: np.ndarray,
+    ccw_error: float,
+) -> int:  # pragma: no cover - compiled
+    """The first of the sorted candidates covering the point, -1, or :data:`UNSURE`."""
+    for c in range(count):
+        k = buffer[c]
+        found = crossing_test(qx, qy, edges, edge_start[k], edge_start[k + 1], ccw_error)
+        if found == _DOUBT:
+            return UNSURE
+        if found == _INSIDE:
+            return k
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def tiling_lookup(
+    x: np.ndarray,
+    y: np.ndarray,
+    bounds: np.ndarray,
+    centre: np.ndarray,
+    scale: np.ndarray,
+    coef_s: np.ndarray,
+    coef_t: np.ndarray,
+    hexagonal: bool,
+    origin: np.ndarray,
+    ni: int,
+    nj: int,
+    label: np.ndarray,
+    shared_start: np.ndarray,
+    shared: np.ndarray,
+    full: np.ndarray,
+    eps: float,
+    edge_start: np.ndarray,
+    edges: np.ndarray,
+    ccw_error: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Winning polygon per point for :class:`geo._tiling_index.TilingIndex` (-1 none).
+
+    A point mapped deeper than ``eps`` into a lattice cell can only be covered by that cell's
+    polygons (every polygon's image lies within ``eps`` of its ideal cell): a full cell's
+    polygon covers it without a test; partial ones, or the pieces of a cell split between
+    parents, are tested exactly in index order. Points nearer a cell boundary test the
+    polygons of the four corners in index order. :data:`UNSURE`: decide exactly.
+    """
+    n = x.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    most = 4 * max(1, np.diff(shared_start).max() if shared_start.shape[0] > 1 else 1)
+    buffer = np.empty(most, dtype=np.int64)
+    for p in range(n):
+        qx = x[p]
+        qy = y[p]
+        if not (qx >= bounds[0] and qx <= bounds[2] and qy >= bounds[1] and qy <= bounds[3]):
+            out[p] = -1  # outside every polygon's bounds, or NaN
+            continue
+        s, t = _lattice_coordinates(qx, qy, centre, scale, coef_s, coef_t)
+        i, j, clearance = _nearest_cell(s, t, hexagonal)
+        if clearance > eps:
+            k = _slot(i, j, origin, ni, nj, label)
+            if k == -1 or (k >= 0 and full[k]):
+                out[p] = k
+                continue
+            count = _add_candidates(k, shared_start, shared, buffer, 0)
+        else:
+            # Near a cell boundary: the cells of the four corners of the lattice rhombus around
+            # the point (every polygon reaching within eps of it is in one of them).
+            i0 = int(np.floor(s))
+            j0 = int(np.floor(t))
+            count = 0
+            for c in range(4):
+                k = _slot(i0 + (c & 1), j0 + (c >> 1), origin, ni, nj, label)
+                count = _add_candidates(k, shared_start, shared, buffer, count)
+        out[p] = _first_covering(qx, qy, buffer, count, edge_start, edges, ccw_error)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def tiling_candidates(
+    x: np.ndarray,
+    y: np.ndarray,
+    centre: np.ndarray,
+    scale: np.ndarray,
+    coef_s: np.ndarray,
+    coef_t: np.ndarray,
+    origin: np.ndarray,
+    ni: int,
+    nj: int,
+    label: np.ndarray,
+    shared_start: np.ndarray,
+    shared: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """The polygons of the four lattice cells around each point, ``(n, m)``, -1 padded."""
+    n = x.shape[0]
+    most = 4 * max(1, np.diff(shared_start).max() if shared_start.shape[0] > 1 else 1)
+    out = np.full((n, most), -1, dtype=np.int64)
+    buffer = np.empty(most, dtype=np.int64)
+    for p in range(n):
+        s, t = _lattice_coordinates(x[p], y[p], centre, scale, coef_s, coef_t)
+        i0 = int(np.floor(s))
+        j0 = int(np.floor(t))
+        count = 0
+        for c in range(4):
+            k = _slot(i0 + (c & 1), j0 + (c >> 1), origin, ni, nj, label)
+            count = _add_candidates(k, shared_start, shared, buffer, count)
+        out[p, :count] = buffer[:count]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def tiling_locate(
+    x: np.ndarray,
+    y: np.ndarray,
+    centre: np.ndarray,
+    scale: np.ndarray,
+    coef_s: np.ndarray,
+    coef_t: np.ndarray,
+    hexagonal: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Lattice coordinates ``(n, 2)`` of points, their nearest lattice point and clearance."""
+    n = x.shape[0]
+    st = np.empty((n, 2))
+    ij = np.empty((n, 2), dtype=np.int64)
+    clearance = np.empty(n)
+    for p in range(n):
+        s, t = _lattice_coordinates(x[p], y[p], centre, scale, coef_s, coef_t)
+        st[p, 0] = s
+        st[p, 1] = t
+        ij[p, 0], ij[p, 1], clearance[p] = _nearest_cell(s, t, hexagonal)
+    return st, ij, clearance
+
+
+@njit(cache=True, nogil=True)
+def tiling_deviation(
+    st: np.ndarray,
+    start: np.ndarray,
+    ij: np.ndarray,
+    regular: np.ndarray,
+    hexagonal: bool,
+    corners: np.ndarray,
+    neighbours: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Per polygon: how far its mapped vertices are from its ideal cell's corners, and how far
+    they reach outside the cell.
+
+    ``st`` holds the mapped coordinates of every ring coordinate, polygon ``k``'s at
+    ``start[k]:start[k + 1]`` (the last one closes the ring); ``ij`` the polygon's lattice
+    point; ``corners`` and ``neighbours`` the ideal cell's corner offsets and unit directions to
+    the neighbouring lattice points, in the lattice's Euclidean frame. Returns ``corner_gap``
+    (for ``regular`` polygons, the largest distance from an ideal corner to the nearest vertex;
+    inf for others) and ``reach`` (how far the farthest coordinate lies outside the ideal
+    cell, 0 when all are inside).
+    """
+    n = ij.shape[0]
+    corner_gap = np.full(n, np.inf)
+    reach = np.zeros(n)
+    root3 = np.sqrt(3.0) / 2.0
+    for k in range(n):
+        ci = float(ij[k, 0])
+        cj = float(ij[k, 1])
+        cx = ci + 0.5 * cj if hexagonal else ci
+        cy = root3 * cj if hexagonal else cj
+        a = start[k]
+        b = start[k + 1]
+        if regular[k]:
+            worst = 0.0
+            for c in range(corners.shape[0]):
+                nearest = np.inf
+                for p in range(a, b - 1):
+                    px = st[p, 0] + 0.5 * st[p, 1] if hexagonal else st[p, 0]
+                    py = root3 * st[p, 1] if hexagonal else st[p, 1]
+                    nearest = min(
+                        nearest, np.hypot(px - cx - corners[c, 0], py - cy - corners[c, 1])
+                    )
+                worst = max(worst, nearest)
+            corner_gap[k] = worst
+        out = 0.0
+        for p in range(a, b):
+            px = st[p, 0] + 0.5 * st[p, 1] if hexagonal else st[p, 0]
+            py = root3 * st[p, 1] if hexagonal else st[p, 1]
+            for m in range(neighbours.shape[0]):
+                out = max(out, (px - cx) * neighbours[m, 0] + (py - cy) * neighbours[m, 1] - 0.5)
+        reach[k] = out
+    return corner_gap, reach

@@ -30,7 +30,7 @@ import shapely
 
 from ._join_kernels import UNSURE, group_by_key, raster_bins, raster_exact
 
-__all__ = ["RasterIndex"]
+__all__ = ["RasterIndex", "Rings", "polygon_rings"]
 
 _OUTSIDE = -1
 _MAX_BINS = 1 << 23
@@ -96,7 +96,7 @@ class RasterIndex:
             How many points the index will answer (sizes the default ``bins``).
         """
         geoms = np.asarray(geoms, dtype=object)
-        rings = _rings(geoms)
+        rings = polygon_rings(geoms)
         usable = np.zeros(len(geoms), dtype=bool)
         usable[rings.first_poly] = True
         bounds = np.full((len(geoms), 4), np.nan)
@@ -294,7 +294,7 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Rings:
+class Rings:
     """Every ring's coordinates, polygon by polygon: ``xy`` (m, 2), ``ring`` per coordinate
     (numbered in order), ``ring_poly`` per ring; ``first_poly`` the polygons with coordinates
     and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order."""
@@ -306,7 +306,7 @@ class _Rings:
     bounds: np.ndarray
 
 
-def _rings(geoms: np.ndarray) -> _Rings:
+def polygon_rings(geoms: np.ndarray) -> Rings:
     """Ring coordinates of polygons in a few vectorised passes (bounds come from them).
 
     Polygons and MultiPolygons go through ``get_rings``; anything else (rare: collections)
@@ -329,7 +329,7 @@ def _rings(geoms: np.ndarray) -> _Rings:
     return _rings_of(xy, ring, ring_poly)
 
 
-def _rings_of(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> _Rings:
+def _rings_of(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> Rings:
     poly = ring_poly[ring]
     start = np.flatnonzero(np.concatenate([[True], poly[1:] != poly[:-1]])) if len(poly) else poly
     if len(poly):
@@ -338,10 +338,10 @@ def _rings_of(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> _Rings
         bounds = np.column_stack([lo, hi])
     else:
         bounds = np.zeros((0, 4))
-    return _Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds)
+    return Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds)
 
 
-def _segments(rings: _Rings, lattice: _Lattice) -> _Segments:
+def _segments(rings: Rings, lattice: _Lattice) -> _Segments:
     same = rings.ring[1:] == rings.ring[:-1]
     head, tail = rings.xy[:-1][same], rings.xy[1:][same]
     return _Segments(

@@ -25,6 +25,7 @@ import shapely
 
 from ._lattice_index import LatticeIndex
 from ._raster_index import RasterIndex
+from ._tiling_index import TilingIndex
 from .errors import GridError, IncidentError
 from .hierarchy import ANCESTOR_COLUMNS, ancestor_table, leaf_grids
 
@@ -53,11 +54,13 @@ class GridIndex:
     raster
         The point-in-polygon index over the leaf polygons, in the same order: arithmetic
         binning (:class:`~geo._lattice_index.LatticeIndex`) when the leaves are a regular
-        lattice of axis-aligned rectangles, else the raster index.
+        lattice of axis-aligned rectangles, a fitted square or hexagonal tiling
+        (:class:`~geo._tiling_index.TilingIndex`: grids made in a metric CRS, H3 cells), else
+        the raster index.
     """
 
     grid_ids: np.ndarray
-    raster: RasterIndex | LatticeIndex
+    raster: RasterIndex | LatticeIndex | TilingIndex
 
     @classmethod
     def build(cls, grids: gpd.GeoDataFrame, *, points: int | None = None) -> GridIndex:
@@ -74,6 +77,9 @@ class GridIndex:
         lattice = LatticeIndex.detect(geoms)
         if lattice is not None:
             return cls(grid_ids=ids, raster=lattice)
+        tiling = TilingIndex.detect(geoms)
+        if tiling is not None:
+            return cls(grid_ids=ids, raster=tiling)
         return cls(grid_ids=ids, raster=RasterIndex.build(geoms, points=points))
 
     def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -235,10 +241,13 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         grids = grids.to_crs(4326)
     leaves = leaf_grids(grids) if "parent_id" in grids.columns else grids
     ids = leaves["grid_id"].astype(str).to_numpy(dtype=object)
-    repeated = pd.Series(ids).duplicated()
-    if repeated.any():
+    index = pd.Index(ids)
+    if not index.is_unique:
+        repeated = index.duplicated()
         msg = f"grids: grid_id {ids[int(np.flatnonzero(repeated)[0])]!r} is used by more than one leaf grid"
         raise GridError(msg)
+    if index.is_monotonic_increasing:  # generated grids usually are: no sort needed
+        return ids, leaves.geometry.to_numpy()
     order = np.argsort(ids.astype(str), kind="stable")
     return ids[order], leaves.geometry.to_numpy()[order]
 

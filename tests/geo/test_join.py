@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from api.cli import app
 from geo._lattice_index import LatticeIndex
+from geo._tiling_index import TilingIndex
 from geo.errors import GridError
 from geo.incidents import load_incidents
 from geo.join import (
@@ -314,3 +315,59 @@ def test_fast_path_equals_reference_on_generated_cells(shape: str, seed: int) ->
     assert got.tolist() == want.tolist()
     index = GridIndex.build(grids, points=10)  # coarse bins: most points tested exactly
     assert index.assign(xy[:, 0], xy[:, 1]).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("shape", ["square", "hex", "h3"])
+def test_generated_tilings_are_located_through_the_fitted_map(shape: str) -> None:
+    """make_grid squares and hexagons (cells split between two parents share a lattice cell)
+    and H3 cells use the tiling index, and answer exactly like the reference at vertices, on
+    edges and anywhere near."""
+    grids = _SHAPES[shape]
+    index = GridIndex.build(grids)
+    assert isinstance(index.raster, TilingIndex)
+    assert index.raster.hexagonal == (shape != "square")
+    assert len(index.raster.shared) > 0  # the pieces along the two areas' shared edge
+    xy = _boundary_points(grids, np.random.default_rng(11), 5000)
+    want = assign_grids_reference(xy[:, 0], xy[:, 1], grids)
+    assert index.assign(xy[:, 0], xy[:, 1]).tolist() == want.tolist()
+
+
+def test_utm_squares_over_a_city_use_the_tiling_index() -> None:
+    """Squares laid out in a UTM zone are warped quadrilaterals in lon/lat: still a tiling."""
+    from benchmarks.join import make_cells, make_points
+
+    grids = make_cells(3000, "square")
+    index = GridIndex.build(grids)
+    assert isinstance(index.raster, TilingIndex)
+    assert index.raster.eps < 0.01  # the fast path answers all but about 4 * eps of points
+    lon, lat = make_points(100_000)
+    xy = np.concatenate(
+        [np.column_stack([lon, lat]), _boundary_points(grids, np.random.default_rng(12), 5000)]
+    )
+    want = assign_grids_reference(xy[:, 0], xy[:, 1], grids)
+    assert index.assign(xy[:, 0], xy[:, 1]).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("change", ["duplicate", "shifted", "shrunk"])
+def test_a_broken_tiling_still_gets_the_references_answers(change: str) -> None:
+    """A duplicated cell (an overlap), a cell moved by a third of its size, or one shrunk:
+    indexed as a tiling or not, the answers are the reference's."""
+    grids = _SHAPES["hex"].copy()
+    geoms = grids.geometry.to_numpy().copy()
+    k = int(np.argmax(shapely.area(geoms)))
+    cell = geoms[k]
+    if change == "duplicate":
+        extra = gpd.GeoDataFrame({"grid_id": ["zz-copy"]}, geometry=[cell], crs=4326)
+        grids = pd.concat([grids, extra], ignore_index=True)
+    else:
+        size = np.sqrt(cell.area)
+        moved = (
+            shapely.affinity.translate(cell, xoff=size / 3)
+            if change == "shifted"
+            else shapely.affinity.scale(cell, 0.6, 0.6)
+        )
+        geoms[k] = moved
+        grids = grids.set_geometry(geoms)
+    xy = _boundary_points(grids, np.random.default_rng(13), 4000)
+    want = assign_grids_reference(xy[:, 0], xy[:, 1], grids)
+    assert assign_grids(xy[:, 0], xy[:, 1], grids).tolist() == want.tolist()

@@ -1,0 +1,355 @@
+"""Point location for regular tilings seen through a smooth map: square and hexagonal grids.
+
+Grids generated in a metric CRS (``geo.gridgen.make_grid`` squares and hexagons, a city's own
+square grid in its UTM zone) and H3 cells are regular tilings in some plane, but in lon/lat
+their cells are slightly warped quadrilaterals and hexagons, so :class:`~geo._lattice_index.
+LatticeIndex` does not apply and the general raster index spends most of its time near edges.
+This index finds the tiling instead:
+
+1. the cells' vertex means, in a local plane, reveal the lattice (four equidistant nearest
+   neighbours: squares; six: hexagons) and its basis at the middle of the grid;
+2. a cubic map ``P`` from lon/lat to lattice coordinates is fitted to the cells' integer
+   positions, growing outward from the middle so that drift never rounds to the wrong cell;
+3. every polygon's image under ``P`` is measured against its ideal lattice cell (the Voronoi
+   cell of its lattice point): a *full* cell's vertices sit at the ideal corners, a *partial*
+   (clipped) cell stays inside; ``eps`` bounds every deviation, including how far ``P`` bends
+   a straight edge (from ``P``'s second derivatives).
+
+A point mapped more than ``eps`` inside an ideal cell can then be covered by that cell's
+polygon only: a full cell answers by one lookup, a partial one by an exact crossing test.
+Points nearer an ideal cell boundary test the polygons of the four surrounding lattice points
+exactly (compiled, :mod:`geo._join_kernels`), and points on or within rounding of an edge go to
+GEOS. The answers are therefore exactly those of a planar covers test in lon/lat, with the same
+rule as the other indexes (smallest index wins). Grids that are not such a tiling (irregular,
+overlapping, spanning an H3 icosahedron edge) make :meth:`TilingIndex.detect` return None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from ._join_kernels import (
+    UNSURE,
+    tiling_candidates,
+    tiling_deviation,
+    tiling_locate,
+    tiling_lookup,
+)
+from ._raster_index import polygon_rings
+
+__all__ = ["TilingIndex"]
+
+_OUTSIDE = -1
+_CHUNK = 1 << 15
+_MAX_SLOTS = 1 << 26
+#: Shewchuk's bound on the rounding error of a 2-D orientation determinant (ccwerrboundA).
+_CCW_ERROR = (3.0 + 16.0 * np.finfo(float).eps) * np.finfo(float).eps
+#: Largest ``eps`` (lattice units) worth indexing; larger means the map does not fit the grid.
+_MAX_EPS = 0.1
+#: A regular polygon is full when every ideal corner has a vertex this near (lattice units),
+#: and not much farther than in the typical cell.
+_FULL_WITHIN = 0.01
+#: At most this many cells go into one least-squares fit of the map.
+_FIT_SAMPLE = 4000
+#: Ideal cell corners around a lattice point, in the lattice's Euclidean frame.
+_CORNERS = {
+    False: np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]]),
+    True: np.column_stack(
+        [np.cos(np.radians(30 + 60 * np.arange(6))), np.sin(np.radians(30 + 60 * np.arange(6)))]
+    )
+    / np.sqrt(3.0),
+}
+#: Directions to the lattice point's edge neighbours (unit length), in the Euclidean frame.
+_NEIGHBOURS = {
+    False: np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]),
+    True: np.column_stack(
+        [np.cos(np.radians(60 * np.arange(6))), np.sin(np.radians(60 * np.arange(6)))]
+    ),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class TilingIndex:
+    """A square or hexagonal tiling of polygons, located through the cubic map ``P``.
+
+    Attributes
+    ----------
+    geoms
+        The polygons, in tie-break order.
+    bounds
+        ``xmin, ymin, xmax, ymax`` of all polygons: nothing outside is covered.
+    centre, scale
+        ``P``'s input is ``((x - centre) * scale)``, about -1..1 over ``bounds``.
+    coef
+        ``(2, 10)`` cubic coefficients of ``P`` (to lattice ``s`` and ``t``).
+    hexagonal
+        Hexagonal lattice (basis 60 degrees apart) or square.
+    origin, ni, nj, label
+        Lattice cell ``(i, j)`` has label ``label[(j - origin[1]) * ni + i - origin[0]]``: its
+        polygon, -1 for none, or ``-2 - m`` when several polygons share it (the pieces of a
+        cell split between parents): ``shared[shared_start[m]:shared_start[m + 1]]``, sorted.
+    shared_start, shared
+        The polygons of shared cells (CSR).
+    full
+        Per polygon: its image fills its ideal cell (to ``eps``), so covers it without a test.
+    eps
+        Bound on every polygon's deviation from its ideal cell under ``P`` (lattice units).
+    edge_start, edges
+        Each polygon's ring edges ``ax, ay, bx, by`` (CSR), for the exact crossing test.
+    """
+
+    geoms: np.ndarray
+    bounds: np.ndarray
+    centre: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    hexagonal: bool
+    origin: np.ndarray
+    ni: int
+    nj: int
+    label: np.ndarray
+    shared_start: np.ndarray
+    shared: np.ndarray
+    full: np.ndarray
+    eps: float
+    edge_start: np.ndarray
+    edges: np.ndarray
+
+    @classmethod
+    def detect(cls, geoms: np.ndarray) -> TilingIndex | None:
+        """The tiling index of ``geoms`` (lon/lat), or None when they are not such a tiling."""
+        geoms = np.asarray(geoms, dtype=object)
+        n = len(geoms)
+        if n < 16 or not np.isin(shapely.get_type_id(geoms), [3, 6]).all():
+            return None
+        rings = polygon_rings(geoms)
+        if len(rings.first_poly) != n:
+            return None  # empty polygons
+        owner = rings.ring_poly[rings.ring]
+        counts = np.bincount(owner, minlength=n)
+        simple = np.bincount(rings.ring_poly, minlength=n) == 1
+        # Vertex means without each ring's closing coordinate (it repeats the first).
+        opening = np.concatenate([rings.ring[1:] == rings.ring[:-1], [False]])
+        kept = np.bincount(owner[opening], minlength=n)
+        mean = (
+            np.column_stack(
+                [
+                    np.bincount(owner[opening], weights=rings.xy[opening, k], minlength=n)
+                    for k in (0, 1)
+                ]
+            )
+            / np.maximum(kept, 1)[:, None]
+        )
+        modal = int(np.bincount(counts[simple]).argmax()) if simple.any() else 0
+        if modal not in (5, 7):
+            return None
+        hexagonal = modal == 7
+        area = shapely.area(geoms)
+        typical = float(np.median(area[simple & (counts == modal)]))
+        regular = simple & (counts == modal) & (np.abs(area / typical - 1.0) < 0.05)
+        if regular.sum() < 9:
+            return None
+        bounds = np.concatenate([rings.bounds[:, :2].min(axis=0), rings.bounds[:, 2:].max(axis=0)])
+        centre = (bounds[:2] + bounds[2:]) / 2.0
+        scale = 2.0 / np.maximum(bounds[2:] - bounds[:2], 1e-12)
+        coef = _fit_map(mean, regular, centre, scale, hexagonal)
+        if coef is None:
+            return None
+        cs, ct = np.ascontiguousarray(coef[0]), np.ascontiguousarray(coef[1])
+        # Each polygon's lattice point: the nearest to its mapped vertex mean.
+        st, ij, _ = tiling_locate(mean[:, 0], mean[:, 1], centre, scale, cs, ct, hexagonal)
+        if np.abs(st[regular] - ij[regular]).max() > _MAX_EPS:
+            return None
+        origin = ij.min(axis=0)
+        ni, nj = (ij.max(axis=0) - origin + 1).tolist()
+        if ni * nj > min(_MAX_SLOTS, 16 * n + 1024):
+            return None
+        flat = (ij[:, 1] - origin[1]) * ni + (ij[:, 0] - origin[0])
+        label, shared_start, shared = _cell_table(flat, ni * nj)
+        mapped, _, _ = tiling_locate(
+            rings.xy[:, 0], rings.xy[:, 1], centre, scale, cs, ct, hexagonal
+        )
+        start = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+        corner_gap, reach = tiling_deviation(
+            mapped, start, ij, regular, hexagonal, _CORNERS[hexagonal], _NEIGHBOURS[hexagonal]
+        )
+        # Full: corners where the typical cell's are (a cell clipped by a sliver is partial).
+        limit = min(_FULL_WITHIN, max(16.0 * float(np.median(corner_gap[regular])), 1e-9))
+        full = corner_gap <= limit
+        deviation = max(
+            float(corner_gap[full].max(initial=0.0)), float(reach[~full].max(initial=0.0))
+        )
+        same = rings.ring[1:] == rings.ring[:-1]
+        edge_poly = owner[:-1][same]
+        edges = np.column_stack([rings.xy[:-1][same], rings.xy[1:][same]])
+        bend = _bend_bound(coef, edges, scale, hexagonal)
+        eps = 2.0 * (deviation + bend) + 1e-9
+        if eps > _MAX_EPS or not _injective(coef):
+            return None
+        edge_start = np.searchsorted(edge_poly, np.arange(n + 1)).astype(np.int64)
+        return cls(
+            geoms, bounds, centre, scale, np.stack([cs, ct]), hexagonal,
+            origin.astype(np.int64), int(ni), int(nj), label, shared_start, shared, full,
+            float(eps), edge_start, np.ascontiguousarray(edges),
+        )  # fmt: skip
+
+    def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Index of the winning polygon for each point, -1 where none covers it."""
+        x = np.ascontiguousarray(x, dtype=float)
+        y = np.ascontiguousarray(y, dtype=float)
+        out = tiling_lookup(
+            x, y, self.bounds, self.centre, self.scale, self.coef[0], self.coef[1],
+            self.hexagonal, self.origin, self.ni, self.nj, self.label, self.shared_start,
+            self.shared, self.full, self.eps, self.edge_start, self.edges, _CCW_ERROR,
+        )  # fmt: skip
+        unsure = np.flatnonzero(out == UNSURE)
+        for start in range(0, len(unsure), _CHUNK):  # on or within rounding of an edge
+            which = unsure[start : start + _CHUNK]
+            out[which] = self._exact(x[which], y[which])
+        return out
+
+    def _exact(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Smallest covering polygon among the four around each point (GEOS)."""
+        cand = tiling_candidates(
+            x, y, self.centre, self.scale, self.coef[0], self.coef[1], self.origin, self.ni,
+            self.nj, self.label, self.shared_start, self.shared,
+        )  # fmt: skip
+        best = np.full(len(x), np.iinfo(np.int64).max, dtype=np.int64)
+        for column in cand.T:
+            test = np.flatnonzero(column >= 0)
+            hit = test[shapely.intersects_xy(self.geoms[column[test]], x[test], y[test])]
+            best[hit] = np.minimum(best[hit], column[hit])
+        return np.where(best == np.iinfo(np.int64).max, _OUTSIDE, best)
+
+
+def _cell_table(flat: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell labels for polygons at lattice cells ``flat`` (see :class:`TilingIndex`)."""
+    polygons = np.arange(len(flat), dtype=np.int64)
+    counts = np.bincount(flat, minlength=size)
+    label = np.full(size, _OUTSIDE, dtype=np.int64)
+    alone = counts[flat] == 1
+    label[flat[alone]] = polygons[alone]
+    cells = np.flatnonzero(counts > 1)
+    label[cells] = -2 - np.arange(len(cells))
+    order = np.lexsort((polygons[~alone], flat[~alone]))  # by cell, then polygon
+    shared = polygons[~alone][order]
+    shared_start = np.concatenate([[0], np.cumsum(counts[cells])]).astype(np.int64)
+    return label, shared_start, shared
+
+
+# -- fitting the map -------------------------------------------------------------------------
+
+
+def _basis(
+    offset: np.ndarray, hexagonal: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Lattice basis at the cell whose ``offset`` is 0, from its nearest neighbours.
+
+    Square lattices show four equidistant neighbours, then the diagonals at sqrt(2); hexagonal
+    ones six, then sqrt(3). Returns ``(offset, dist, e1, e2)`` or None when they do not show.
+    """
+    dist = np.sqrt((offset**2).sum(axis=1))
+    k = 7 if hexagonal else 5
+    if len(dist) <= k + 1:
+        return None
+    near = np.argpartition(dist, k + 1)[: k + 2]
+    near = near[np.argsort(dist[near])][1:]  # drop the cell itself
+    d = dist[near]
+    ring = 6 if hexagonal else 4
+    next_ratio = np.sqrt(3.0) if hexagonal else np.sqrt(2.0)
+    # Up to 15% apart: H3's hexagons are regular on an icosahedron face, not in lon/lat.
+    if d[0] <= 0 or d[ring - 1] / d[0] > 1.15 or abs(d[ring] / d[0] - next_ratio) > 0.2:
+        return None
+    vectors = offset[near[:ring]]
+    e1 = vectors[0]
+    cross = e1[0] * vectors[:, 1] - e1[1] * vectors[:, 0]
+    cosine = vectors @ e1 / (d[:ring] * d[0])
+    want = 0.5 if hexagonal else 0.0
+    score = np.where(cross > 0, np.abs(cosine - want), np.inf)
+    if not np.isfinite(score.min()) or score.min() > 0.15:
+        return None
+    return offset, dist, e1, vectors[int(np.argmin(score))]
+
+
+def _design(uv: np.ndarray) -> np.ndarray:
+    """Cubic monomials ``1, u, v, u2, uv, v2, u3, u2v, uv2, v3`` (the kernel's order)."""
+    u, v = uv[:, 0], uv[:, 1]
+    return np.column_stack(
+        [np.ones_like(u), u, v, u * u, u * v, v * v, u**3, u * u * v, u * v * v, v**3]
+    )
+
+
+def _apply(coef: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    return _design(uv) @ coef.T
+
+
+def _fit_map(
+    mean: np.ndarray, regular: np.ndarray, centre: np.ndarray, scale: np.ndarray, hexagonal: bool
+) -> np.ndarray | None:
+    """Cubic ``P``: lon/lat to lattice coordinates, or None when no lattice shows.
+
+    The basis comes from the nearest neighbours of a regular cell near the middle whose
+    neighbours are all regular cells too (in a local equirectangular plane); the fit then grows
+    outward from it (5%, 25%, all regular cells by distance), each round rounding the previous
+    map's prediction to integer lattice positions.
+    """
+    points = mean[regular]
+    if len(points) <= 9:
+        return None
+    plane = (points - centre) * np.array([np.cos(np.radians(centre[1])), 1.0])
+    for middle in np.argsort((plane**2).sum(axis=1))[:25]:
+        found = _basis(plane - plane[middle], hexagonal)
+        if found is not None:
+            break
+    else:
+        return None
+    offset, dist, e1, e2 = found
+    basis = np.column_stack([e1, e2])
+    st = np.linalg.solve(basis, offset.T).T
+    uv = (points - centre) * scale
+    order = np.argsort(dist)
+    coef = np.zeros((2, 10))
+    for share in (0.05, 0.25, 1.0):
+        take = order[: max(30, int(share * len(order)))]
+        take = take[:: max(1, len(take) // _FIT_SAMPLE)]  # a spread-out sample of them
+        target = np.rint(st[take] if share == 0.05 else _apply(coef, uv[take]))
+        design = _design(uv[take]) if len(take) >= 30 else _design(uv[take])[:, :3]
+        solved = np.linalg.lstsq(design, target, rcond=None)[0].T
+        coef = np.zeros((2, 10))
+        coef[:, : solved.shape[1]] = solved
+    return coef
+
+
+def _bend_bound(coef: np.ndarray, edges: np.ndarray, scale: np.ndarray, hexagonal: bool) -> float:
+    """How far ``P`` can bend a straight edge away from the chord of its mapped ends.
+
+    A segment of extent ``(du, dv)`` (in ``P``'s input units) deviates from the chord by at most
+    ``(|Puu| du^2 + 2 |Puv| du dv + |Pvv| dv^2) / 8``, bounded over the input square [-1, 1]^2
+    by the absolute values of the cubic's second-derivative coefficients.
+    """
+    du = float(np.abs(edges[:, 2] - edges[:, 0]).max(initial=0.0)) * scale[0]
+    dv = float(np.abs(edges[:, 3] - edges[:, 1]).max(initial=0.0)) * scale[1]
+    c = np.abs(coef)
+    # second derivatives of [1, u, v, u2, uv, v2, u3, u2v, uv2, v3] with |u|, |v| <= 1
+    puu = 2 * c[:, 3] + 6 * c[:, 6] + 2 * c[:, 7]
+    puv = c[:, 4] + 2 * c[:, 7] + 2 * c[:, 8]
+    pvv = 2 * c[:, 5] + 2 * c[:, 8] + 6 * c[:, 9]
+    bend = (puu * du * du + 2 * puv * du * dv + pvv * dv * dv) / 8.0
+    return float(bend.sum()) * (1.5 if hexagonal else 1.0)
+
+
+def _injective(coef: np.ndarray) -> bool:
+    """``P`` keeps one orientation, far from folding, over its input square."""
+    g = np.linspace(-1.0, 1.0, 17)
+    u, v = (a.ravel() for a in np.meshgrid(g, g))
+    c = coef
+    su = c[:, 1, None] + 2 * c[:, 3, None] * u + c[:, 4, None] * v + 3 * c[:, 6, None] * u * u
+    su = su + 2 * c[:, 7, None] * u * v + c[:, 8, None] * v * v
+    sv = c[:, 2, None] + c[:, 4, None] * u + 2 * c[:, 5, None] * v + c[:, 7, None] * u * u
+    sv = sv + 2 * c[:, 8, None] * u * v + 3 * c[:, 9, None] * v * v
+    det = su[0] * sv[1] - sv[0] * su[1]
+    linear = c[0, 1] * c[1, 2] - c[0, 2] * c[1, 1]
+    return bool(linear != 0 and (det / linear).min() > 0.5)
