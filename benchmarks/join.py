@@ -44,7 +44,7 @@ def make_cells(n: int, shape: str, seed: int = 0) -> gpd.GeoDataFrame:
 
     ``voronoi``: irregular cells. ``square``: squares of one size in metres laid out in the UTM
     zone (as ``geo.gridgen`` does) and converted to EPSG:4326, so in lon/lat they are slightly
-    rotated quadrilaterals, clipped to the extent (the general index handles them).
+    rotated quadrilaterals, clipped to the extent (the tiling index finds their lattice).
     ``lattice``: squares of one size in degrees on a lon/lat graticule (arithmetic binning).
     ``hex``: ``geo.gridgen.make_grid`` hexagons; ``h3``: ``geo.gridgen.make_h3_grid`` cells at
     the resolution whose count is nearest ``n`` (H3 levels differ by 7x).
