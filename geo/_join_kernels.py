@@ -233,10 +233,10 @@ def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[int, int, float]
     di = abs(ri - s)
     dj = abs(rj - t)
     dz = abs(rz - z)
-    if di > dj and di > dz:
-        ri = -rj - rz
-    elif dj > dz:
-        rj = -ri - rz
+    # Cube rounding, written with selects (no data-dependent branches: they mispredict).
+    fix_i = (di > dj) & (di > dz)
+    fix_j = (~fix_i) & (dj > dz)
+    ri, rj = (-rj - rz if fix_i else ri), (-ri - rz if fix_j else rj)
     ds = s - ri
     dt = t - rj
     reach = max(abs(ds + 0.5 * dt), abs(0.5 * ds + dt), abs(0.5 * dt - 0.5 * ds))
