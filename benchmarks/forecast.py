@@ -10,9 +10,11 @@ method was chosen, and TEST months (July-October), reported separately and never
 Printed: PAI and PEI* medians over origins per method and window, and each method's PAI ratio to
 the naive past-year count baseline measured in the same run.
 
-``--ceiling`` adds a row ``oracle`` that is not a forecast: it scores cells by their counts over
-the whole data except the scored window (so it sees later months). It bounds what any forecast of
-a steady intensity could gain over naive on these windows.
+``--ceiling`` adds two rows that are not forecasts. ``oracle`` scores cells by their counts over
+the whole data except the scored window (so it sees later months): it bounds what any forecast of
+a steady intensity could gain over naive on these windows. ``perfect`` scores cells by the scored
+window's own counts (PEI* = 1): no forecast can do better, so its ratio to naive (1 / naive's
+PEI*) is the most any method can gain on that window.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def run_split(
     """One row per (origin, window, method) with PAI, PEI*, hits and incidents.
 
     Windows ending after ``until`` are skipped (validation never looks at test months). With
-    ``everything_after``, the row ``oracle`` scores cells by all events outside the window.
+    ``everything_after``, the row ``oracle`` scores cells by all events outside the window and
+    ``perfect`` by the window's own events.
     """
     rows = []
     for origin in origins:
@@ -94,8 +97,14 @@ def run_split(
             actual = events.between(_ns(origin), int(end.as_unit("ns").value)).counts(
                 lattice.n_cells
             )
-            for method in (*methods, "oracle") if everything_after else methods:
+            for method in (*methods, "oracle", "perfect") if everything_after else methods:
                 start = time.perf_counter()
+                if method == "perfect":  # the window's own counts: PEI* = 1 by definition
+                    result = score_forecast(
+                        actual.astype(float), actual, lattice.cell_area_m2, area_sq_mi=area_sq_mi
+                    )
+                    rows.append(_row(origin, window, method, result, start))
+                    continue
                 if method == "oracle":
                     outside = (events.time_ns < _ns(origin)) | (
                         events.time_ns >= int(end.as_unit("ns").value)
@@ -198,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ceiling",
         action="store_true",
-        help="add the row 'oracle' (counts outside the window, later months included): a bound",
+        help="add the rows 'oracle' (counts outside the window, later months included) and "
+        "'perfect' (the window's own counts): bounds, not forecasts",
     )
     args = parser.parse_args(argv)
 
