@@ -29,6 +29,7 @@ import numpy as np
 import shapely
 
 from ._join_kernels import UNSURE, group_by_key, raster_bins, raster_exact
+from ._raster_build import raster_tables, ring_bounds
 
 __all__ = ["RasterIndex", "Rings", "polygon_rings"]
 
@@ -132,63 +133,12 @@ class RasterIndex:
             nx = int(np.ceil(span_x / w)) + 2
             ny = int(np.ceil(span_y / h)) + 2
         eps = 1e-9 * max(span_x, span_y, abs(xmin), abs(xmax), abs(ymin), abs(ymax))
-        lattice = _Lattice(x0, y0, w, h, nx, ny, eps)
-
-        segments = _segments(rings, lattice)
-        edge_bin, edge_poly = _edge_pairs(segments, lattice)
-        special = np.zeros(nx * ny, dtype=bool)
-        special[edge_bin] = True
-
-        # Scanline fill at bin centres: how many polygons cover each centre, and which.
-        row, poly, u_in, u_out = _intervals(segments, lattice)
-        first = np.clip(np.ceil(u_in - 0.5), 0, nx).astype(np.int64)
-        last = np.clip(np.floor(u_out - 0.5) + 1, 0, nx).astype(np.int64)  # exclusive
-        start, stop = row * nx + first, row * nx + np.maximum(last, first)
-        size = nx * ny + 1
-        count = np.cumsum(np.bincount(start, minlength=size) - np.bincount(stop, minlength=size))
-        owner = np.cumsum(
-            np.bincount(start, weights=poly, minlength=size)
-            - np.bincount(stop, weights=poly, minlength=size)
+        label, cand_start, cand, cand_edges, cand_edge_count, edges = raster_tables(
+            rings.xy, rings.ring, rings.ring_poly, len(rings.first_poly), x0, y0, w, h, nx, ny, eps
         )
-        count, owner = count[:-1], np.rint(owner[:-1]).astype(np.int64)
-        special |= count > 1  # overlapping polygons: decided exactly, point by point
-
-        label = np.where(count == 1, owner, _OUTSIDE).astype(np.int32)
-        slots = np.flatnonzero(special)
-        label[slots] = -2 - np.arange(len(slots), dtype=np.int32)
-
-        # Candidates of a special bin: polygons with an edge in it, and polygons covering its
-        # centre. A polygon covering the whole bin without an edge near it (possible only
-        # where polygons overlap) is of the second kind: its edges are at least half a bin from
-        # the centre, far beyond rounding, so the fill's intervals find it.
-        before = np.cumsum(special, dtype=np.int64) - special  # special bins before each bin
-        lo = before[row * nx + np.minimum(first, nx - 1)]  # (empty intervals: spans 0)
-        hi = (
-            before[row * nx + np.maximum(last - 1, 0)] + special[row * nx + np.maximum(last - 1, 0)]
-        )
-        del before
-        spans = np.where(last > first, np.maximum(hi - lo, 0), 0)
-        cover_slot = np.repeat(lo, spans) + _ramp(spans)
-        cover_poly = np.repeat(poly, spans)
-        edge_keys = (-2 - label[edge_bin].astype(np.int64)) * len(geoms) + edge_poly
-        # Consecutive edges of a ring mark the same bins: drop repeats before sorting.
-        edge_keys = edge_keys[np.concatenate([[True], edge_keys[1:] != edge_keys[:-1]])]
-        keys = np.concatenate([edge_keys, cover_slot * len(geoms) + cover_poly])
-        keys.sort()
-        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-        which, cand = np.divmod(keys, len(geoms))
-        cand_start = np.zeros(len(slots) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(which, minlength=len(slots)), out=cand_start[1:])
-        edge_key, edge_start, edges = _edge_table(segments, lattice)
-        key = cand * ny + slots[which] // nx  # (polygon, row of the bin)
-        order = np.argsort(key)
-        at = np.empty(len(key), dtype=np.int64)
-        at[order] = np.minimum(np.searchsorted(edge_key, key[order]), len(edge_key) - 1)
-        found = edge_key[at] == key
-        cand_edge_count = np.where(found, edge_start[at + 1] - edge_start[at], 0)
         return cls(
-            geoms, x0, y0, w, h, nx, ny, label, cand_start, cand.astype(np.int64),
-            edge_start[at], cand_edge_count.astype(np.int32), edges,
+            geoms, x0, y0, w, h, nx, ny, label, cand_start, cand, cand_edges, cand_edge_count,
+            edges,
         )  # fmt: skip
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -265,29 +215,6 @@ class RasterIndex:
         return covered
 
 
-@dataclass(frozen=True)
-class _Lattice:
-    x0: float
-    y0: float
-    w: float
-    h: float
-    nx: int
-    ny: int
-    eps: float
-
-
-@dataclass(frozen=True)
-class _Segments:
-    """Polygon edges in bin units (u = column, v = row), with the polygon of each."""
-
-    ua: np.ndarray
-    va: np.ndarray
-    ub: np.ndarray
-    vb: np.ndarray
-    poly: np.ndarray
-    xy: np.ndarray  # (m, 4) ax, ay, bx, by in the polygons' own coordinates
-
-
 def _ramp(counts: np.ndarray) -> np.ndarray:
     """0, 1, ..., k-1 for each k in counts, concatenated."""
     return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -309,14 +236,19 @@ class Rings:
 def polygon_rings(geoms: np.ndarray) -> Rings:
     """Ring coordinates of polygons in a few vectorised passes (bounds come from them).
 
-    Polygons and MultiPolygons go through ``get_rings``; anything else (rare: collections)
-    through its boundary. Missing and empty geometries have no coordinates, so never match.
+    Polygons without holes are read in one pass of ``get_coordinates`` (a ring each), in
+    chunks of :data:`_READ_CHUNK` geometries, checked chunk by chunk as they are read: GEOS
+    walks each geometry several times (type, holes, count, copy), and a chunk stays in cache
+    meanwhile. Other polygons and MultiPolygons go through ``get_rings``; anything else (rare:
+    collections) through its boundary. Missing and empty geometries have no coordinates, so
+    never match.
     """
-    kind = shapely.get_type_id(geoms)
-    if ((kind == -1) | ((kind == 3) & (shapely.get_num_interior_rings(geoms) == 0))).all():
-        # Polygons without holes: one ring each, read in a single pass.
-        xy, ring = shapely.get_coordinates(geoms, return_index=True)
+    geoms = np.asarray(geoms, dtype=object)
+    simple = _simple_coordinates(geoms)
+    if simple is not None:  # polygons without holes: one ring each
+        xy, ring = simple
         return _rings_of(xy, ring, np.arange(len(geoms), dtype=np.int64))
+    kind = shapely.get_type_id(geoms)
     if np.isin(kind, [-1, 3]).all():
         rings, ring_poly = shapely.get_rings(geoms, return_index=True)
     elif np.isin(kind, [-1, 3, 6]).all():
@@ -326,100 +258,32 @@ def polygon_rings(geoms: np.ndarray) -> Rings:
     else:
         rings, ring_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    return _rings_of(xy, ring, ring_poly)
+    return _rings_of(xy, ring, ring_poly.astype(np.int64))
+
+
+#: Geometries per GEOS call in :func:`polygon_rings`.
+_READ_CHUNK = 512
+
+
+def _simple_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``shapely.get_coordinates(geoms, return_index=True)`` when every geometry is a Polygon
+    without holes or missing, else None (read in chunks, each checked before it is read)."""
+    xys, indices = [], []
+    for start in range(0, len(geoms), _READ_CHUNK):
+        part = geoms[start : start + _READ_CHUNK]
+        kind = shapely.get_type_id(part)
+        if not ((kind == -1) | ((kind == 3) & (shapely.get_num_interior_rings(part) == 0))).all():
+            return None
+        xy, index = shapely.get_coordinates(part, return_index=True)
+        xys.append(xy)
+        indices.append(index + start)
+    if not xys:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    return np.concatenate(xys), np.concatenate(indices)
 
 
 def _rings_of(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> Rings:
-    poly = ring_poly[ring]
-    start = np.flatnonzero(np.concatenate([[True], poly[1:] != poly[:-1]])) if len(poly) else poly
-    if len(poly):
-        lo = np.minimum.reduceat(xy, start, axis=0)
-        hi = np.maximum.reduceat(xy, start, axis=0)
-        bounds = np.column_stack([lo, hi])
-    else:
-        bounds = np.zeros((0, 4))
-    return Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds)
-
-
-def _segments(rings: Rings, lattice: _Lattice) -> _Segments:
-    same = rings.ring[1:] == rings.ring[:-1]
-    head, tail = rings.xy[:-1][same], rings.xy[1:][same]
-    return _Segments(
-        ua=(head[:, 0] - lattice.x0) / lattice.w,
-        va=(head[:, 1] - lattice.y0) / lattice.h,
-        ub=(tail[:, 0] - lattice.x0) / lattice.w,
-        vb=(tail[:, 1] - lattice.y0) / lattice.h,
-        poly=rings.ring_poly[rings.ring[:-1][same]].astype(np.int64),
-        xy=np.column_stack([head, tail]),
-    )
-
-
-def _edge_pairs(seg: _Segments, lattice: _Lattice) -> tuple[np.ndarray, np.ndarray]:
-    """(bin, polygon) for every bin some edge of the polygon passes within ``eps`` of."""
-    nx, ny = lattice.nx, lattice.ny
-    eu, ev = lattice.eps / lattice.w, lattice.eps / lattice.h
-    umin, umax = np.minimum(seg.ua, seg.ub), np.maximum(seg.ua, seg.ub)
-    vmin, vmax = np.minimum(seg.va, seg.vb), np.maximum(seg.va, seg.vb)
-    c_lo = np.clip(np.floor(umin - eu), 0, nx - 1).astype(np.int64)
-    c_hi = np.clip(np.floor(umax + eu), 0, nx - 1).astype(np.int64)
-    ncol = c_hi - c_lo + 1
-    k = np.repeat(np.arange(len(seg.ua)), ncol)
-    col = np.repeat(c_lo, ncol) + _ramp(ncol)
-    # The part of each edge inside the column's slab (widened by eps), as a v-interval.
-    ua, va, du = seg.ua[k], seg.va[k], seg.ub[k] - seg.ua[k]
-    s0 = np.maximum(col - eu, umin[k])
-    s1 = np.minimum(col + 1 + eu, umax[k])
-    steep = np.abs(du) < 1e-12
-    slope = np.divide(seg.vb[k] - va, du, out=np.zeros(len(k)), where=~steep)
-    v0 = np.where(steep, vmin[k], va + (s0 - ua) * slope)
-    v1 = np.where(steep, vmax[k], va + (s1 - ua) * slope)
-    lo = np.clip(np.minimum(v0, v1), vmin[k], vmax[k]) - ev
-    hi = np.clip(np.maximum(v0, v1), vmin[k], vmax[k]) + ev
-    r_lo = np.clip(np.floor(lo), 0, ny - 1).astype(np.int64)
-    r_hi = np.clip(np.floor(hi), 0, ny - 1).astype(np.int64)
-    nrow = r_hi - r_lo + 1
-    rows = np.repeat(r_lo, nrow) + _ramp(nrow)
-    return rows * nx + np.repeat(col, nrow), np.repeat(seg.poly[k], nrow)
-
-
-def _intervals(
-    seg: _Segments, lattice: _Lattice
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Where each polygon is inside along each row's centre line (even-odd crossings).
-
-    Returns ``row, poly, u_in, u_out``: one entry per inside stretch, in bin units.
-    """
-    vmin, vmax = np.minimum(seg.va, seg.vb), np.maximum(seg.va, seg.vb)
-    # Rows whose centre line r + 0.5 lies in [vmin, vmax): the half-open crossing rule.
-    r_lo = np.ceil(vmin - 0.5).astype(np.int64)
-    r_hi = np.ceil(vmax - 0.5).astype(np.int64)  # exclusive
-    nrow = np.maximum(r_hi - r_lo, 0)
-    k = np.repeat(np.arange(len(seg.ua)), nrow)
-    row = np.repeat(r_lo, nrow) + _ramp(nrow)
-    t = (row + 0.5 - seg.va[k]) / (seg.vb[k] - seg.va[k])
-    u = seg.ua[k] + t * (seg.ub[k] - seg.ua[k])
-    poly = seg.poly[k]
-    # Order by polygon, row and column; crossings of one polygon that share a column may come
-    # out of order, which only moves interval ends inside that column (a marked bin anyway).
-    column = np.clip(np.floor(u), -1, lattice.nx).astype(np.int64) + 1
-    order = np.argsort((poly * lattice.ny + row) * (lattice.nx + 2) + column)
-    row, poly, u = row[order], poly[order], u[order]
-    inside = slice(0, None, 2)
-    outside = slice(1, None, 2)
-    return row[inside], poly[inside], u[inside], u[outside]
-
-
-def _edge_table(seg: _Segments, lattice: _Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each polygon's edges per row band they reach into (widened by ``eps``), as CSR."""
-    ev = lattice.eps / lattice.h
-    vmin, vmax = np.minimum(seg.va, seg.vb), np.maximum(seg.va, seg.vb)
-    r_lo = np.clip(np.floor(vmin - ev), 0, lattice.ny - 1).astype(np.int64)
-    r_hi = np.clip(np.floor(vmax + ev), 0, lattice.ny - 1).astype(np.int64)
-    nrow = r_hi - r_lo + 1
-    k = np.repeat(np.arange(len(seg.ua)), nrow)
-    key = seg.poly[k] * lattice.ny + np.repeat(r_lo, nrow) + _ramp(nrow)
-    order = np.argsort(key, kind="stable")
-    key, k = key[order], k[order]
-    change = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    start = np.concatenate([change, [len(key)]]).astype(np.int64)
-    return key[change], start, seg.xy[k]
+    xy = np.ascontiguousarray(xy, dtype=float)
+    ring = np.ascontiguousarray(ring, dtype=np.int64)
+    first_poly, bounds = ring_bounds(xy, ring, ring_poly)
+    return Rings(xy, ring, ring_poly, first_poly, bounds)
