@@ -5,18 +5,22 @@ The same arithmetic as the vectorised numpy build it replaces (kept as the refer
 temporaries and sorts of the whole edge set:
 
 * ``ring_bounds``: the polygons with coordinates and their bounds, from the ring coordinates;
-* ``raster_tables``: polygon by polygon (their coordinates are contiguous, in increasing polygon
-  order), the ``eps`` supercover of the edges marks bins, the crossings of the edges with the
-  row centre lines are sorted per row and paired into inside stretches (a difference array over
-  the bins counts and names the covering polygons), and the edges are filed by row band;
-  then the bins are labelled, and the candidate table is counted and filled polygon by polygon,
-  so each bin's candidates come out sorted by polygon without a sort.
+* ``raster_tables``: a pre-pass sizes every table; the edge table (each polygon's edges per row
+  band) is filled polygon by polygon; then, taking the polygons in a spatial order (by the bin
+  of their first vertex; the tie-break order may be spatially random, and bins touched in
+  random order are cache misses), the ``eps`` supercover of the edges marks bins, and the
+  crossings of the edges with the row centre lines, sorted per row and paired, give each
+  polygon's inside stretches (a difference array over the bins counts and names the covering
+  polygons); the bins are labelled, and the candidate table is counted, filled, and each bin's
+  few candidates sorted by polygon.
 
 Every value is computed with the same operations in the same order as the numpy build (no
 fastmath), so the index is identical to it. The only freedom the numpy build had, the order of
 crossings of one polygon that fall in the same column of a row, is fixed here by sorting them by
 position; it moves interval ends only inside bins the polygon's own edges mark, which does not
-change any output array.
+change any output array. The large arrays are allocated by numpy (which asks the kernel for huge
+pages: far fewer page faults than numba's allocator on fresh memory) and filled by the kernels;
+helpers inside the loops take no arrays (each call would count references).
 """
 
 from __future__ import annotations
@@ -109,43 +113,42 @@ def raster_tables(
     """
     m, ng, nbins = len(xy), n_polys, nx * ny
     eu, ev = eps / w, eps / h
-    u, v = np.empty(m), np.empty(m)
     gstart, gpoly = np.empty(ng + 1, np.int64), np.empty(ng, np.int64)
     tr_min, tr_max = np.zeros(ng, np.int64), np.full(ng, -1, np.int64)
     cr_min, cr_max = np.zeros(ng, np.int64), np.full(ng, -1, np.int64)
     tbase, ebase = np.zeros(ng + 1, np.int64), np.zeros(ng + 1, np.int64)
     box_bins, home = np.zeros(ng, np.int64), np.empty(ng, np.int64)
     n_cross, most_cross, most_rows, most_table = _prepass(
-        xy, ring, ring_poly, x0, y0, w, h, nx, ny, eu, ev, u, v, gstart, gpoly, tr_min, tr_max,
+        xy, ring, ring_poly, x0, y0, w, h, nx, ny, eu, ev, gstart, gpoly, tr_min, tr_max,
         cr_min, cr_max, tbase, ebase, box_bins, home,
     )  # fmt: skip
     estart = np.empty(tbase[ng] + 1, np.int64)
     edges = np.empty((ebase[ng], 4))
-    _edge_table(xy, ring, v, gstart, tr_min, tbase, ebase, ny, ev, most_table, estart, edges)
+    _edge_table(xy, ring, y0, h, gstart, tr_min, tbase, ebase, ny, ev, most_table, estart, edges)
     order = _spatial_order(home, nbins)
 
     stamp = np.full(nbins, -1, np.int32)
     special = np.zeros(nbins, np.bool_)
-    count = np.zeros(nbins + 1, np.int64)
+    count = np.zeros(nbins + 1, np.int32)  # (bins and their counts fit in int32)
     owner = np.zeros(nbins + 1, np.int64)
-    mark = np.empty(min(int(box_bins.sum()), 4 * m + nbins) + 1, np.int64)
+    mark = np.empty(min(int(box_bins.sum()), 4 * m + nbins) + 1, np.int32)
     mark_start = np.zeros(ng + 1, np.int64)
-    intervals = np.empty((n_cross // 2 + 1, 3), np.int64)
+    intervals = np.empty((n_cross // 2 + 1, 3), np.int32)
     iv_start = np.zeros(ng + 1, np.int64)
     # The sweep reads the polygons in processing order: gather them into it first.
-    su, sv, sring = np.empty(m), np.empty(m), np.empty(m, np.int64)
+    su, sv, snext = np.empty(m), np.empty(m), np.empty(m, np.bool_)
     sstart = np.empty(ng + 1, np.int64)
-    _gather(u, v, ring, gstart, order, su, sv, sring, sstart)
+    _gather(xy, ring, x0, y0, w, h, gstart, order, su, sv, snext, sstart)
     mark, n_cover = _sweep(
-        su, sv, sring, sstart, gpoly[order], cr_min[order], cr_max[order], box_bins[order], nx,
+        su, sv, snext, sstart, gpoly[order], cr_min[order], cr_max[order], box_bins[order], nx,
         ny, eu, ev, most_cross, most_rows, stamp, special, count, owner, mark, mark_start,
         intervals, iv_start,
     )  # fmt: skip
-    del su, sv, sring
+    del su, sv, snext
     label = np.empty(nbins, np.int32)
     n_slots = _label(count, owner, special, label)
     cand_start = np.zeros(n_slots + 1, np.int64)
-    cb = np.empty(mark_start[ng] + n_cover, np.int64)
+    cb = np.empty(mark_start[ng] + n_cover, np.int32)
     cb_start = np.zeros(ng + 1, np.int64)
     _count_candidates(
         nx, label, special, stamp, mark, mark_start, intervals, iv_start, cand_start, cb, cb_start
@@ -174,8 +177,6 @@ def _prepass(
     ny: int,
     eu: float,
     ev: float,
-    u: np.ndarray,
-    v: np.ndarray,
     gstart: np.ndarray,
     gpoly: np.ndarray,
     tr_min: np.ndarray,
@@ -187,15 +188,12 @@ def _prepass(
     box_bins: np.ndarray,
     home: np.ndarray,
 ) -> tuple[int, int, int, int]:  # pragma: no cover - compiled
-    """Bin coordinates, the polygons' coordinate ranges, and per polygon: its rows in the edge
+    """The polygons' coordinate ranges, and per polygon: its rows in the edge
     table (``tr_min..tr_max``, their place ``tbase`` and its edges' ``ebase``), the rows whose
     centre lines it crosses (``cr_min..cr_max``), the bins of its widened box (bounding its
     marks) and the bin of its first vertex (``home``). Returns the number of crossings, the
     most crossings and crossed rows of one polygon, and the most edge-table rows of one."""
     m = xy.shape[0]
-    for i in range(m):
-        u[i] = (xy[i, 0] - x0) / w
-        v[i] = (xy[i, 1] - y0) / h
     ng = 0
     prev = -1
     for i in range(m):
@@ -219,13 +217,20 @@ def _prepass(
         c_hi = -(1 << 62)
         nc = 0
         ne = 0
-        for i in range(gstart[g], gstart[g + 1] - 1):
+        gs = gstart[g]
+        uh = ub = (xy[gs, 0] - x0) / w  # bin coordinates, as the numpy build computed them
+        vh = vb = (xy[gs, 1] - y0) / h
+        for i in range(gs, gstart[g + 1] - 1):
+            ua = ub
+            va = vb
+            ub = (xy[i + 1, 0] - x0) / w
+            vb = (xy[i + 1, 1] - y0) / h
             if ring[i] != ring[i + 1]:
                 continue
-            k_lo = min(k_lo, int(_clip(math.floor(min(u[i], u[i + 1]) - eu), 0, nx - 1)))
-            k_hi = max(k_hi, int(_clip(math.floor(max(u[i], u[i + 1]) + eu), 0, nx - 1)))
-            vmin = min(v[i], v[i + 1])
-            vmax = max(v[i], v[i + 1])
+            k_lo = min(k_lo, int(_clip(math.floor(min(ua, ub) - eu), 0, nx - 1)))
+            k_hi = max(k_hi, int(_clip(math.floor(max(ua, ub) + eu), 0, nx - 1)))
+            vmin = min(va, vb)
+            vmax = max(va, vb)
             r_lo = int(_clip(math.floor(vmin - ev), 0, ny - 1))
             r_hi = int(_clip(math.floor(vmax + ev), 0, ny - 1))
             ne += r_hi - r_lo + 1
@@ -250,8 +255,6 @@ def _prepass(
             most_rows = max(most_rows, c_hi - c_lo + 1)
         n_cross += nc
         most_cross = max(most_cross, nc)
-        uh = u[gstart[g]]
-        vh = v[gstart[g]]
         if uh == uh and vh == vh:
             row = int(_clip(math.floor(vh), 0, ny - 1))
             home[g] = row * nx + int(_clip(math.floor(uh), 0, nx - 1))
@@ -264,7 +267,8 @@ def _prepass(
 def _edge_table(
     xy: np.ndarray,
     ring: np.ndarray,
-    v: np.ndarray,
+    y0: float,
+    h: float,
     gstart: np.ndarray,
     tr_min: np.ndarray,
     tbase: np.ndarray,
@@ -288,11 +292,14 @@ def _edge_table(
         rows = tbase[g + 1] - tb
         for k in range(rows):
             cursor[k] = 0
+        vb = (xy[gs, 1] - y0) / h
         for i in range(gs, ge):
+            va = vb
+            vb = (xy[i + 1, 1] - y0) / h
             if ring[i] != ring[i + 1]:
                 continue
-            vmin = min(v[i], v[i + 1])
-            vmax = max(v[i], v[i + 1])
+            vmin = min(va, vb)
+            vmax = max(va, vb)
             r_lo = int(_clip(math.floor(vmin - ev), 0, ny - 1))
             r_hi = int(_clip(math.floor(vmax + ev), 0, ny - 1))
             for r in range(r_lo, r_hi + 1):
@@ -303,11 +310,14 @@ def _edge_table(
             estart[tb + k] = running
             cursor[k] = running
             running += n
+        vb = (xy[gs, 1] - y0) / h
         for i in range(gs, ge):
+            va = vb
+            vb = (xy[i + 1, 1] - y0) / h
             if ring[i] != ring[i + 1]:
                 continue
-            vmin = min(v[i], v[i + 1])
-            vmax = max(v[i], v[i + 1])
+            vmin = min(va, vb)
+            vmax = max(va, vb)
             r_lo = int(_clip(math.floor(vmin - ev), 0, ny - 1))
             r_hi = int(_clip(math.floor(vmax + ev), 0, ny - 1))
             for r in range(r_lo, r_hi + 1):
@@ -338,25 +348,30 @@ def _spatial_order(home: np.ndarray, nbins: int) -> np.ndarray:  # pragma: no co
 
 @njit(cache=True, nogil=True)
 def _gather(
-    u: np.ndarray,
-    v: np.ndarray,
+    xy: np.ndarray,
     ring: np.ndarray,
+    x0: float,
+    y0: float,
+    w: float,
+    h: float,
     gstart: np.ndarray,
     order: np.ndarray,
     su: np.ndarray,
     sv: np.ndarray,
-    sring: np.ndarray,
+    snext: np.ndarray,
     sstart: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """The polygons' bin coordinates and rings, polygon by polygon in ``order``."""
+    """The polygons' vertices in bin coordinates, polygon by polygon in ``order``, and whether
+    an edge runs from each to the next (the next is of the same ring)."""
     at = 0
     for j in range(order.shape[0]):
         g = order[j]
         sstart[j] = at
-        for i in range(gstart[g], gstart[g + 1]):
-            su[at] = u[i]
-            sv[at] = v[i]
-            sring[at] = ring[i]
+        stop = gstart[g + 1]
+        for i in range(gstart[g], stop):
+            su[at] = (xy[i, 0] - x0) / w
+            sv[at] = (xy[i, 1] - y0) / h
+            snext[at] = i + 1 < stop and ring[i] == ring[i + 1]
             at += 1
     sstart[order.shape[0]] = at
 
@@ -365,7 +380,7 @@ def _gather(
 def _sweep(
     u: np.ndarray,
     v: np.ndarray,
-    ring: np.ndarray,
+    edge: np.ndarray,
     gstart: np.ndarray,
     gpoly: np.ndarray,
     cr_min: np.ndarray,
@@ -404,7 +419,7 @@ def _sweep(
         if n_mark + box_bins[g] > mark.shape[0]:
             mark = _grow(mark, n_mark + box_bins[g])
         for i in range(gs, ge):
-            if ring[i] != ring[i + 1]:
+            if not edge[i]:
                 continue
             ua = u[i]
             va = v[i]
@@ -449,7 +464,7 @@ def _sweep(
         for k in range(rows + 1):
             cross_at[k] = 0
         for i in range(gs, ge):
-            if ring[i] != ring[i + 1]:
+            if not edge[i]:
                 continue
             a = math.ceil(min(v[i], v[i + 1]) - 0.5)
             b = math.ceil(max(v[i], v[i + 1]) - 0.5)
@@ -458,7 +473,7 @@ def _sweep(
         for k in range(rows):
             cross_at[k + 1] += cross_at[k]
         for i in range(gs, ge):
-            if ring[i] != ring[i + 1]:
+            if not edge[i]:
                 continue
             ua = u[i]
             va = v[i]

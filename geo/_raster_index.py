@@ -80,7 +80,12 @@ class RasterIndex:
 
     @classmethod
     def build(
-        cls, geoms: np.ndarray, *, bins: int | None = None, points: int | None = None
+        cls,
+        geoms: np.ndarray,
+        *,
+        bins: int | None = None,
+        points: int | None = None,
+        rings: Rings | None = None,
     ) -> RasterIndex:
         """Index polygons (order = tie-break order). Empty or missing geometries never match.
 
@@ -95,9 +100,13 @@ class RasterIndex:
             is cheap, so the build, not the lookup, sets the balance).
         points
             How many points the index will answer (sizes the default ``bins``).
+        rings
+            ``polygon_rings(geoms)`` when the caller has it already (it is most of the cost
+            of reading the polygons).
         """
         geoms = np.asarray(geoms, dtype=object)
-        rings = polygon_rings(geoms)
+        if rings is None:
+            rings = polygon_rings(geoms)
         usable = np.zeros(len(geoms), dtype=bool)
         usable[rings.first_poly] = True
         bounds = np.full((len(geoms), 4), np.nan)

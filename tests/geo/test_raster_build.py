@@ -127,6 +127,14 @@ def test_many_cells_read_in_chunks_give_the_same_index() -> None:
     _assert_same_index(geoms, points=100_000)
 
 
+def test_rings_given_by_the_caller_give_the_same_index() -> None:
+    """Rings read once (as the tiling check reads them) can be handed to the build."""
+    geoms = _with_holes(6)
+    given = RasterIndex.build(geoms, rings=polygon_rings(geoms))
+    for name, expected in zip(FIELDS, _build_reference(geoms), strict=True):
+        assert np.array_equal(getattr(given, name), expected), name
+
+
 def test_nothing_usable_gives_an_empty_index() -> None:
     """Only missing and empty geometries: every point is outside."""
     geoms = np.asarray([None, Polygon()], dtype=object)
