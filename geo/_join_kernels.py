@@ -20,7 +20,10 @@ __all__ = [
     "lattice_bins",
     "raster_bins",
     "raster_exact",
+    "ring_areas",
     "tiling_candidates",
+    "tiling_deviation",
+    "tiling_locate",
     "tiling_lookup",
 ]
 
@@ -463,3 +466,18 @@ def tiling_deviation(
                 out = max(out, (px - cx) * neighbours[m, 0] + (py - cy) * neighbours[m, 1] - 0.5)
         reach[k] = out
     return corner_gap, reach
+
+
+@njit(cache=True, nogil=True)
+def ring_areas(xy: np.ndarray, start: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Shoelace area of the closed ring ``xy[start[k]:start[k + 1]]`` for each ``k``."""
+    n = start.shape[0] - 1
+    out = np.empty(n)
+    for k in range(n):
+        twice = 0.0
+        x0 = xy[start[k], 0]
+        y0 = xy[start[k], 1]
+        for p in range(start[k], start[k + 1] - 1):  # relative to the first vertex: less rounding
+            twice += (xy[p, 0] - x0) * (xy[p + 1, 1] - y0) - (xy[p + 1, 0] - x0) * (xy[p, 1] - y0)
+        out[k] = abs(twice) / 2.0
+    return out

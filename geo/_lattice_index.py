@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from ._join_kernels import UNSURE, lattice_bins
+from ._raster_index import Rings, polygon_rings
 
 __all__ = ["LatticeIndex"]
 
@@ -53,18 +54,24 @@ class LatticeIndex:
     margin: float
 
     @classmethod
-    def detect(cls, geoms: np.ndarray) -> LatticeIndex | None:
-        """The lattice index of ``geoms``, or None when they are not such a lattice."""
+    def detect(cls, geoms: np.ndarray, rings: Rings | None = None) -> LatticeIndex | None:
+        """The lattice index of ``geoms``, or None when they are not such a lattice.
+
+        ``rings``: the polygons' rings if already read (:func:`~geo._raster_index.polygon_rings`).
+        """
         geoms = np.asarray(geoms, dtype=object)
-        if len(geoms) < 4 or shapely.is_missing(geoms).any():
+        n = len(geoms)
+        if n < 4:
             return None
-        if not (
-            (shapely.get_type_id(geoms) == 3).all()
-            and (shapely.get_num_interior_rings(geoms) == 0).all()
-            and (shapely.get_num_coordinates(geoms) == 5).all()
-        ):
+        rings = polygon_rings(geoms) if rings is None else rings
+        if len(rings.first_poly) != n:
+            return None  # missing or empty polygons
+        per_poly = np.bincount(rings.ring_poly[rings.ring], minlength=n)
+        if not ((per_poly == 5).all() and len(rings.ring_poly) == n):
+            return None  # one ring of four corners each
+        if not (shapely.get_type_id(geoms) == 3).all():
             return None
-        b = shapely.bounds(geoms)
+        b = rings.bounds
         widths, heights = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
         w, h = float(np.median(widths)), float(np.median(heights))
         if w <= 0 or h <= 0:

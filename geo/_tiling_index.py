@@ -33,12 +33,13 @@ import shapely
 
 from ._join_kernels import (
     UNSURE,
+    ring_areas,
     tiling_candidates,
     tiling_deviation,
     tiling_locate,
     tiling_lookup,
 )
-from ._raster_index import polygon_rings
+from ._raster_index import Rings, polygon_rings
 
 __all__ = ["TilingIndex"]
 
@@ -119,13 +120,16 @@ class TilingIndex:
     edges: np.ndarray
 
     @classmethod
-    def detect(cls, geoms: np.ndarray) -> TilingIndex | None:
-        """The tiling index of ``geoms`` (lon/lat), or None when they are not such a tiling."""
+    def detect(cls, geoms: np.ndarray, rings: Rings | None = None) -> TilingIndex | None:
+        """The tiling index of ``geoms`` (lon/lat), or None when they are not such a tiling.
+
+        ``rings``: the polygons' rings if already read (:func:`~geo._raster_index.polygon_rings`).
+        """
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
         if n < 16 or not np.isin(shapely.get_type_id(geoms), [3, 6]).all():
             return None
-        rings = polygon_rings(geoms)
+        rings = polygon_rings(geoms) if rings is None else rings
         if len(rings.first_poly) != n:
             return None  # empty polygons
         owner = rings.ring_poly[rings.ring]
@@ -147,11 +151,12 @@ class TilingIndex:
         if modal not in (5, 7):
             return None
         hexagonal = modal == 7
-        area = shapely.area(geoms)
+        start = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+        area = ring_areas(rings.xy, start)  # the shell's area: only simple polygons use it
         typical = float(np.median(area[simple & (counts == modal)]))
         regular = simple & (counts == modal) & (np.abs(area / typical - 1.0) < 0.05)
-        if regular.sum() < 9:
-            return None
+        if regular.sum() < max(9, n // 4):
+            return None  # a tiling's cells are mostly alike (Voronoi cells are not)
         bounds = np.concatenate([rings.bounds[:, :2].min(axis=0), rings.bounds[:, 2:].max(axis=0)])
         centre = (bounds[:2] + bounds[2:]) / 2.0
         scale = 2.0 / np.maximum(bounds[2:] - bounds[:2], 1e-12)
@@ -172,7 +177,6 @@ class TilingIndex:
         mapped, _, _ = tiling_locate(
             rings.xy[:, 0], rings.xy[:, 1], centre, scale, cs, ct, hexagonal
         )
-        start = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
         corner_gap, reach = tiling_deviation(
             mapped, start, ij, regular, hexagonal, _CORNERS[hexagonal], _NEIGHBOURS[hexagonal]
         )

@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 
 from ._lattice_index import LatticeIndex
-from ._raster_index import RasterIndex
+from ._raster_index import RasterIndex, polygon_rings
 from ._tiling_index import TilingIndex
 from .errors import GridError, IncidentError
 from .hierarchy import ANCESTOR_COLUMNS, ancestor_table, leaf_grids
@@ -74,13 +74,14 @@ class GridIndex:
             When ``grid_id`` or ``geometry`` is missing, or ids repeat among the leaves.
         """
         ids, geoms = _leaves(grids)
-        lattice = LatticeIndex.detect(geoms)
+        rings = polygon_rings(geoms)  # read once, for every kind of index
+        lattice = LatticeIndex.detect(geoms, rings)
         if lattice is not None:
             return cls(grid_ids=ids, raster=lattice)
-        tiling = TilingIndex.detect(geoms)
+        tiling = TilingIndex.detect(geoms, rings)
         if tiling is not None:
             return cls(grid_ids=ids, raster=tiling)
-        return cls(grid_ids=ids, raster=RasterIndex.build(geoms, points=points))
+        return cls(grid_ids=ids, raster=RasterIndex.build(geoms, points=points, rings=rings))
 
     def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Leaf ``grid_id`` (object array) per point; None outside every grid or for NaN."""
@@ -241,14 +242,15 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         grids = grids.to_crs(4326)
     leaves = leaf_grids(grids) if "parent_id" in grids.columns else grids
     ids = leaves["grid_id"].astype(str).to_numpy(dtype=object)
-    index = pd.Index(ids)
-    if not index.is_unique:
-        repeated = index.duplicated()
-        msg = f"grids: grid_id {ids[int(np.flatnonzero(repeated)[0])]!r} is used by more than one leaf grid"
-        raise GridError(msg)
-    if index.is_monotonic_increasing:  # generated grids usually are: no sort needed
+    text = ids.astype(str)  # fixed width: compares and sorts without Python calls
+    if len(text) > 1 and (text[1:] > text[:-1]).all():  # already in order, so no repeats
         return ids, leaves.geometry.to_numpy()
-    order = np.argsort(ids.astype(str), kind="stable")
+    order = np.argsort(text, kind="stable")
+    ordered = text[order]
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if len(repeated):
+        msg = f"grids: grid_id {str(ordered[repeated[0]])!r} is used by more than one leaf grid"
+        raise GridError(msg)
     return ids[order], leaves.geometry.to_numpy()[order]
 
 
