@@ -106,9 +106,14 @@ def raster_exact(
     cand_edges: np.ndarray,
     cand_edge_count: np.ndarray,
     edges: np.ndarray,
+    bounds: np.ndarray,
     ccw_error: float,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """Winning polygon for points in marked bins (-1 none, :data:`UNSURE` to decide exactly)."""
+    """Winning polygon for points in marked bins (-1 none, :data:`UNSURE` to decide exactly).
+
+    Point ``i`` lies in the marked bin ``slots[i]``. A candidate whose bounding box ``bounds``
+    (``xmin, ymin, xmax, ymax`` per polygon) excludes the point cannot cover it and is skipped.
+    """
     n = x.shape[0]
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -117,13 +122,16 @@ def raster_exact(
         slot = slots[i]
         answer = -1
         for entry in range(cand_start[slot], cand_start[slot + 1]):
+            k = cand[entry]
+            if qx < bounds[k, 0] or qx > bounds[k, 2] or qy < bounds[k, 1] or qy > bounds[k, 3]:
+                continue
             first = cand_edges[entry]
             found = crossing_test(qx, qy, edges, first, first + cand_edge_count[entry], ccw_error)
             if found == _DOUBT:
                 answer = UNSURE
                 break
             if found == _INSIDE:
-                answer = cand[entry]
+                answer = k
                 break
         out[i] = answer
     return out

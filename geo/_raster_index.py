@@ -62,6 +62,9 @@ class RasterIndex:
         For each candidate entry, where its polygon's edges in the bin's row band start in
         ``edges`` and how many there are; ``edges`` holds ``(m, 4)`` coordinates
         ``ax, ay, bx, by`` in the polygons' own CRS, grouped by polygon and row band.
+    bounds
+        ``(n, 4)`` bounding box of each polygon (NaN for those without coordinates): a
+        candidate whose box excludes the point is skipped without a crossing test.
     """
 
     geoms: np.ndarray
@@ -77,6 +80,7 @@ class RasterIndex:
     cand_edges: np.ndarray
     cand_edge_count: np.ndarray
     edges: np.ndarray
+    bounds: np.ndarray
 
     @classmethod
     def build(
@@ -115,7 +119,7 @@ class RasterIndex:
             none = np.zeros(0, np.int64)
             return cls(
                 geoms, 0.0, 0.0, 1.0, 1.0, 1, 1, np.full(1, _OUTSIDE, np.int32),
-                np.zeros(1, np.int64), none, none, none, np.zeros((0, 4)),
+                np.zeros(1, np.int64), none, none, none, np.zeros((0, 4)), bounds,
             )  # fmt: skip
         xmin, ymin = np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1])
         xmax, ymax = np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3])
@@ -147,7 +151,7 @@ class RasterIndex:
         )
         return cls(
             geoms, x0, y0, w, h, nx, ny, label, cand_start, cand, cand_edges, cand_edge_count,
-            edges,
+            edges, bounds,
         )  # fmt: skip
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -163,7 +167,7 @@ class RasterIndex:
             marked, slot = marked[order], slot[order]
             out[marked] = raster_exact(
                 x[marked], y[marked], slot, self.cand_start, self.cand, self.cand_edges,
-                self.cand_edge_count, self.edges, _CCW_ERROR,
+                self.cand_edge_count, self.edges, self.bounds, _CCW_ERROR,
             )  # fmt: skip
         unsure = np.flatnonzero(out == UNSURE)
         for start in range(0, len(unsure), _CHUNK):  # on or within rounding of an edge
