@@ -135,6 +135,10 @@ class TilingIndex:
         owner = rings.ring_poly[rings.ring]
         counts = np.bincount(owner, minlength=n)
         simple = np.bincount(rings.ring_poly, minlength=n) == 1
+        modal = int(np.bincount(counts[simple]).argmax()) if simple.any() else 0
+        if modal not in (5, 7) or 3 * int((simple & (counts == modal)).sum()) < n:
+            return None  # a tiling's cells mostly share one shape (Voronoi cells do not)
+        hexagonal = modal == 7
         # Vertex means without each ring's closing coordinate (it repeats the first).
         opening = np.concatenate([rings.ring[1:] == rings.ring[:-1], [False]])
         kept = np.bincount(owner[opening], minlength=n)
@@ -147,10 +151,6 @@ class TilingIndex:
             )
             / np.maximum(kept, 1)[:, None]
         )
-        modal = int(np.bincount(counts[simple]).argmax()) if simple.any() else 0
-        if modal not in (5, 7):
-            return None
-        hexagonal = modal == 7
         start = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
         area = ring_areas(rings.xy, start)  # the shell's area: only simple polygons use it
         typical = float(np.median(area[simple & (counts == modal)]))
