@@ -286,6 +286,35 @@ def _add_candidates(
 
 
 @njit(cache=True, nogil=True)
+def _most_candidates(shared_start: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Most polygons the four cells around a point can hold."""
+    return 4 * max(1, np.diff(shared_start).max() if shared_start.shape[0] > 1 else 1)
+
+
+@njit(cache=True, nogil=True)
+def _corner_candidates(
+    s: float,
+    t: float,
+    origin: np.ndarray,
+    ni: int,
+    nj: int,
+    label: np.ndarray,
+    shared_start: np.ndarray,
+    shared: np.ndarray,
+    buffer: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """Put the polygons of the cells at the four corners of the lattice rhombus around
+    ``(s, t)`` into ``buffer``, sorted; return how many."""
+    i0 = int(np.floor(s))
+    j0 = int(np.floor(t))
+    count = 0
+    for c in range(4):
+        k = _slot(i0 + (c & 1), j0 + (c >> 1), origin, ni, nj, label)
+        count = _add_candidates(k, shared_start, shared, buffer, count)
+    return count
+
+
+@njit(cache=True, nogil=True)
 def _first_covering(
     qx: float,
     qy: float,
@@ -338,8 +367,7 @@ def tiling_lookup(
     """
     n = x.shape[0]
     out = np.empty(n, dtype=np.int64)
-    most = 4 * max(1, np.diff(shared_start).max() if shared_start.shape[0] > 1 else 1)
-    buffer = np.empty(most, dtype=np.int64)
+    buffer = np.empty(_most_candidates(shared_start), dtype=np.int64)
     for p in range(n):
         qx = x[p]
         qy = y[p]
@@ -355,14 +383,9 @@ def tiling_lookup(
                 continue
             count = _add_candidates(k, shared_start, shared, buffer, 0)
         else:
-            # Near a cell boundary: the cells of the four corners of the lattice rhombus around
-            # the point (every polygon reaching within eps of it is in one of them).
-            i0 = int(np.floor(s))
-            j0 = int(np.floor(t))
-            count = 0
-            for c in range(4):
-                k = _slot(i0 + (c & 1), j0 + (c >> 1), origin, ni, nj, label)
-                count = _add_candidates(k, shared_start, shared, buffer, count)
+            # Near a cell boundary: every polygon reaching within eps of it is in one of the
+            # cells at the four corners of the lattice rhombus around the point.
+            count = _corner_candidates(s, t, origin, ni, nj, label, shared_start, shared, buffer)
         out[p] = _first_covering(qx, qy, buffer, count, edge_start, edges, ccw_error)
     return out
 
@@ -384,17 +407,11 @@ def tiling_candidates(
 ) -> np.ndarray:  # pragma: no cover - compiled
     """The polygons of the four lattice cells around each point, ``(n, m)``, -1 padded."""
     n = x.shape[0]
-    most = 4 * max(1, np.diff(shared_start).max() if shared_start.shape[0] > 1 else 1)
-    out = np.full((n, most), -1, dtype=np.int64)
-    buffer = np.empty(most, dtype=np.int64)
+    buffer = np.empty(_most_candidates(shared_start), dtype=np.int64)
+    out = np.full((n, buffer.shape[0]), -1, dtype=np.int64)
     for p in range(n):
         s, t = _lattice_coordinates(x[p], y[p], centre, scale, coef_s, coef_t)
-        i0 = int(np.floor(s))
-        j0 = int(np.floor(t))
-        count = 0
-        for c in range(4):
-            k = _slot(i0 + (c & 1), j0 + (c >> 1), origin, ni, nj, label)
-            count = _add_candidates(k, shared_start, shared, buffer, count)
+        count = _corner_candidates(s, t, origin, ni, nj, label, shared_start, shared, buffer)
         out[p, :count] = buffer[:count]
     return out
 
