@@ -233,7 +233,7 @@ def _cell_table(flat: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np
     """Cell labels for polygons at lattice cells ``flat`` (see :class:`TilingIndex`)."""
     polygons = np.arange(len(flat), dtype=np.int64)
     counts = np.bincount(flat, minlength=size)
-    label = np.full(size, _OUTSIDE, dtype=np.int64)
+    label = np.full(size, _OUTSIDE, dtype=np.int32)
     alone = counts[flat] == 1
     label[flat[alone]] = polygons[alone]
     cells = np.flatnonzero(counts > 1)
