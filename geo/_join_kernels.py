@@ -226,6 +226,14 @@ def _lattice_coordinates(
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _cartesian(s: float, t: float, hexagonal: bool) -> tuple[float, float]:  # pragma: no cover
+    """Lattice coordinates to the lattice's Euclidean frame (neighbours 1 apart)."""
+    if hexagonal:
+        return s + 0.5 * t, 0.8660254037844386 * t  # basis 60 degrees apart: sqrt(3) / 2
+    return s, t
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[int, int, float]:
     """Nearest lattice point to ``(s, t)`` and the distance to its ideal cell's boundary.
 
@@ -246,7 +254,7 @@ def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[int, int, float]
     dz = abs(rz - z)
     # Cube rounding, written with selects (no data-dependent branches: they mispredict).
     fix_i = (di > dj) & (di > dz)
-    fix_j = (~fix_i) & (dj > dz)
+    fix_j = (not fix_i) & (dj > dz)
     ri, rj = (-rj - rz if fix_i else ri), (-ri - rz if fix_j else rj)
     ds = s - ri
     dt = t - rj
@@ -425,18 +433,17 @@ def tiling_locate(
     coef_s: np.ndarray,
     coef_t: np.ndarray,
     hexagonal: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Lattice coordinates ``(n, 2)`` of points, their nearest lattice point and clearance."""
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Lattice coordinates ``(n, 2)`` of points and their nearest lattice points ``(n, 2)``."""
     n = x.shape[0]
     st = np.empty((n, 2))
     ij = np.empty((n, 2), dtype=np.int64)
-    clearance = np.empty(n)
     for p in range(n):
         s, t = _lattice_coordinates(x[p], y[p], centre, scale, coef_s, coef_t)
         st[p, 0] = s
         st[p, 1] = t
-        ij[p, 0], ij[p, 1], clearance[p] = _nearest_cell(s, t, hexagonal)
-    return st, ij, clearance
+        ij[p, 0], ij[p, 1], _ = _nearest_cell(s, t, hexagonal)
+    return st, ij
 
 
 @njit(cache=True, nogil=True)
@@ -463,33 +470,22 @@ def tiling_deviation(
     n = ij.shape[0]
     corner_gap = np.full(n, np.inf)
     reach = np.zeros(n)
-    root3 = np.sqrt(3.0) / 2.0
+    nearest = np.empty(corners.shape[0])
     for k in range(n):
-        ci = float(ij[k, 0])
-        cj = float(ij[k, 1])
-        cx = ci + 0.5 * cj if hexagonal else ci
-        cy = root3 * cj if hexagonal else cj
-        a = start[k]
-        b = start[k + 1]
-        if regular[k]:
-            worst = 0.0
-            for c in range(corners.shape[0]):
-                nearest = np.inf
-                for p in range(a, b - 1):
-                    px = st[p, 0] + 0.5 * st[p, 1] if hexagonal else st[p, 0]
-                    py = root3 * st[p, 1] if hexagonal else st[p, 1]
-                    nearest = min(
-                        nearest, np.hypot(px - cx - corners[c, 0], py - cy - corners[c, 1])
-                    )
-                worst = max(worst, nearest)
-            corner_gap[k] = worst
+        cx, cy = _cartesian(float(ij[k, 0]), float(ij[k, 1]), hexagonal)
+        nearest[:] = np.inf
         out = 0.0
-        for p in range(a, b):
-            px = st[p, 0] + 0.5 * st[p, 1] if hexagonal else st[p, 0]
-            py = root3 * st[p, 1] if hexagonal else st[p, 1]
+        for p in range(start[k], start[k + 1]):
+            px, py = _cartesian(st[p, 0], st[p, 1], hexagonal)
             for m in range(neighbours.shape[0]):
                 out = max(out, (px - cx) * neighbours[m, 0] + (py - cy) * neighbours[m, 1] - 0.5)
+            if p < start[k + 1] - 1:  # vertices (the last coordinate closes the ring)
+                for c in range(corners.shape[0]):
+                    gap = np.hypot(px - cx - corners[c, 0], py - cy - corners[c, 1])
+                    nearest[c] = min(nearest[c], gap)
         reach[k] = out
+        if regular[k]:
+            corner_gap[k] = nearest.max()
     return corner_gap, reach
 
 

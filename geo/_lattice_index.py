@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from ._join_kernels import UNSURE, lattice_bins
+from ._exact import settle_unsure, smallest_covering
+from ._join_kernels import lattice_bins
 from ._raster_index import Rings, polygon_rings
 
 __all__ = ["LatticeIndex"]
@@ -22,7 +23,6 @@ __all__ = ["LatticeIndex"]
 _OUTSIDE = -1
 _REL_TOL = 1e-9
 _MAX_CELLS = 1 << 26
-_CHUNK = 1 << 15
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,11 +112,7 @@ class LatticeIndex:
             x, y, self.x0, self.y0, 1.0 / self.w, 1.0 / self.h, self.nx, self.ny, self.label,
             self.margin,
         )  # fmt: skip
-        near = np.flatnonzero(out == UNSURE)
-        for start in range(0, len(near), _CHUNK):  # near a lattice line: GEOS decides
-            which = near[start : start + _CHUNK]
-            out[which] = self._lookup(x[which], y[which])
-        return out
+        return settle_unsure(out, x, y, self._lookup)  # near a lattice line: GEOS decides
 
     def _lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         m = self.margin
@@ -138,22 +134,14 @@ class LatticeIndex:
         edge = np.flatnonzero(near)
         if len(edge):
             c, r = col[edge].astype(np.int64), row[edge].astype(np.int64)
-            result[edge] = self._exact(edge, c, r, x, y)
+            result[edge] = smallest_covering(self.geoms, self._around(c, r), x[edge], y[edge])
         return result
 
-    def _exact(
-        self, idx: np.ndarray, col: np.ndarray, row: np.ndarray, x: np.ndarray, y: np.ndarray
-    ) -> np.ndarray:
-        """Smallest covering polygon among the nine cells around each point (GEOS)."""
-        best = np.full(len(idx), np.iinfo(np.int64).max, dtype=np.int64)
-        for dc in (-1, 0, 1):
-            for dr in (-1, 0, 1):
-                c, r = col + dc, row + dr
-                ok = (c >= 0) & (c < self.nx) & (r >= 0) & (r < self.ny)
-                cell = np.full(len(idx), _OUTSIDE, dtype=np.int64)
-                cell[ok] = self.label[r[ok] * self.nx + c[ok]]
-                test = np.flatnonzero(cell >= 0)
-                hit = shapely.intersects_xy(self.geoms[cell[test]], x[idx[test]], y[idx[test]])
-                won = test[hit]
-                best[won] = np.minimum(best[won], cell[won])
-        return np.where(best == np.iinfo(np.int64).max, _OUTSIDE, best)
+    def _around(self, col: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """The polygons of the nine cells around each ``(col, row)``, ``(n, 9)``, -1 for none."""
+        cand = np.full((len(col), 9), _OUTSIDE, dtype=np.int64)
+        for k, (dc, dr) in enumerate((dc, dr) for dc in (-1, 0, 1) for dr in (-1, 0, 1)):
+            c, r = col + dc, row + dr
+            ok = (c >= 0) & (c < self.nx) & (r >= 0) & (r < self.ny)
+            cand[ok, k] = self.label[r[ok] * self.nx + c[ok]]
+        return cand

@@ -80,6 +80,15 @@ def _clip(x: float, lo: float, hi: float) -> float:  # pragma: no cover - compil
     return min(max(x, lo), hi)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _band(a: float, b: float, e: float, n: int) -> tuple[int, int]:  # pragma: no cover
+    """First and last of ``n`` bins within ``e`` of the span ``a``..``b`` (bin units)."""
+    return (
+        int(_clip(math.floor(min(a, b) - e), 0, n - 1)),
+        int(_clip(math.floor(max(a, b) + e), 0, n - 1)),
+    )
+
+
 @njit(cache=True, nogil=True)
 def _grow(a: np.ndarray, need: int) -> np.ndarray:  # pragma: no cover - compiled
     """``a`` with room for at least ``need`` entries (doubling)."""
@@ -227,12 +236,12 @@ def _prepass(
             vb = (xy[i + 1, 1] - y0) / h
             if ring[i] != ring[i + 1]:
                 continue
-            k_lo = min(k_lo, int(_clip(math.floor(min(ua, ub) - eu), 0, nx - 1)))
-            k_hi = max(k_hi, int(_clip(math.floor(max(ua, ub) + eu), 0, nx - 1)))
+            col_lo, col_hi = _band(ua, ub, eu, nx)
+            k_lo = min(k_lo, col_lo)
+            k_hi = max(k_hi, col_hi)
             vmin = min(va, vb)
             vmax = max(va, vb)
-            r_lo = int(_clip(math.floor(vmin - ev), 0, ny - 1))
-            r_hi = int(_clip(math.floor(vmax + ev), 0, ny - 1))
+            r_lo, r_hi = _band(va, vb, ev, ny)
             ne += r_hi - r_lo + 1
             t_lo = min(t_lo, r_lo)
             t_hi = max(t_hi, r_hi)
@@ -298,10 +307,7 @@ def _edge_table(
             vb = (xy[i + 1, 1] - y0) / h
             if ring[i] != ring[i + 1]:
                 continue
-            vmin = min(va, vb)
-            vmax = max(va, vb)
-            r_lo = int(_clip(math.floor(vmin - ev), 0, ny - 1))
-            r_hi = int(_clip(math.floor(vmax + ev), 0, ny - 1))
+            r_lo, r_hi = _band(va, vb, ev, ny)
             for r in range(r_lo, r_hi + 1):
                 cursor[r - t0] += 1
         running = ebase[g]
@@ -316,10 +322,7 @@ def _edge_table(
             vb = (xy[i + 1, 1] - y0) / h
             if ring[i] != ring[i + 1]:
                 continue
-            vmin = min(va, vb)
-            vmax = max(va, vb)
-            r_lo = int(_clip(math.floor(vmin - ev), 0, ny - 1))
-            r_hi = int(_clip(math.floor(vmax + ev), 0, ny - 1))
+            r_lo, r_hi = _band(va, vb, ev, ny)
             for r in range(r_lo, r_hi + 1):
                 at = cursor[r - t0]
                 cursor[r - t0] = at + 1
@@ -429,8 +432,7 @@ def _sweep(
             umax = max(ua, ub)
             vmin = min(va, vb)
             vmax = max(va, vb)
-            c_lo = int(_clip(math.floor(umin - eu), 0, nx - 1))
-            c_hi = int(_clip(math.floor(umax + eu), 0, nx - 1))
+            c_lo, c_hi = _band(ua, ub, eu, nx)
             du = ub - ua
             steep = abs(du) < 1e-12
             slope = 0.0 if steep else (vb - va) / du

@@ -28,16 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from ._join_kernels import UNSURE, group_by_key, raster_bins, raster_exact
+from ._exact import CCW_ERROR, settle_unsure
+from ._join_kernels import group_by_key, raster_bins, raster_exact
 from ._raster_build import raster_tables, ring_bounds
 
 __all__ = ["RasterIndex", "Rings", "polygon_rings"]
 
 _OUTSIDE = -1
 _MAX_BINS = 1 << 23
-_CHUNK = 1 << 16
-#: Shewchuk's bound on the rounding error of a 2-D orientation determinant (ccwerrboundA).
-_CCW_ERROR = (3.0 + 16.0 * np.finfo(float).eps) * np.finfo(float).eps
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,13 +165,9 @@ class RasterIndex:
             marked, slot = marked[order], slot[order]
             out[marked] = raster_exact(
                 x[marked], y[marked], slot, self.cand_start, self.cand, self.cand_edges,
-                self.cand_edge_count, self.edges, self.bounds, _CCW_ERROR,
+                self.cand_edge_count, self.edges, self.bounds, CCW_ERROR,
             )  # fmt: skip
-        unsure = np.flatnonzero(out == UNSURE)
-        for start in range(0, len(unsure), _CHUNK):  # on or within rounding of an edge
-            which = unsure[start : start + _CHUNK]
-            out[which] = self._lookup(x[which], y[which])
-        return out
+        return settle_unsure(out, x, y, self._lookup)  # on or within rounding of an edge
 
     def _lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         u = (x - self.x0) * (1.0 / self.w)
@@ -211,7 +205,7 @@ class RasterIndex:
         dx, dy = bx - ax, by - ay
         left, right = dx * (qy - ay), dy * (qx - ax)
         det = left - right
-        bound = _CCW_ERROR * (np.abs(left) + np.abs(right))
+        bound = CCW_ERROR * (np.abs(left) + np.abs(right))
         lo_x, hi_x = np.minimum(ax, bx), np.maximum(ax, bx)
         in_box = (
             (qx >= lo_x) & (qx <= hi_x) & (qy >= np.minimum(ay, by)) & (qy <= np.maximum(ay, by))

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from ._exact import CCW_ERROR, settle_unsure, smallest_covering
 from ._join_kernels import (
-    UNSURE,
     ring_areas,
     tiling_candidates,
     tiling_deviation,
@@ -44,10 +44,7 @@ from ._raster_index import Rings, polygon_rings
 __all__ = ["TilingIndex"]
 
 _OUTSIDE = -1
-_CHUNK = 1 << 15
 _MAX_SLOTS = 1 << 26
-#: Shewchuk's bound on the rounding error of a 2-D orientation determinant (ccwerrboundA).
-_CCW_ERROR = (3.0 + 16.0 * np.finfo(float).eps) * np.finfo(float).eps
 #: Largest ``eps`` (lattice units) worth indexing; larger means the map does not fit the grid.
 _MAX_EPS = 0.1
 #: A regular polygon is full when every ideal corner has a vertex this near (lattice units),
@@ -139,8 +136,9 @@ class TilingIndex:
         if modal not in (5, 7) or 3 * int((simple & (counts == modal)).sum()) < n:
             return None  # a tiling's cells mostly share one shape (Voronoi cells do not)
         hexagonal = modal == 7
+        same = rings.ring[1:] == rings.ring[:-1]  # coordinate and the next: one ring's edge
         # Vertex means without each ring's closing coordinate (it repeats the first).
-        opening = np.concatenate([rings.ring[1:] == rings.ring[:-1], [False]])
+        opening = np.concatenate([same, [False]])
         kept = np.bincount(owner[opening], minlength=n)
         mean = (
             np.column_stack(
@@ -165,7 +163,7 @@ class TilingIndex:
             return None
         cs, ct = np.ascontiguousarray(coef[0]), np.ascontiguousarray(coef[1])
         # Each polygon's lattice point: the nearest to its mapped vertex mean.
-        st, ij, _ = tiling_locate(mean[:, 0], mean[:, 1], centre, scale, cs, ct, hexagonal)
+        st, ij = tiling_locate(mean[:, 0], mean[:, 1], centre, scale, cs, ct, hexagonal)
         if np.abs(st[regular] - ij[regular]).max() > _MAX_EPS:
             return None
         origin = ij.min(axis=0)
@@ -174,9 +172,7 @@ class TilingIndex:
             return None
         flat = (ij[:, 1] - origin[1]) * ni + (ij[:, 0] - origin[0])
         label, shared_start, shared = _cell_table(flat, ni * nj)
-        mapped, _, _ = tiling_locate(
-            rings.xy[:, 0], rings.xy[:, 1], centre, scale, cs, ct, hexagonal
-        )
+        mapped, _ = tiling_locate(rings.xy[:, 0], rings.xy[:, 1], centre, scale, cs, ct, hexagonal)
         corner_gap, reach = tiling_deviation(
             mapped, start, ij, regular, hexagonal, _CORNERS[hexagonal], _NEIGHBOURS[hexagonal]
         )
@@ -186,7 +182,6 @@ class TilingIndex:
         deviation = max(
             float(corner_gap[full].max(initial=0.0)), float(reach[~full].max(initial=0.0))
         )
-        same = rings.ring[1:] == rings.ring[:-1]
         edge_poly = owner[:-1][same]
         edges = np.column_stack([rings.xy[:-1][same], rings.xy[1:][same]])
         bend = _bend_bound(coef, edges, scale, hexagonal)
@@ -207,26 +202,17 @@ class TilingIndex:
         out = tiling_lookup(
             x, y, self.bounds, self.centre, self.scale, self.coef[0], self.coef[1],
             self.hexagonal, self.origin, self.ni, self.nj, self.label, self.shared_start,
-            self.shared, self.full, self.eps, self.edge_start, self.edges, _CCW_ERROR,
+            self.shared, self.full, self.eps, self.edge_start, self.edges, CCW_ERROR,
         )  # fmt: skip
-        unsure = np.flatnonzero(out == UNSURE)
-        for start in range(0, len(unsure), _CHUNK):  # on or within rounding of an edge
-            which = unsure[start : start + _CHUNK]
-            out[which] = self._exact(x[which], y[which])
-        return out
+        return settle_unsure(out, x, y, self._exact)  # on or within rounding of an edge
 
     def _exact(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Smallest covering polygon among the four around each point (GEOS)."""
+        """Smallest covering polygon among the four cells around each point (GEOS)."""
         cand = tiling_candidates(
             x, y, self.centre, self.scale, self.coef[0], self.coef[1], self.origin, self.ni,
             self.nj, self.label, self.shared_start, self.shared,
         )  # fmt: skip
-        best = np.full(len(x), np.iinfo(np.int64).max, dtype=np.int64)
-        for column in cand.T:
-            test = np.flatnonzero(column >= 0)
-            hit = test[shapely.intersects_xy(self.geoms[column[test]], x[test], y[test])]
-            best[hit] = np.minimum(best[hit], column[hit])
-        return np.where(best == np.iinfo(np.int64).max, _OUTSIDE, best)
+        return smallest_covering(self.geoms, cand, x, y)
 
 
 def _cell_table(flat: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
