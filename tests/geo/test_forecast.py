@@ -15,6 +15,7 @@ from geo.forecast import (
     DEFAULT_METHOD,
     METHODS,
     CellEvents,
+    Lattice,
     cell_events,
     forecast,
     make_lattice,
@@ -148,17 +149,27 @@ def test_naive_is_past_year_counts() -> None:
     assert naive.sum() == (events.time_ns < origin).sum()
 
 
-def test_stacked_uses_all_incidents_for_a_sparse_category() -> None:
-    """With few incidents of one category but a clear all-incident hotspot, the stacked model
-    flags more of the hotspot than the category's own past counts do."""
+def _hotspot_scene() -> tuple[
+    np.random.Generator, np.ndarray, np.ndarray, gpd.GeoDataFrame, Lattice, CellEvents
+]:
+    """A 300 m all-incident hotspot (9 cells of 100 m) in the corner of a 2 km area, over
+    background incidents, in 240 days: ``(rng, xy, days, incidents, lattice, events)``; the
+    generator goes on from where the scene left it."""
     rng = np.random.default_rng(3)
-    hot = rng.uniform(0, 300, (1500, 2))  # a 300 m hotspot (9 cells) in the corner...
-    spread = rng.uniform(0, 2000, (5000, 2))  # ...on top of background incidents
+    hot = rng.uniform(0, 300, (1500, 2))
+    spread = rng.uniform(0, 2000, (5000, 2))
     xy = np.vstack([hot, spread])
     days = rng.uniform(0, 240, len(xy))
     everything = _incidents(xy[:, 0], xy[:, 1], days)
     lattice = make_lattice(everything.geometry.x, everything.geometry.y, cell_m=100.0, area=_area())
     context, _ = cell_events(everything, lattice)
+    return rng, xy, days, everything, lattice, context
+
+
+def test_stacked_uses_all_incidents_for_a_sparse_category() -> None:
+    """With few incidents of one category but a clear all-incident hotspot, the stacked model
+    flags more of the hotspot than the category's own past counts do."""
+    rng, xy, _, everything, lattice, context = _hotspot_scene()
     sparse = everything.iloc[rng.choice(len(xy), 60, replace=False)]
     own, _ = cell_events(sparse, lattice)
     origin = int(pd.Timestamp("2016-07-01", tz="UTC").value)

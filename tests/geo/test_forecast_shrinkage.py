@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from geo.forecast import CellEvents, cell_events, make_lattice, score_cells
-from tests.geo.test_forecast import _area, _incidents, _lattice_and_events
+from tests.geo.test_forecast import _area, _hotspot_scene, _incidents, _lattice_and_events
 
 ORIGIN = int(pd.Timestamp("2016-07-01", tz="UTC").value)
 
@@ -50,14 +50,7 @@ def test_a_sparse_category_borrows_the_all_incident_hotspot() -> None:
     """A category with a handful of past incidents, none in the all-incident hotspot, but whose
     later incidents follow all incidents: shrinkage flags the hotspot (naive and the category's
     own smoothed counts cannot)."""
-    rng = np.random.default_rng(3)
-    hot = rng.uniform(0, 300, (1500, 2))  # a 300 m hotspot (9 cells) in the corner...
-    spread = rng.uniform(0, 2000, (5000, 2))  # ...on top of background incidents
-    xy = np.vstack([hot, spread])
-    days = rng.uniform(0, 240, len(xy))
-    everything = _incidents(xy[:, 0], xy[:, 1], days)
-    lattice = make_lattice(everything.geometry.x, everything.geometry.y, cell_m=100.0, area=_area())
-    context, _ = cell_events(everything, lattice)
+    rng, xy, days, everything, lattice, context = _hotspot_scene()
     later = everything.iloc[rng.choice(len(xy), 600, replace=False)]
     later = later.loc[later["occurred_at"] >= pd.Timestamp(ORIGIN, tz="UTC")]
     truth = cell_events(later, lattice)[0].counts(lattice.n_cells)
