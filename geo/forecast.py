@@ -498,7 +498,7 @@ def _shrinkage_scores(
     alpha = float(params.get("alpha", 1.5))
     bandwidth = float(params.get("bandwidth_m", 370.0)) / lattice.cell_m
     prior = _smooth(lattice, own, bandwidth)
-    weight = float(params.get("context_weight", 0.5)) if context is not None else 0.0
+    weight = float(params.get("context_weight", 0.5))
     if context is not None and weight > 0:
         everything = context.between(start_ns, train_until_ns).counts(n)
         share_bandwidth = float(params.get("share_bandwidth_m", 1500.0)) / lattice.cell_m
