@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from ._lattice_index import LatticeIndex
+from ._object_gather import gather
 from ._raster_index import RasterIndex, polygon_rings
 from ._tiling_index import TilingIndex
 from .errors import GridError, IncidentError
@@ -85,7 +86,7 @@ class GridIndex:
 
     def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Leaf ``grid_id`` (object array) per point; None outside every grid or for NaN."""
-        return _ids_of(self.grid_ids, self.raster.lookup(lon, lat))
+        return gather(self.grid_ids, self.raster.lookup(lon, lat))
 
 
 @dataclass(frozen=True)
