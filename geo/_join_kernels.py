@@ -14,14 +14,19 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "PARTIAL",
+    "SLOW",
     "UNSURE",
     "crossing_test",
     "group_by_key",
     "lattice_bins",
+    "polygon_outlines",
+    "positions_of",
     "raster_bins",
     "raster_exact",
     "ring_areas",
     "tiling_candidates",
+    "tiling_decide",
     "tiling_deviation",
     "tiling_locate",
     "tiling_lookup",
@@ -34,6 +39,10 @@ UNSURE = -3
 _OUT = 0
 _INSIDE = 1
 _DOUBT = 2
+#: Points per block of the two-pass lookups (:func:`lattice_bins`, :func:`tiling_lookup`): the
+#: vectorised arithmetic pass fills a block of cell numbers that stays in cache for the pass
+#: that answers from the cell table.
+_BLOCK = 2048
 
 
 @njit(cache=True, nogil=True)
@@ -141,41 +150,43 @@ def raster_exact(
 def lattice_bins(
     x: np.ndarray,
     y: np.ndarray,
-    x0: float,
-    y0: float,
-    inv_w: float,
-    inv_h: float,
-    nx: int,
-    ny: int,
-    label: np.ndarray,
+    frame: tuple[float, float, float, float],
+    shape: tuple[float, float],
+    quick: np.ndarray,
     margin: float,
-) -> np.ndarray:  # pragma: no cover - compiled
-    """Lattice cell label per point; :data:`UNSURE` within ``margin`` of a lattice line."""
+) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
+    """Lattice cell label per point (int32), :data:`UNSURE` within ``margin`` of a lattice
+    line, and how many are :data:`UNSURE`.
+
+    ``frame`` is ``x0, y0, 1 / w, 1 / h``, ``shape`` the lattice's columns and rows;
+    ``quick`` holds :data:`UNSURE`, -1 (outside), then the cell labels row by row. The first
+    pass over each block is branch-free arithmetic (it vectorises), the second one load each.
+    """
+    x0, y0, inv_w, inv_h = frame
+    nx, ny = shape
     n = x.shape[0]
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        u = (x[i] - x0) * inv_w
-        v = (y[i] - y0) * inv_h
-        col = np.floor(u)
-        row = np.floor(v)
-        fu = u - col
-        fv = v - row
-        if (
-            fu > margin
-            and fu < 1 - margin
-            and fv > margin
-            and fv < 1 - margin
-            and col >= 0
-            and col < nx
-            and row >= 0
-            and row < ny
-        ):
-            out[i] = label[int(row) * nx + int(col)]
-        elif u > -margin and u < nx + margin and v > -margin and v < ny + margin:
-            out[i] = UNSURE
-        else:
-            out[i] = -1  # outside, or NaN
-    return out
+    out = np.empty(n, dtype=np.int32)
+    cells = np.empty(_BLOCK, dtype=np.int64)
+    unsure = 0
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        for p in range(start, stop):
+            u = (x[p] - x0) * inv_w
+            v = (y[p] - y0) * inv_h
+            col = np.floor(u)
+            row = np.floor(v)
+            fu = u - col
+            fv = v - row
+            clear = (fu > margin) & (fu < 1 - margin) & (fv > margin) & (fv < 1 - margin)
+            clear = clear & (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
+            near = (u > -margin) & (u < nx + margin) & (v > -margin) & (v < ny + margin)
+            cell = np.int64(row * nx + col) + 2 if clear else (0 if near else 1)
+            cells[p - start] = cell
+        for p in range(start, stop):
+            k = quick[cells[p - start]]
+            out[p] = k
+            unsure += k == UNSURE
+    return out, unsure
 
 
 @njit(cache=True, nogil=True)
@@ -234,8 +245,9 @@ def _cartesian(s: float, t: float, hexagonal: bool) -> tuple[float, float]:  # p
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[int, int, float]:
-    """Nearest lattice point to ``(s, t)`` and the distance to its ideal cell's boundary.
+def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[float, float, float]:
+    """Nearest lattice point to ``(s, t)`` (integral floats) and the distance to its ideal
+    cell's boundary.
 
     Distances are in the lattice's Euclidean frame (neighbours 1 apart). Square lattice:
     rounding. Hexagonal (basis 60 degrees apart, i.e. axial coordinates): cube rounding; the
@@ -244,7 +256,9 @@ def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[int, int, float]
     if not hexagonal:
         i = np.floor(s + 0.5)
         j = np.floor(t + 0.5)
-        return int(i), int(j), 0.5 - max(abs(s - i), abs(t - j))
+        ds = abs(s - i)
+        dt = abs(t - j)
+        return i, j, 0.5 - (ds if ds > dt else dt)
     z = -s - t
     ri = np.floor(s + 0.5)
     rj = np.floor(t + 0.5)
@@ -258,8 +272,12 @@ def _nearest_cell(s: float, t: float, hexagonal: bool) -> tuple[int, int, float]
     ri, rj = (-rj - rz if fix_i else ri), (-ri - rz if fix_j else rj)
     ds = s - ri
     dt = t - rj
-    reach = max(abs(ds + 0.5 * dt), abs(0.5 * ds + dt), abs(0.5 * dt - 0.5 * ds))
-    return int(ri), int(rj), 0.5 - reach
+    r1 = abs(ds + 0.5 * dt)
+    r2 = abs(0.5 * ds + dt)
+    r3 = abs(0.5 * dt - 0.5 * ds)
+    reach = r1 if r1 > r2 else r2
+    reach = reach if reach > r3 else r3
+    return ri, rj, 0.5 - reach
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -343,10 +361,102 @@ def _first_covering(
     return -1
 
 
+#: :func:`tiling_lookup`'s answer for a point near a cell boundary (or off the table): decide
+#: it by the exact tests of the cells around it (:func:`tiling_decide`).
+SLOW = -2
+#: :func:`tiling_lookup`'s answer for a point deep in a cell that its polygons do not fill
+#: (clipped, or split between parents): only those polygons can cover it.
+PARTIAL = -4
+
+
+@njit(cache=True, nogil=True)
+def _deep_cells(
+    x: np.ndarray,
+    y: np.ndarray,
+    start: int,
+    stop: int,
+    frame: tuple[float, float, float, float, float, float, float, float],
+    coef_s: tuple[float, ...],
+    coef_t: tuple[float, ...],
+    hexagonal: bool,
+    table: tuple[float, float, float, float],
+    eps: float,
+    cells: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """``cells[p - start]``: 1 + the flat lattice cell a point is mapped more than ``eps``
+    into, or 0 (outside the bounds, NaN, near a cell boundary, off the table).
+
+    Branch-free, on scalars and tuples only, so that the loop vectorises: this is the join's
+    per-point arithmetic for nearly every point of a tiling.
+    """
+    x0, y0, x1, y1, cx, cy, sx, sy = frame
+    oi, oj, ni, nj = table
+    for p in range(start, stop):
+        qx = x[p]
+        qy = y[p]
+        u = (qx - cx) * sx
+        v = (qy - cy) * sy
+        i, j, clearance = _nearest_cell(_cubic(coef_s, u, v), _cubic(coef_t, u, v), hexagonal)
+        a = i - oi
+        b = j - oj
+        deep = (qx >= x0) & (qx <= x1) & (qy >= y0) & (qy <= y1) & (clearance > eps)
+        deep = deep & (a >= 0) & (a < ni) & (b >= 0) & (b < nj)
+        cells[p - start] = np.int32(b * ni + a) + 1 if deep else 0
+
+
 @njit(cache=True, nogil=True)
 def tiling_lookup(
     x: np.ndarray,
     y: np.ndarray,
+    frame: tuple[float, float, float, float, float, float, float, float],
+    coef_s: tuple[float, ...],
+    coef_t: tuple[float, ...],
+    hexagonal: bool,
+    table: tuple[float, float, float, float],
+    eps: float,
+    quick: np.ndarray,
+) -> tuple[np.ndarray, int, int]:  # pragma: no cover - compiled
+    """The quick answer per point for :class:`geo._tiling_index.TilingIndex` (int32), and how
+    many points it leaves :data:`SLOW` and :data:`PARTIAL`.
+
+    A point mapped deeper than ``eps`` into a lattice cell can only be covered by that cell's
+    polygons (every polygon's image lies within ``eps`` of its ideal cell): ``quick``
+    (indexed by 1 + the flat cell) gives a full cell's polygon, -1 for an empty cell, or
+    :data:`PARTIAL`; entry 0, for points deep in no cell, is :data:`SLOW`.
+    """
+    n = x.shape[0]
+    out = np.empty(n, dtype=np.int32)
+    cells = np.empty(_BLOCK, dtype=np.int32)
+    slow = 0
+    partial = 0
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        _deep_cells(x, y, start, stop, frame, coef_s, coef_t, hexagonal, table, eps, cells)
+        for p in range(start, stop):
+            k = quick[cells[p - start]]
+            out[p] = k
+            slow += k == SLOW
+            partial += k == PARTIAL
+    return out, slow, partial
+
+
+@njit(cache=True, nogil=True)
+def positions_of(values: np.ndarray, value: int, count: int) -> np.ndarray:  # pragma: no cover
+    """The ``count`` positions where ``values`` equals ``value``, in order (branch-free)."""
+    out = np.empty(count + 1, dtype=np.int64)
+    found = 0
+    for p in range(values.shape[0]):
+        out[found] = p
+        found += values[p] == value
+    return out[:count]
+
+
+@njit(cache=True, nogil=True)
+def tiling_decide(
+    x: np.ndarray,
+    y: np.ndarray,
+    positions: np.ndarray,
+    out: np.ndarray,
     bounds: np.ndarray,
     centre: np.ndarray,
     scale: np.ndarray,
@@ -364,19 +474,18 @@ def tiling_lookup(
     edge_start: np.ndarray,
     edges: np.ndarray,
     ccw_error: float,
-) -> np.ndarray:  # pragma: no cover - compiled
-    """Winning polygon per point for :class:`geo._tiling_index.TilingIndex` (-1 none).
+) -> int:  # pragma: no cover - compiled
+    """``out[p]`` for the points ``positions`` that :func:`tiling_lookup` left :data:`SLOW`;
+    returns how many it answers :data:`UNSURE`.
 
-    A point mapped deeper than ``eps`` into a lattice cell can only be covered by that cell's
-    polygons (every polygon's image lies within ``eps`` of its ideal cell): a full cell's
-    polygon covers it without a test; partial ones, or the pieces of a cell split between
-    parents, are tested exactly in index order. Points nearer a cell boundary test the
-    polygons of the four corners in index order. :data:`UNSURE`: decide exactly.
+    Partial cells, or the pieces of a cell split between parents, are tested exactly in index
+    order; points nearer a cell boundary than ``eps`` test the polygons of the four corners of
+    the lattice rhombus around them in index order (every polygon reaching within ``eps`` of
+    the boundary is among them). :data:`UNSURE`: decide exactly.
     """
-    n = x.shape[0]
-    out = np.empty(n, dtype=np.int64)
     buffer = np.empty(_most_candidates(shared_start), dtype=np.int64)
-    for p in range(n):
+    unsure = 0
+    for p in positions:
         qx = x[p]
         qy = y[p]
         if not (qx >= bounds[0] and qx <= bounds[2] and qy >= bounds[1] and qy <= bounds[3]):
@@ -385,17 +494,16 @@ def tiling_lookup(
         s, t = _lattice_coordinates(qx, qy, centre, scale, coef_s, coef_t)
         i, j, clearance = _nearest_cell(s, t, hexagonal)
         if clearance > eps:
-            k = _slot(i, j, origin, ni, nj, label)
+            k = _slot(int(i), int(j), origin, ni, nj, label)
             if k == -1 or (k >= 0 and full[k]):
                 out[p] = k
                 continue
             count = _add_candidates(k, shared_start, shared, buffer, 0)
         else:
-            # Near a cell boundary: every polygon reaching within eps of it is in one of the
-            # cells at the four corners of the lattice rhombus around the point.
             count = _corner_candidates(s, t, origin, ni, nj, label, shared_start, shared, buffer)
         out[p] = _first_covering(qx, qy, buffer, count, edge_start, edges, ccw_error)
-    return out
+        unsure += out[p] == UNSURE
+    return unsure
 
 
 @njit(cache=True, nogil=True)
@@ -442,25 +550,31 @@ def tiling_locate(
         s, t = _lattice_coordinates(x[p], y[p], centre, scale, coef_s, coef_t)
         st[p, 0] = s
         st[p, 1] = t
-        ij[p, 0], ij[p, 1], _ = _nearest_cell(s, t, hexagonal)
+        i, j, _ = _nearest_cell(s, t, hexagonal)
+        ij[p, 0] = int(i)
+        ij[p, 1] = int(j)
     return st, ij
 
 
 @njit(cache=True, nogil=True)
 def tiling_deviation(
-    st: np.ndarray,
+    xy: np.ndarray,
     start: np.ndarray,
     ij: np.ndarray,
     regular: np.ndarray,
     hexagonal: bool,
     corners: np.ndarray,
     neighbours: np.ndarray,
+    centre: np.ndarray,
+    scale: np.ndarray,
+    coef_s: np.ndarray,
+    coef_t: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Per polygon: how far its mapped vertices are from its ideal cell's corners, and how far
-    they reach outside the cell.
+    """Per polygon: how far its vertices, mapped by ``P``, are from its ideal cell's corners,
+    and how far they reach outside the cell.
 
-    ``st`` holds the mapped coordinates of every ring coordinate, polygon ``k``'s at
-    ``start[k]:start[k + 1]`` (the last one closes the ring); ``ij`` the polygon's lattice
+    ``xy`` holds every ring coordinate, polygon ``k``'s at ``start[k]:start[k + 1]`` (the last
+    one closes the ring); ``P`` is given as in :func:`tiling_lookup`; ``ij`` the polygon's lattice
     point; ``corners`` and ``neighbours`` the ideal cell's corner offsets and unit directions to
     the neighbouring lattice points, in the lattice's Euclidean frame. Returns ``corner_gap``
     (for ``regular`` polygons, the largest distance from an ideal corner to the nearest vertex;
@@ -476,17 +590,52 @@ def tiling_deviation(
         nearest[:] = np.inf
         out = 0.0
         for p in range(start[k], start[k + 1]):
-            px, py = _cartesian(st[p, 0], st[p, 1], hexagonal)
+            ps, pt = _lattice_coordinates(xy[p, 0], xy[p, 1], centre, scale, coef_s, coef_t)
+            px, py = _cartesian(ps, pt, hexagonal)
             for m in range(neighbours.shape[0]):
                 out = max(out, (px - cx) * neighbours[m, 0] + (py - cy) * neighbours[m, 1] - 0.5)
             if p < start[k + 1] - 1:  # vertices (the last coordinate closes the ring)
                 for c in range(corners.shape[0]):
-                    gap = np.hypot(px - cx - corners[c, 0], py - cy - corners[c, 1])
-                    nearest[c] = min(nearest[c], gap)
+                    dx = px - cx - corners[c, 0]
+                    dy = py - cy - corners[c, 1]
+                    nearest[c] = min(nearest[c], dx * dx + dy * dy)  # squared, rooted below
         reach[k] = out
         if regular[k]:
-            corner_gap[k] = nearest.max()
+            corner_gap[k] = np.sqrt(nearest.max())
     return corner_gap, reach
+
+
+@njit(cache=True, nogil=True)
+def polygon_outlines(
+    xy: np.ndarray, ring: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Per polygon (coordinates ``start[k]:start[k + 1]``, ``ring`` numbering each coordinate's
+    ring): the mean of its vertices (each ring's closing coordinate left out), and its edges,
+    consecutive coordinates of one ring, as rows ``ax, ay, bx, by`` with their CSR start."""
+    n = start.shape[0] - 1
+    m = xy.shape[0]
+    mean = np.zeros((n, 2))
+    edges = np.empty((max(m - 1, 0), 4))
+    edge_start = np.empty(n + 1, dtype=np.int64)
+    e = 0
+    for k in range(n):
+        edge_start[k] = e
+        sx = 0.0
+        sy = 0.0
+        for p in range(start[k], start[k + 1]):
+            if p + 1 < m and ring[p + 1] == ring[p]:  # p opens an edge: not a closing coordinate
+                sx += xy[p, 0]
+                sy += xy[p, 1]
+                edges[e, 0] = xy[p, 0]
+                edges[e, 1] = xy[p, 1]
+                edges[e, 2] = xy[p + 1, 0]
+                edges[e, 3] = xy[p + 1, 1]
+                e += 1
+        count = max(e - edge_start[k], 1)
+        mean[k, 0] = sx / count
+        mean[k, 1] = sy / count
+    edge_start[n] = e
+    return mean, edges[:e], edge_start
 
 
 @njit(cache=True, nogil=True)

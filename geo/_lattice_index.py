@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from ._exact import settle_unsure, smallest_covering
-from ._join_kernels import lattice_bins
+from ._join_kernels import UNSURE, lattice_bins, ring_areas
 from ._raster_index import Rings, polygon_rings
 
 __all__ = ["LatticeIndex"]
@@ -39,6 +39,8 @@ class LatticeIndex:
         Lattice columns and rows.
     label
         int32 per lattice cell.
+    quick
+        ``UNSURE``, -1, then ``label``: the table :func:`~geo._join_kernels.lattice_bins` reads.
     margin
         Distance from a lattice line, in cell units, under which a point is tested exactly.
     """
@@ -51,6 +53,7 @@ class LatticeIndex:
     nx: int
     ny: int
     label: np.ndarray
+    quick: np.ndarray
     margin: float
 
     @classmethod
@@ -79,7 +82,8 @@ class LatticeIndex:
         tol = _REL_TOL * max(np.abs(b).max(), w, h)
         if np.abs(widths - w).max() > tol or np.abs(heights - h).max() > tol:
             return None
-        if np.abs(shapely.area(geoms) - widths * heights).max() > 1e-6 * w * h:
+        area = ring_areas(rings.xy, np.arange(0, 5 * n + 1, 5))  # one ring of five each
+        if np.abs(area - widths * heights).max() > 1e-6 * w * h:
             return None  # not axis-aligned rectangles
         x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
         col = np.rint((b[:, 0] - x0) / w).astype(np.int64)
@@ -96,22 +100,25 @@ class LatticeIndex:
         if nx * ny > _MAX_CELLS:
             return None
         flat = row * nx + col
-        if len(np.unique(flat)) != len(flat):
+        if np.bincount(flat, minlength=nx * ny).max() > 1:
             return None  # two cells in one place: overlaps, leave to the general index
         label = np.full(nx * ny, _OUTSIDE, dtype=np.int32)
         label[flat] = np.arange(len(geoms), dtype=np.int32)
         # Well above the corner deviation and the rounding of (x - x0) / w.
         margin = max(1e-9, 4.0 * deviation / min(w, h) + 64 * np.finfo(float).eps * max(nx, ny))
-        return cls(geoms, x0, y0, w, h, nx, ny, label, float(margin))
+        quick = np.concatenate([np.array([UNSURE, _OUTSIDE], dtype=np.int32), label])
+        return cls(geoms, x0, y0, w, h, nx, ny, label, quick, float(margin))
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Index of the winning polygon for each point, -1 where none covers it."""
+        """Index of the winning polygon for each point (int32), -1 where none covers it."""
         x = np.ascontiguousarray(x, dtype=float)
         y = np.ascontiguousarray(y, dtype=float)
-        out = lattice_bins(
-            x, y, self.x0, self.y0, 1.0 / self.w, 1.0 / self.h, self.nx, self.ny, self.label,
-            self.margin,
+        out, unsure = lattice_bins(
+            x, y, (self.x0, self.y0, 1.0 / self.w, 1.0 / self.h),
+            (float(self.nx), float(self.ny)), self.quick, self.margin,
         )  # fmt: skip
+        if unsure == 0:
+            return out
         return settle_unsure(out, x, y, self._lookup)  # near a lattice line: GEOS decides
 
     def _lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -33,13 +33,18 @@ import shapely
 
 from ._exact import CCW_ERROR, settle_unsure, smallest_covering
 from ._join_kernels import (
+    PARTIAL,
+    SLOW,
+    polygon_outlines,
+    positions_of,
     ring_areas,
     tiling_candidates,
+    tiling_decide,
     tiling_deviation,
     tiling_locate,
     tiling_lookup,
 )
-from ._raster_index import Rings, polygon_rings
+from ._raster_index import RasterIndex, Rings, polygon_rings
 
 __all__ = ["TilingIndex"]
 
@@ -93,6 +98,14 @@ class TilingIndex:
         The polygons of shared cells (CSR).
     full
         Per polygon: its image fills its ideal cell (to ``eps``), so covers it without a test.
+    quick
+        The answer for a point mapped deeper than ``eps`` into cell ``c``: ``quick[1 + c]`` is
+        ``label[c]`` where that is a full polygon or -1, else ``PARTIAL``; ``quick[0]`` (a
+        point deep in no cell) is ``SLOW``.
+    partial, partial_ids
+        A raster index over the polygons of the cells ``quick`` leaves ``PARTIAL`` (not full,
+        or sharing a cell; ``partial_ids``, increasing): a point deep in such a cell can only
+        be covered by that cell's polygons, all among them.
     eps
         Bound on every polygon's deviation from its ideal cell under ``P`` (lattice units).
     edge_start, edges
@@ -112,6 +125,9 @@ class TilingIndex:
     shared_start: np.ndarray
     shared: np.ndarray
     full: np.ndarray
+    quick: np.ndarray
+    partial: RasterIndex
+    partial_ids: np.ndarray
     eps: float
     edge_start: np.ndarray
     edges: np.ndarray
@@ -136,20 +152,8 @@ class TilingIndex:
         if modal not in (5, 7) or 3 * int((simple & (counts == modal)).sum()) < n:
             return None  # a tiling's cells mostly share one shape (Voronoi cells do not)
         hexagonal = modal == 7
-        same = rings.ring[1:] == rings.ring[:-1]  # coordinate and the next: one ring's edge
-        # Vertex means without each ring's closing coordinate (it repeats the first).
-        opening = np.concatenate([same, [False]])
-        kept = np.bincount(owner[opening], minlength=n)
-        mean = (
-            np.column_stack(
-                [
-                    np.bincount(owner[opening], weights=rings.xy[opening, k], minlength=n)
-                    for k in (0, 1)
-                ]
-            )
-            / np.maximum(kept, 1)[:, None]
-        )
-        start = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+        start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)  # rings in order
+        mean, edges, edge_start = polygon_outlines(rings.xy, rings.ring, start)
         area = ring_areas(rings.xy, start)  # the shell's area: only simple polygons use it
         typical = float(np.median(area[simple & (counts == modal)]))
         regular = simple & (counts == modal) & (np.abs(area / typical - 1.0) < 0.05)
@@ -172,38 +176,53 @@ class TilingIndex:
             return None
         flat = (ij[:, 1] - origin[1]) * ni + (ij[:, 0] - origin[0])
         label, shared_start, shared = _cell_table(flat, ni * nj)
-        mapped, _ = tiling_locate(rings.xy[:, 0], rings.xy[:, 1], centre, scale, cs, ct, hexagonal)
         corner_gap, reach = tiling_deviation(
-            mapped, start, ij, regular, hexagonal, _CORNERS[hexagonal], _NEIGHBOURS[hexagonal]
-        )
+            rings.xy, start, ij, regular, hexagonal, _CORNERS[hexagonal],
+            _NEIGHBOURS[hexagonal], centre, scale, cs, ct,
+        )  # fmt: skip
         # Full: corners where the typical cell's are (a cell clipped by a sliver is partial).
         limit = min(_FULL_WITHIN, max(16.0 * float(np.median(corner_gap[regular])), 1e-9))
         full = corner_gap <= limit
         deviation = max(
             float(corner_gap[full].max(initial=0.0)), float(reach[~full].max(initial=0.0))
         )
-        edge_poly = owner[:-1][same]
-        edges = np.column_stack([rings.xy[:-1][same], rings.xy[1:][same]])
         bend = _bend_bound(coef, edges, scale, hexagonal)
         eps = 2.0 * (deviation + bend) + 1e-9
         if eps > _MAX_EPS or not _injective(coef):
             return None
-        edge_start = np.searchsorted(edge_poly, np.arange(n + 1)).astype(np.int64)
+        # The polygons of every cell the quick table leaves PARTIAL: not full, or sharing a cell.
+        partial_ids = np.flatnonzero(~full | (np.bincount(flat)[flat] > 1))
         return cls(
             geoms, bounds, centre, scale, np.stack([cs, ct]), hexagonal,
             origin.astype(np.int64), int(ni), int(nj), label, shared_start, shared, full,
-            float(eps), edge_start, np.ascontiguousarray(edges),
+            _quick_table(label, full), RasterIndex.build(geoms[partial_ids]), partial_ids,
+            float(eps), edge_start, edges,
         )  # fmt: skip
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Index of the winning polygon for each point, -1 where none covers it."""
+        """Index of the winning polygon for each point (int32), -1 where none covers it."""
         x = np.ascontiguousarray(x, dtype=float)
         y = np.ascontiguousarray(y, dtype=float)
-        out = tiling_lookup(
-            x, y, self.bounds, self.centre, self.scale, self.coef[0], self.coef[1],
-            self.hexagonal, self.origin, self.ni, self.nj, self.label, self.shared_start,
-            self.shared, self.full, self.eps, self.edge_start, self.edges, CCW_ERROR,
+        frame = (*self.bounds, *self.centre, *self.scale)
+        table = (*self.origin.astype(float), float(self.ni), float(self.nj))
+        out, slow, partial = tiling_lookup(
+            x, y, tuple(map(float, frame)), tuple(self.coef[0]), tuple(self.coef[1]),
+            self.hexagonal, table, self.eps, self.quick,
         )  # fmt: skip
+        if partial:
+            where = positions_of(out, PARTIAL, partial)
+            got = self.partial.lookup(x[where], y[where])
+            out[where] = np.where(got >= 0, self.partial_ids[np.maximum(got, 0)], _OUTSIDE)
+        if slow == 0:
+            return out
+        unsure = tiling_decide(
+            x, y, positions_of(out, SLOW, slow), out, self.bounds, self.centre, self.scale,
+            self.coef[0], self.coef[1], self.hexagonal, self.origin, self.ni, self.nj,
+            self.label, self.shared_start, self.shared, self.full, self.eps, self.edge_start,
+            self.edges, CCW_ERROR,
+        )  # fmt: skip
+        if unsure == 0:
+            return out
         return settle_unsure(out, x, y, self._exact)  # on or within rounding of an edge
 
     def _exact(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -228,6 +247,16 @@ def _cell_table(flat: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np
     shared = polygons[~alone][order]
     shared_start = np.concatenate([[0], np.cumsum(counts[cells])]).astype(np.int64)
     return label, shared_start, shared
+
+
+def _quick_table(label: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """:attr:`TilingIndex.quick` from the cell labels and the full polygons."""
+    quick = np.full(len(label) + 1, PARTIAL, dtype=np.int32)
+    quick[0] = SLOW
+    alone = label >= 0
+    answered = (label == _OUTSIDE) | (alone & full[np.where(alone, label, 0)])
+    quick[1:][answered] = label[answered]
+    return quick
 
 
 # -- fitting the map -------------------------------------------------------------------------
@@ -290,23 +319,24 @@ def _fit_map(
     if len(points) <= 9:
         return None
     plane = (points - centre) * np.array([np.cos(np.radians(centre[1])), 1.0])
-    for middle in np.argsort((plane**2).sum(axis=1))[:25]:
+    near_middle = (plane**2).sum(axis=1)
+    candidates = np.argpartition(near_middle, min(24, len(near_middle) - 1))[:25]
+    for middle in candidates[np.argsort(near_middle[candidates])]:
         found = _basis(plane - plane[middle], hexagonal)
         if found is not None:
             break
     else:
         return None
     offset, dist, e1, e2 = found
-    basis = np.column_stack([e1, e2])
-    st = np.linalg.solve(basis, offset.T).T
-    uv = (points - centre) * scale
-    order = np.argsort(dist)
+    to_lattice = np.linalg.inv(np.column_stack([e1, e2])).T
     coef = np.zeros((2, 10))
     for share in (0.05, 0.25, 1.0):
-        take = order[: max(30, int(share * len(order)))]
+        size = min(len(dist), max(30, int(share * len(dist))))
+        take = np.argpartition(dist, size - 1)[:size] if size < len(dist) else np.arange(size)
         take = take[:: max(1, len(take) // _FIT_SAMPLE)]  # a spread-out sample of them
-        target = np.rint(st[take] if share == 0.05 else _apply(coef, uv[take]))
-        design = _design(uv[take]) if len(take) >= 30 else _design(uv[take])[:, :3]
+        uv = (points[take] - centre) * scale
+        target = np.rint(offset[take] @ to_lattice if share == 0.05 else _apply(coef, uv))
+        design = _design(uv) if len(take) >= 30 else _design(uv)[:, :3]
         solved = np.linalg.lstsq(design, target, rcond=None)[0].T
         coef = np.zeros((2, 10))
         coef[:, : solved.shape[1]] = solved
