@@ -296,9 +296,18 @@ def _basis(
 def _design(uv: np.ndarray) -> np.ndarray:
     """Cubic monomials ``1, u, v, u2, uv, v2, u3, u2v, uv2, v3`` (the kernel's order)."""
     u, v = uv[:, 0], uv[:, 1]
-    return np.column_stack(
-        [np.ones_like(u), u, v, u * u, u * v, v * v, u**3, u * u * v, u * v * v, v**3]
-    )
+    out = np.empty((len(uv), 10))
+    out[:, 0] = 1.0
+    out[:, 1] = u
+    out[:, 2] = v
+    np.multiply(u, u, out=out[:, 3])
+    np.multiply(u, v, out=out[:, 4])
+    np.multiply(v, v, out=out[:, 5])
+    np.multiply(out[:, 3], u, out=out[:, 6])  # u3 (multiplied: a power calls pow per element)
+    np.multiply(out[:, 3], v, out=out[:, 7])
+    np.multiply(out[:, 5], u, out=out[:, 8])
+    np.multiply(out[:, 5], v, out=out[:, 9])
+    return out
 
 
 def _apply(coef: np.ndarray, uv: np.ndarray) -> np.ndarray:
