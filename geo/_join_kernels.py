@@ -21,7 +21,7 @@ __all__ = [
     "group_by_key",
     "lattice_bins",
     "polygon_outlines",
-    "positions_of",
+    "positions_below",
     "raster_bins",
     "raster_exact",
     "ring_areas",
@@ -415,6 +415,8 @@ def tiling_lookup(
     table: tuple[float, float, float, float],
     eps: float,
     quick: np.ndarray,
+    bins: tuple[float, float, float, float, float, float],
+    bin_label: np.ndarray,
 ) -> tuple[np.ndarray, int, int]:  # pragma: no cover - compiled
     """The quick answer per point for :class:`geo._tiling_index.TilingIndex` (int32), and how
     many points it leaves :data:`SLOW` and :data:`PARTIAL`.
@@ -422,8 +424,12 @@ def tiling_lookup(
     A point mapped deeper than ``eps`` into a lattice cell can only be covered by that cell's
     polygons (every polygon's image lies within ``eps`` of its ideal cell): ``quick``
     (indexed by 1 + the flat cell) gives a full cell's polygon, -1 for an empty cell, or
-    :data:`PARTIAL`; entry 0, for points deep in no cell, is :data:`SLOW`.
+    :data:`PARTIAL`; entry 0, for points deep in no cell, is :data:`SLOW`. A partial point
+    then reads the raster over the partial cells' polygons (``bins``: ``x0, y0, 1 / w, 1 / h,
+    nx, ny``; ``bin_label``: the polygon filling the bin, -1, or :data:`PARTIAL` where an edge
+    crosses it), while its block is in cache.
     """
+    x0, y0, inv_w, inv_h, nx, ny = bins
     n = x.shape[0]
     out = np.empty(n, dtype=np.int32)
     cells = np.empty(_BLOCK, dtype=np.int32)
@@ -432,22 +438,33 @@ def tiling_lookup(
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
         _deep_cells(x, y, start, stop, frame, coef_s, coef_t, hexagonal, table, eps, cells)
+        found = 0
         for p in range(start, stop):
             k = quick[cells[p - start]]
             out[p] = k
+            cells[found] = p  # the partial points' positions, over cells already read
+            found += k == PARTIAL
             slow += k == SLOW
+        for m in range(found):
+            p = cells[m]
+            u = (x[p] - x0) * inv_w
+            v = (y[p] - y0) * inv_h
+            k = -1  # outside the raster: outside every partial polygon
+            if u >= 0.0 and u < nx and v >= 0.0 and v < ny:
+                k = bin_label[int(v) * int(nx) + int(u)]
+            out[p] = k
             partial += k == PARTIAL
     return out, slow, partial
 
 
 @njit(cache=True, nogil=True)
-def positions_of(values: np.ndarray, value: int, count: int) -> np.ndarray:  # pragma: no cover
-    """The ``count`` positions where ``values`` equals ``value``, in order (branch-free)."""
+def positions_below(values: np.ndarray, bound: int, count: int) -> np.ndarray:  # pragma: no cover
+    """The ``count`` positions where ``values`` is below ``bound``, in order (branch-free)."""
     out = np.empty(count + 1, dtype=np.int64)
     found = 0
     for p in range(values.shape[0]):
         out[found] = p
-        found += values[p] == value
+        found += values[p] < bound
     return out[:count]
 
 

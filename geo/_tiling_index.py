@@ -36,7 +36,7 @@ from ._join_kernels import (
     PARTIAL,
     SLOW,
     polygon_outlines,
-    positions_of,
+    positions_below,
     ring_areas,
     tiling_candidates,
     tiling_decide,
@@ -55,6 +55,8 @@ _MAX_EPS = 0.1
 #: A regular polygon is full when every ideal corner has a vertex this near (lattice units),
 #: and not much farther than in the typical cell.
 _FULL_WITHIN = 0.01
+#: Bins of the raster over the partial cells' polygons, at least and at most.
+_PARTIAL_BINS = (1 << 16, 1 << 22)
 #: At most this many cells go into one least-squares fit of the map.
 _FIT_SAMPLE = 4000
 #: Ideal cell corners around a lattice point, in the lattice's Euclidean frame.
@@ -102,10 +104,11 @@ class TilingIndex:
         The answer for a point mapped deeper than ``eps`` into cell ``c``: ``quick[1 + c]`` is
         ``label[c]`` where that is a full polygon or -1, else ``PARTIAL``; ``quick[0]`` (a
         point deep in no cell) is ``SLOW``.
-    partial, partial_ids
+    partial, partial_ids, partial_bins
         A raster index over the polygons of the cells ``quick`` leaves ``PARTIAL`` (not full,
         or sharing a cell; ``partial_ids``, increasing): a point deep in such a cell can only
-        be covered by that cell's polygons, all among them.
+        be covered by that cell's polygons, all among them. ``partial_bins`` is its bin table
+        in this index's numbering (``PARTIAL`` for bins an edge crosses).
     eps
         Bound on every polygon's deviation from its ideal cell under ``P`` (lattice units).
     edge_start, edges
@@ -128,15 +131,19 @@ class TilingIndex:
     quick: np.ndarray
     partial: RasterIndex
     partial_ids: np.ndarray
+    partial_bins: np.ndarray
     eps: float
     edge_start: np.ndarray
     edges: np.ndarray
 
     @classmethod
-    def detect(cls, geoms: np.ndarray, rings: Rings | None = None) -> TilingIndex | None:
+    def detect(
+        cls, geoms: np.ndarray, rings: Rings | None = None, *, points: int | None = None
+    ) -> TilingIndex | None:
         """The tiling index of ``geoms`` (lon/lat), or None when they are not such a tiling.
 
-        ``rings``: the polygons' rings if already read (:func:`~geo._raster_index.polygon_rings`).
+        ``rings``: the polygons' rings if already read (:func:`~geo._raster_index.polygon_rings`);
+        ``points``: how many points the index will answer (sizes the partial cells' raster).
         """
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
@@ -192,10 +199,17 @@ class TilingIndex:
             return None
         # The polygons of every cell the quick table leaves PARTIAL: not full, or sharing a cell.
         partial_ids = np.flatnonzero(~full | (np.bincount(flat)[flat] > 1))
+        # The raster spans the grid (clipped cells ring it): a bin per 16 points, 2^16..2^22.
+        bins = int(np.clip((points or 0) // 16, _PARTIAL_BINS[0], _PARTIAL_BINS[1]))
+        partial = RasterIndex.build(geoms[partial_ids], bins=bins)
+        partial_bins = np.where(
+            partial.label >= 0, partial_ids[np.maximum(partial.label, 0)], partial.label
+        )
+        partial_bins[partial_bins < _OUTSIDE] = PARTIAL
         return cls(
             geoms, bounds, centre, scale, np.stack([cs, ct]), hexagonal,
             origin.astype(np.int64), int(ni), int(nj), label, shared_start, shared, full,
-            _quick_table(label, full), RasterIndex.build(geoms[partial_ids]), partial_ids,
+            _quick_table(label, full), partial, partial_ids, partial_bins.astype(np.int32),
             float(eps), edge_start, edges,
         )  # fmt: skip
 
@@ -205,18 +219,24 @@ class TilingIndex:
         y = np.ascontiguousarray(y, dtype=float)
         frame = (*self.bounds, *self.centre, *self.scale)
         table = (*self.origin.astype(float), float(self.ni), float(self.nj))
+        raster = self.partial
+        bins = (raster.x0, raster.y0, 1.0 / raster.w, 1.0 / raster.h, raster.nx, raster.ny)
         out, slow, partial = tiling_lookup(
             x, y, tuple(map(float, frame)), tuple(self.coef[0]), tuple(self.coef[1]),
-            self.hexagonal, table, self.eps, self.quick,
+            self.hexagonal, table, self.eps, self.quick, tuple(map(float, bins)),
+            self.partial_bins,
         )  # fmt: skip
-        if partial:
-            where = positions_of(out, PARTIAL, partial)
+        if slow + partial == 0:
+            return out
+        left = positions_below(out, _OUTSIDE, slow + partial)  # one scan for both kinds
+        where = left[out[left] == PARTIAL]
+        if len(where):
             got = self.partial.lookup(x[where], y[where])
             out[where] = np.where(got >= 0, self.partial_ids[np.maximum(got, 0)], _OUTSIDE)
         if slow == 0:
             return out
         unsure = tiling_decide(
-            x, y, positions_of(out, SLOW, slow), out, self.bounds, self.centre, self.scale,
+            x, y, left[out[left] == SLOW], out, self.bounds, self.centre, self.scale,
             self.coef[0], self.coef[1], self.hexagonal, self.origin, self.ni, self.nj,
             self.label, self.shared_start, self.shared, self.full, self.eps, self.edge_start,
             self.edges, CCW_ERROR,

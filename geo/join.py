@@ -79,7 +79,7 @@ class GridIndex:
         lattice = LatticeIndex.detect(geoms, rings)
         if lattice is not None:
             return cls(grid_ids=ids, raster=lattice)
-        tiling = TilingIndex.detect(geoms, rings)
+        tiling = TilingIndex.detect(geoms, rings, points=points)
         if tiling is not None:
             return cls(grid_ids=ids, raster=tiling)
         return cls(grid_ids=ids, raster=RasterIndex.build(geoms, points=points, rings=rings))
