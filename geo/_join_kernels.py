@@ -150,8 +150,8 @@ def raster_exact(
 def lattice_bins(
     x: np.ndarray,
     y: np.ndarray,
-    frame: tuple[float, float, float, float],
-    shape: tuple[float, float],
+    frame: tuple[float, ...],
+    shape: tuple[float, ...],
     quick: np.ndarray,
     margin: float,
 ) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
@@ -209,7 +209,9 @@ def group_by_key(key: np.ndarray, n_keys: int) -> np.ndarray:  # pragma: no cove
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _cubic(c: np.ndarray, u: float, v: float) -> float:  # pragma: no cover - compiled
+def _cubic(
+    c: np.ndarray | tuple[float, ...], u: float, v: float
+) -> float:  # pragma: no cover - compiled
     """``c . [1, u, v, u2, uv, v2, u3, u2v, uv2, v3]`` in nested form."""
     return (
         c[0]
@@ -375,11 +377,11 @@ def _deep_cells(
     y: np.ndarray,
     start: int,
     stop: int,
-    frame: tuple[float, float, float, float, float, float, float, float],
+    frame: tuple[float, ...],
     coef_s: tuple[float, ...],
     coef_t: tuple[float, ...],
     hexagonal: bool,
-    table: tuple[float, float, float, float],
+    table: tuple[float, ...],
     eps: float,
     cells: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
@@ -408,14 +410,14 @@ def _deep_cells(
 def tiling_lookup(
     x: np.ndarray,
     y: np.ndarray,
-    frame: tuple[float, float, float, float, float, float, float, float],
+    frame: tuple[float, ...],
     coef_s: tuple[float, ...],
     coef_t: tuple[float, ...],
     hexagonal: bool,
-    table: tuple[float, float, float, float],
+    table: tuple[float, ...],
     eps: float,
     quick: np.ndarray,
-    bins: tuple[float, float, float, float, float, float],
+    bins: tuple[float, ...],
     bin_label: np.ndarray,
 ) -> tuple[np.ndarray, int, int]:  # pragma: no cover - compiled
     """The quick answer per point for :class:`geo._tiling_index.TilingIndex` (int32), and how

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -27,11 +28,11 @@ __all__ = ["FAST", "gather"]
 
 
 @intrinsic
-def _add_to_word(typingctx, address, amount):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _add_to_word(typingctx: Any, address: Any, amount: Any) -> Any:  # pragma: no cover
     """``*address += amount`` for the machine word at integer ``address``."""
     signature = types.void(types.intp, types.intp)
 
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         word = ir.IntType(64 if sys.maxsize > 2**32 else 32)
         pointer = builder.inttoptr(args[0], word.as_pointer())
         builder.store(builder.add(builder.load(pointer), args[1]), pointer)
@@ -55,7 +56,7 @@ def _write_slots(
 def _add_counts(addresses: np.ndarray, counts: np.ndarray) -> None:  # pragma: no cover
     for k in range(addresses.shape[0]):
         if counts[k] != 0:
-            _add_to_word(addresses[k], counts[k])
+            _add_to_word(addresses[k], counts[k])  # type: ignore[call-arg]  # numba adds typingctx
 
 
 def _slots(array: np.ndarray) -> np.ndarray:
