@@ -202,14 +202,14 @@ class TilingIndex:
         # The raster spans the grid (clipped cells ring it): a bin per 16 points, 2^16..2^22.
         bins = int(np.clip((points or 0) // 16, _PARTIAL_BINS[0], _PARTIAL_BINS[1]))
         partial = RasterIndex.build(geoms[partial_ids], bins=bins)
-        partial_bins = np.where(
-            partial.label >= 0, partial_ids[np.maximum(partial.label, 0)], partial.label
-        )
-        partial_bins[partial_bins < _OUTSIDE] = PARTIAL
+        partial_bins = np.full(len(partial.label), PARTIAL, dtype=np.int32)
+        filled = partial.label >= 0
+        partial_bins[filled] = partial_ids[partial.label[filled]]
+        partial_bins[partial.label == _OUTSIDE] = _OUTSIDE
         return cls(
             geoms, bounds, centre, scale, np.stack([cs, ct]), hexagonal,
             origin.astype(np.int64), int(ni), int(nj), label, shared_start, shared, full,
-            _quick_table(label, full), partial, partial_ids, partial_bins.astype(np.int32),
+            _quick_table(label, full), partial, partial_ids, partial_bins,
             float(eps), edge_start, edges,
         )  # fmt: skip
 

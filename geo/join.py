@@ -28,7 +28,7 @@ from ._object_gather import gather
 from ._raster_index import RasterIndex, polygon_rings
 from ._tiling_index import TilingIndex
 from .errors import GridError, IncidentError
-from .hierarchy import ANCESTOR_COLUMNS, ancestor_table, leaf_grids
+from .hierarchy import ANCESTOR_COLUMNS, ancestor_table
 
 __all__ = [
     "JOIN_COLUMNS",
@@ -241,18 +241,24 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         raise GridError(msg)
     if grids.crs is not None and grids.crs.to_epsg() != 4326:
         grids = grids.to_crs(4326)
-    leaves = leaf_grids(grids) if "parent_id" in grids.columns else grids
-    ids = leaves["grid_id"].astype(str).to_numpy(dtype=object)
+    # The leaves (rows no other row names as parent; hierarchy.leaf_grids), on arrays: no
+    # frame copy.
+    named = grids["grid_id"].astype(str)
+    geoms = grids.geometry.to_numpy()
+    if "parent_id" in grids.columns:
+        leaf = ~named.isin(grids["parent_id"].dropna().astype(str).unique()).to_numpy()
+        named, geoms = named[leaf], geoms[leaf]
+    ids = named.to_numpy(dtype=object)
     text = ids.astype(str)  # fixed width: compares and sorts without Python calls
     if len(text) > 1 and (text[1:] > text[:-1]).all():  # already in order, so no repeats
-        return ids, leaves.geometry.to_numpy()
+        return ids, geoms
     order = np.argsort(text, kind="stable")
     ordered = text[order]
     repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
     if len(repeated):
         msg = f"grids: grid_id {str(ordered[repeated[0]])!r} is used by more than one leaf grid"
         raise GridError(msg)
-    return ids[order], leaves.geometry.to_numpy()[order]
+    return ids[order], geoms[order]
 
 
 def _ids_of(grid_ids: np.ndarray, best: np.ndarray) -> np.ndarray:

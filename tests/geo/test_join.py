@@ -351,6 +351,21 @@ def test_utm_squares_over_a_city_use_the_tiling_index() -> None:
     assert index.assign(xy[:, 0], xy[:, 1]).tolist() == want.tolist()
 
 
+def test_a_tiling_without_clipped_cells() -> None:
+    """Whole UTM squares (nothing clipped or split): no partial cells, same answers."""
+    xs, ys = np.meshgrid(485_000 + 250.0 * np.arange(12), 4_425_000 + 250.0 * np.arange(10))
+    squares = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 250.0, ys.ravel() + 250.0)
+    grids = gpd.GeoDataFrame(
+        {"grid_id": [f"s{k:03d}" for k in range(len(squares))]}, geometry=squares, crs=32618
+    ).to_crs(4326)
+    index = GridIndex.build(grids)
+    assert isinstance(index.raster, TilingIndex)
+    assert len(index.raster.partial_ids) == 0
+    xy = _boundary_points(grids, np.random.default_rng(14), 3000)
+    want = assign_grids_reference(xy[:, 0], xy[:, 1], grids)
+    assert index.assign(xy[:, 0], xy[:, 1]).tolist() == want.tolist()
+
+
 @pytest.mark.parametrize("change", ["duplicate", "shifted", "shrunk"])
 def test_a_broken_tiling_still_gets_the_references_answers(change: str) -> None:
     """A duplicated cell (an overlap), a cell moved by a third of its size, or one shrunk:
