@@ -580,7 +580,8 @@ def tiling_deviation(
     xy: np.ndarray,
     start: np.ndarray,
     ij: np.ndarray,
-    regular: np.ndarray,
+    gaps_for: np.ndarray,
+    reach_for: np.ndarray,
     hexagonal: bool,
     corners: np.ndarray,
     neighbours: np.ndarray,
@@ -596,30 +597,36 @@ def tiling_deviation(
     one closes the ring); ``P`` is given as in :func:`tiling_lookup`; ``ij`` the polygon's lattice
     point; ``corners`` and ``neighbours`` the ideal cell's corner offsets and unit directions to
     the neighbouring lattice points, in the lattice's Euclidean frame. Returns ``corner_gap``
-    (for ``regular`` polygons, the largest distance from an ideal corner to the nearest vertex;
-    inf for others) and ``reach`` (how far the farthest coordinate lies outside the ideal
-    cell, 0 when all are inside).
+    (for the ``gaps_for`` polygons, the largest distance from an ideal corner to the nearest
+    vertex; inf for others) and ``reach`` (for the ``reach_for`` polygons, how far the farthest
+    coordinate lies outside the ideal cell; 0 when all are inside, and for others).
     """
     n = ij.shape[0]
     corner_gap = np.full(n, np.inf)
     reach = np.zeros(n)
     nearest = np.empty(corners.shape[0])
     for k in range(n):
+        gaps = gaps_for[k]
+        reaches = reach_for[k]
+        if not (gaps or reaches):
+            continue
         cx, cy = _cartesian(float(ij[k, 0]), float(ij[k, 1]), hexagonal)
         nearest[:] = np.inf
         out = 0.0
         for p in range(start[k], start[k + 1]):
             ps, pt = _lattice_coordinates(xy[p, 0], xy[p, 1], centre, scale, coef_s, coef_t)
             px, py = _cartesian(ps, pt, hexagonal)
-            for m in range(neighbours.shape[0]):
-                out = max(out, (px - cx) * neighbours[m, 0] + (py - cy) * neighbours[m, 1] - 0.5)
-            if p < start[k + 1] - 1:  # vertices (the last coordinate closes the ring)
+            if reaches:
+                for m in range(neighbours.shape[0]):
+                    side = (px - cx) * neighbours[m, 0] + (py - cy) * neighbours[m, 1] - 0.5
+                    out = max(out, side)
+            if gaps and p < start[k + 1] - 1:  # vertices (the last coordinate closes the ring)
                 for c in range(corners.shape[0]):
                     dx = px - cx - corners[c, 0]
                     dy = py - cy - corners[c, 1]
                     nearest[c] = min(nearest[c], dx * dx + dy * dy)  # squared, rooted below
         reach[k] = out
-        if regular[k]:
+        if gaps:
             corner_gap[k] = np.sqrt(nearest.max())
     return corner_gap, reach
 
@@ -627,15 +634,17 @@ def tiling_deviation(
 @njit(cache=True, nogil=True)
 def polygon_outlines(
     xy: np.ndarray, ring: np.ndarray, start: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """Per polygon (coordinates ``start[k]:start[k + 1]``, ``ring`` numbering each coordinate's
     ring): the mean of its vertices (each ring's closing coordinate left out), and its edges,
-    consecutive coordinates of one ring, as rows ``ax, ay, bx, by`` with their CSR start."""
+    consecutive coordinates of one ring, as rows ``ax, ay, bx, by`` with their CSR start; and
+    the largest ``|bx - ax|`` and ``|by - ay|`` of any edge."""
     n = start.shape[0] - 1
     m = xy.shape[0]
     mean = np.zeros((n, 2))
     edges = np.empty((max(m - 1, 0), 4))
     edge_start = np.empty(n + 1, dtype=np.int64)
+    span = np.zeros(2)
     e = 0
     for k in range(n):
         edge_start[k] = e
@@ -649,12 +658,14 @@ def polygon_outlines(
                 edges[e, 1] = xy[p, 1]
                 edges[e, 2] = xy[p + 1, 0]
                 edges[e, 3] = xy[p + 1, 1]
+                span[0] = max(span[0], abs(xy[p + 1, 0] - xy[p, 0]))
+                span[1] = max(span[1], abs(xy[p + 1, 1] - xy[p, 1]))
                 e += 1
         count = max(e - edge_start[k], 1)
         mean[k, 0] = sx / count
         mean[k, 1] = sy / count
     edge_start[n] = e
-    return mean, edges[:e], edge_start
+    return mean, edges[:e], edge_start, span
 
 
 @njit(cache=True, nogil=True)

@@ -72,8 +72,6 @@ class LatticeIndex:
         per_poly = np.bincount(rings.ring_poly[rings.ring], minlength=n)
         if not ((per_poly == 5).all() and len(rings.ring_poly) == n):
             return None  # one ring of four corners each
-        if not (shapely.get_type_id(geoms) == 3).all():
-            return None
         b = rings.bounds
         widths, heights = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
         w, h = float(np.median(widths)), float(np.median(heights))
@@ -85,6 +83,8 @@ class LatticeIndex:
         area = ring_areas(rings.xy, np.arange(0, 5 * n + 1, 5))  # one ring of five each
         if np.abs(area - widths * heights).max() > 1e-6 * w * h:
             return None  # not axis-aligned rectangles
+        if not (shapely.get_type_id(geoms) == 3).all():
+            return None  # rings alike, but not polygons (checked last: a pass over every one)
         x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
         col = np.rint((b[:, 0] - x0) / w).astype(np.int64)
         row = np.rint((b[:, 1] - y0) / h).astype(np.int64)

@@ -231,13 +231,15 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
 class Rings:
     """Every ring's coordinates, polygon by polygon: ``xy`` (m, 2), ``ring`` per coordinate
     (numbered in order), ``ring_poly`` per ring; ``first_poly`` the polygons with coordinates
-    and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order."""
+    and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order; ``areal``:
+    every geometry is a Polygon or MultiPolygon (or missing)."""
 
     xy: np.ndarray
     ring: np.ndarray
     ring_poly: np.ndarray
     first_poly: np.ndarray
     bounds: np.ndarray
+    areal: bool
 
 
 def polygon_rings(geoms: np.ndarray) -> Rings:
@@ -254,18 +256,19 @@ def polygon_rings(geoms: np.ndarray) -> Rings:
     simple = _simple_coordinates(geoms)
     if simple is not None:  # polygons without holes: one ring each
         xy, ring = simple
-        return _rings_of(xy, ring, np.arange(len(geoms), dtype=np.int64))
+        return _rings_of(xy, ring, np.arange(len(geoms), dtype=np.int64), areal=True)
     kind = shapely.get_type_id(geoms)
+    areal = bool(np.isin(kind, [-1, 3, 6]).all())
     if np.isin(kind, [-1, 3]).all():
         rings, ring_poly = shapely.get_rings(geoms, return_index=True)
-    elif np.isin(kind, [-1, 3, 6]).all():
+    elif areal:
         parts, part_poly = shapely.get_parts(geoms, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         ring_poly = part_poly[ring_part]
     else:
         rings, ring_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    return _rings_of(xy, ring, ring_poly.astype(np.int64))
+    return _rings_of(xy, ring, ring_poly.astype(np.int64), areal=areal)
 
 
 #: Geometries per GEOS call in :func:`polygon_rings`.
@@ -289,8 +292,8 @@ def _simple_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     return np.concatenate(xys), np.concatenate(indices)
 
 
-def _rings_of(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> Rings:
+def _rings_of(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray, *, areal: bool) -> Rings:
     xy = np.ascontiguousarray(xy, dtype=float)
     ring = np.ascontiguousarray(ring, dtype=np.int64)
     first_poly, bounds = ring_bounds(xy, ring, ring_poly)
-    return Rings(xy, ring, ring_poly, first_poly, bounds)
+    return Rings(xy, ring, ring_poly, first_poly, bounds, areal)

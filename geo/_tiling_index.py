@@ -29,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
 from ._exact import CCW_ERROR, settle_unsure, smallest_covering
 from ._join_kernels import (
@@ -147,7 +146,7 @@ class TilingIndex:
         """
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
-        if n < 16 or not np.isin(shapely.get_type_id(geoms), [3, 6]).all():
+        if n < 16:
             return None
         rings = polygon_rings(geoms) if rings is None else rings
         if len(rings.first_poly) != n:
@@ -158,9 +157,11 @@ class TilingIndex:
         modal = int(np.bincount(counts[simple]).argmax()) if simple.any() else 0
         if modal not in (5, 7) or 3 * int((simple & (counts == modal)).sum()) < n:
             return None  # a tiling's cells mostly share one shape (Voronoi cells do not)
+        if not rings.areal:
+            return None
         hexagonal = modal == 7
         start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)  # rings in order
-        mean, edges, edge_start = polygon_outlines(rings.xy, rings.ring, start)
+        mean, edges, edge_start, span = polygon_outlines(rings.xy, rings.ring, start)
         area = ring_areas(rings.xy, start)  # the shell's area: only simple polygons use it
         typical = float(np.median(area[simple & (counts == modal)]))
         regular = simple & (counts == modal) & (np.abs(area / typical - 1.0) < 0.05)
@@ -183,17 +184,18 @@ class TilingIndex:
             return None
         flat = (ij[:, 1] - origin[1]) * ni + (ij[:, 0] - origin[0])
         label, shared_start, shared = _cell_table(flat, ni * nj)
-        corner_gap, reach = tiling_deviation(
-            rings.xy, start, ij, regular, hexagonal, _CORNERS[hexagonal],
-            _NEIGHBOURS[hexagonal], centre, scale, cs, ct,
-        )  # fmt: skip
+        shape = (hexagonal, _CORNERS[hexagonal], _NEIGHBOURS[hexagonal], centre, scale, cs, ct)
+        none = np.zeros(n, dtype=bool)
+        corner_gap, _ = tiling_deviation(rings.xy, start, ij, regular, none, *shape)
         # Full: corners where the typical cell's are (a cell clipped by a sliver is partial).
         limit = min(_FULL_WITHIN, max(16.0 * float(np.median(corner_gap[regular])), 1e-9))
         full = corner_gap <= limit
+        # How far the others reach out of their cells (a full cell's vertices are its corners).
+        _, reach = tiling_deviation(rings.xy, start, ij, none, ~full, *shape)
         deviation = max(
             float(corner_gap[full].max(initial=0.0)), float(reach[~full].max(initial=0.0))
         )
-        bend = _bend_bound(coef, edges, scale, hexagonal)
+        bend = _bend_bound(coef, span, scale, hexagonal)
         eps = 2.0 * (deviation + bend) + 1e-9
         if eps > _MAX_EPS or not _injective(coef):
             return None
@@ -372,15 +374,15 @@ def _fit_map(
     return coef
 
 
-def _bend_bound(coef: np.ndarray, edges: np.ndarray, scale: np.ndarray, hexagonal: bool) -> float:
+def _bend_bound(coef: np.ndarray, span: np.ndarray, scale: np.ndarray, hexagonal: bool) -> float:
     """How far ``P`` can bend a straight edge away from the chord of its mapped ends.
 
     A segment of extent ``(du, dv)`` (in ``P``'s input units) deviates from the chord by at most
     ``(|Puu| du^2 + 2 |Puv| du dv + |Pvv| dv^2) / 8``, bounded over the input square [-1, 1]^2
     by the absolute values of the cubic's second-derivative coefficients.
     """
-    du = float(np.abs(edges[:, 2] - edges[:, 0]).max(initial=0.0)) * scale[0]
-    dv = float(np.abs(edges[:, 3] - edges[:, 1]).max(initial=0.0)) * scale[1]
+    du = float(span[0]) * scale[0]  # the longest edge's extent in x and in y (degrees)
+    dv = float(span[1]) * scale[1]
     c = np.abs(coef)
     # second derivatives of [1, u, v, u2, uv, v2, u3, u2v, uv2, v3] with |u|, |v| <= 1
     puu = 2 * c[:, 3] + 6 * c[:, 6] + 2 * c[:, 7]

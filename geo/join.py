@@ -243,10 +243,14 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         grids = grids.to_crs(4326)
     # The leaves (rows no other row names as parent; hierarchy.leaf_grids), on arrays: no
     # frame copy.
-    named = grids["grid_id"].astype(str)
+    named = grids["grid_id"]
+    if not isinstance(named.dtype, pd.StringDtype):  # already text: no conversion pass
+        named = named.astype(str)
     geoms = grids.geometry.to_numpy()
     if "parent_id" in grids.columns:
-        leaf = ~named.isin(grids["parent_id"].dropna().astype(str).unique()).to_numpy()
+        parent = grids["parent_id"].to_numpy(dtype=object)
+        parents = pd.unique(parent[pd.notna(parent)]).astype(str)  # str as the ids: 7 == "7"
+        leaf = ~named.isin(parents).to_numpy()
         named, geoms = named[leaf], geoms[leaf]
     ids = named.to_numpy(dtype=object)
     text = ids.astype(str)  # fixed width: compares and sorts without Python calls

@@ -117,6 +117,7 @@ def test_rings_and_bounds_are_the_numpy_ones(case: str) -> None:
     got, want = polygon_rings(geoms), _rings_reference(geoms)
     for name in ("xy", "ring", "ring_poly", "first_poly", "bounds"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    assert got.areal == want.areal
 
 
 def test_many_cells_read_in_chunks_give_the_same_index() -> None:
@@ -317,7 +318,7 @@ def _rings_reference(geoms: np.ndarray) -> Rings:
     if ((kind == -1) | ((kind == 3) & (shapely.get_num_interior_rings(geoms) == 0))).all():
         # Polygons without holes: one ring each, read in a single pass.
         xy, ring = shapely.get_coordinates(geoms, return_index=True)
-        return _rings_of_reference(xy, ring, np.arange(len(geoms), dtype=np.int64))
+        return _rings_of_reference(xy, ring, np.arange(len(geoms), dtype=np.int64), areal=True)
     if np.isin(kind, [-1, 3]).all():
         rings, ring_poly = shapely.get_rings(geoms, return_index=True)
     elif np.isin(kind, [-1, 3, 6]).all():
@@ -327,10 +328,12 @@ def _rings_reference(geoms: np.ndarray) -> Rings:
     else:
         rings, ring_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    return _rings_of_reference(xy, ring, ring_poly)
+    return _rings_of_reference(xy, ring, ring_poly, areal=bool(np.isin(kind, [-1, 3, 6]).all()))
 
 
-def _rings_of_reference(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> Rings:
+def _rings_of_reference(
+    xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray, *, areal: bool
+) -> Rings:
     poly = ring_poly[ring]
     start = np.flatnonzero(np.concatenate([[True], poly[1:] != poly[:-1]])) if len(poly) else poly
     if len(poly):
@@ -339,7 +342,7 @@ def _rings_of_reference(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray)
         bounds = np.column_stack([lo, hi])
     else:
         bounds = np.zeros((0, 4))
-    return Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds)
+    return Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds, areal)
 
 
 def _segments(rings: Rings, lattice: _Lattice) -> _Segments:
