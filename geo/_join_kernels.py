@@ -96,13 +96,28 @@ def raster_bins(
     n = x.shape[0]
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
-        u = (x[i] - x0) * inv_w
-        v = (y[i] - y0) * inv_h
-        if u >= 0.0 and u < nx and v >= 0.0 and v < ny:  # False for NaN
-            out[i] = label[int(v) * nx + int(u)]
-        else:
-            out[i] = -1
+        out[i] = _bin_label(x[i], y[i], x0, y0, inv_w, inv_h, nx, ny, label)
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bin_label(
+    qx: float,
+    qy: float,
+    x0: float,
+    y0: float,
+    inv_w: float,
+    inv_h: float,
+    nx: float,
+    ny: float,
+    label: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """``label`` of the raster bin holding a point, -1 outside the raster (or NaN)."""
+    u = (qx - x0) * inv_w
+    v = (qy - y0) * inv_h
+    if u >= 0.0 and u < nx and v >= 0.0 and v < ny:  # False for NaN
+        return label[int(v) * int(nx) + int(u)]
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -449,11 +464,8 @@ def tiling_lookup(
             slow += k == SLOW
         for m in range(found):
             p = cells[m]
-            u = (x[p] - x0) * inv_w
-            v = (y[p] - y0) * inv_h
-            k = -1  # outside the raster: outside every partial polygon
-            if u >= 0.0 and u < nx and v >= 0.0 and v < ny:
-                k = bin_label[int(v) * int(nx) + int(u)]
+            # Outside the raster is outside every partial polygon: -1.
+            k = _bin_label(x[p], y[p], x0, y0, inv_w, inv_h, nx, ny, bin_label)
             out[p] = k
             partial += k == PARTIAL
     return out, slow, partial
