@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from .errors import GridError
 
-__all__ = ["ANCESTOR_COLUMNS", "LEVELS", "ancestor_table", "leaf_grids", "level_rank"]
+__all__ = [
+    "ANCESTOR_COLUMNS",
+    "LEVELS",
+    "ancestor_table",
+    "as_text",
+    "leaf_grids",
+    "leaf_mask",
+    "level_rank",
+]
 
 #: The levels from the top down.
 LEVELS: tuple[str, ...] = ("district", "street", "community", "grid")
@@ -41,8 +50,22 @@ def level_rank(level: str) -> int:
 
 def leaf_grids(grids: pd.DataFrame) -> pd.DataFrame:
     """Rows that are no other row's parent (the cells incidents are joined to)."""
-    parents = grids["parent_id"].dropna().astype(str).unique()  # vectorised: no per-row loop
-    return grids.loc[~grids["grid_id"].astype(str).isin(parents)]
+    return grids.loc[leaf_mask(grids)]
+
+
+def leaf_mask(grids: pd.DataFrame) -> np.ndarray:
+    """Per row: no other row names it as parent (:func:`leaf_grids` as a boolean array).
+
+    Ids and parent ids compare as text (a parent id 7 names the grid "7").
+    """
+    parent = grids["parent_id"].to_numpy(dtype=object)
+    parents = pd.unique(parent[pd.notna(parent)]).astype(str)  # vectorised: no per-row loop
+    return ~as_text(grids["grid_id"]).isin(parents).to_numpy()
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """A column as strings (``astype(str)``), without a pass when it already holds text."""
+    return column if isinstance(column.dtype, pd.StringDtype) else column.astype(str)
 
 
 def ancestor_table(grids: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from ._object_gather import gather
 from ._raster_index import RasterIndex, polygon_rings
 from ._tiling_index import TilingIndex
 from .errors import GridError, IncidentError
-from .hierarchy import ANCESTOR_COLUMNS, ancestor_table
+from .hierarchy import ANCESTOR_COLUMNS, ancestor_table, as_text, leaf_mask
 
 __all__ = [
     "JOIN_COLUMNS",
@@ -241,16 +241,10 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
         raise GridError(msg)
     if grids.crs is not None and grids.crs.to_epsg() != 4326:
         grids = grids.to_crs(4326)
-    # The leaves (rows no other row names as parent; hierarchy.leaf_grids), on arrays: no
-    # frame copy.
-    named = grids["grid_id"]
-    if not isinstance(named.dtype, pd.StringDtype):  # already text: no conversion pass
-        named = named.astype(str)
+    named = as_text(grids["grid_id"])
     geoms = grids.geometry.to_numpy()
-    if "parent_id" in grids.columns:
-        parent = grids["parent_id"].to_numpy(dtype=object)
-        parents = pd.unique(parent[pd.notna(parent)]).astype(str)  # str as the ids: 7 == "7"
-        leaf = ~named.isin(parents).to_numpy()
+    if "parent_id" in grids.columns:  # the leaves, on arrays: no frame copy
+        leaf = leaf_mask(grids)
         named, geoms = named[leaf], geoms[leaf]
     ids = named.to_numpy(dtype=object)
     text = ids.astype(str)  # fixed width: compares and sorts without Python calls
