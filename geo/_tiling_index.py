@@ -199,8 +199,9 @@ class TilingIndex:
         eps = 2.0 * (deviation + bend) + 1e-9
         if eps > _MAX_EPS or not _injective(coef):
             return None
-        # The polygons of every cell the quick table leaves PARTIAL: not full, or sharing a cell.
-        partial_ids = np.flatnonzero(~full | (np.bincount(flat)[flat] > 1))
+        quick = _quick_table(label, full)
+        # The polygons of every cell the quick table leaves PARTIAL (not full, or sharing a cell).
+        partial_ids = np.flatnonzero(quick[1 + flat] == PARTIAL)
         # The raster spans the grid (clipped cells ring it): a bin per 16 points, 2^16..2^22.
         bins = int(np.clip((points or 0) // 16, _PARTIAL_BINS[0], _PARTIAL_BINS[1]))
         partial = RasterIndex.build(geoms[partial_ids], bins=bins)
@@ -211,7 +212,7 @@ class TilingIndex:
         return cls(
             geoms, bounds, centre, scale, np.stack([cs, ct]), hexagonal,
             origin.astype(np.int64), int(ni), int(nj), label, shared_start, shared, full,
-            _quick_table(label, full), partial, partial_ids, partial_bins,
+            quick, partial, partial_ids, partial_bins,
             float(eps), edge_start, edges,
         )  # fmt: skip
 
