@@ -70,7 +70,9 @@ def _compiled_gather(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     out = np.empty(n, dtype=object)  # n references to None
     if n == 0:
         return out
-    addresses = np.array([id(None), *map(id, table)], dtype=np.intp)
+    addresses = np.empty(len(table) + 1, dtype=np.intp)
+    addresses[0] = id(None)
+    addresses[1:] = _slots(table)  # the table's own pointer words: no Python call per object
     counts = np.zeros(len(addresses), dtype=np.intp)
     slots = _slots(out)
     if slots[0] == addresses[0]:  # np.empty counted a reference to None per element
@@ -111,7 +113,7 @@ def gather(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
     ``table`` is a 1-D object array; ``codes`` integers in ``-1 .. len(table) - 1`` (checked:
     an out-of-range code raises IndexError).
     """
-    table = np.asarray(table, dtype=object)
+    table = np.ascontiguousarray(table, dtype=object)
     codes = np.ascontiguousarray(codes)
     if codes.dtype.kind not in "iu":
         msg = f"gather: codes must be integers, not {codes.dtype}"

@@ -70,6 +70,8 @@ def test_edge_cases() -> None:
     table = np.array(["a"], dtype=object)
     assert gather(table, np.array([], dtype=np.int64)).tolist() == []
     assert gather(np.array([], dtype=object), np.array([-1, -1])).tolist() == [None, None]
+    strided = np.array(["a", "x", "b", "y"], dtype=object)[::2]  # a view: pointers not adjacent
+    assert gather(strided, np.array([1, 0, -1])).tolist() == ["b", "a", None]
     with pytest.raises(IndexError, match=r"-1\.\.0"):
         gather(table, np.array([0, 1]))
     with pytest.raises(IndexError):
