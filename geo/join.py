@@ -74,8 +74,10 @@ class GridIndex:
         GridError
             When ``grid_id`` or ``geometry`` is missing, or ids repeat among the leaves.
         """
-        ids, geoms = _leaves(grids)
-        rings = polygon_rings(geoms)  # read once, for every kind of index
+        ids, geoms, order = _leaves(grids)
+        rings = polygon_rings(geoms, order)  # read once, for every kind of index
+        if order is not None:
+            geoms = geoms[order]
         lattice = LatticeIndex.detect(geoms, rings)
         if lattice is not None:
             return cls(grid_ids=ids, raster=lattice)
@@ -140,7 +142,9 @@ def assign_grids_reference(lon: np.ndarray, lat: np.ndarray, grids: gpd.GeoDataF
 
     The straightforward method, kept as the yardstick for the fast path (tests, benchmark).
     """
-    ids, geoms = _leaves(grids)
+    ids, geoms, order = _leaves(grids)
+    if order is not None:
+        geoms = geoms[order]
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     finite = np.isfinite(lon) & np.isfinite(lat)
@@ -231,8 +235,13 @@ def join_summary(joined: pd.DataFrame) -> JoinSummary:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Leaf ids in string order and their geometries in EPSG:4326."""
+def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Leaf ids in string order, the leaves' geometries in EPSG:4326 in the frame's order, and
+    the order that sorts the geometries like the ids (None when they already are).
+
+    The geometries are not reordered here: :func:`~geo._raster_index.polygon_rings` reads them
+    in the frame's order (the order they lie in memory) and reorders what it read.
+    """
     if "grid_id" not in grids.columns:
         msg = "grids: no grid_id column; load the file with geo.grids.load_grids to name one"
         raise GridError(msg)
@@ -249,14 +258,35 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     ids = named.to_numpy(dtype=object)
     text = ids.astype(str)  # fixed width: compares and sorts without Python calls
     if len(text) > 1 and (text[1:] > text[:-1]).all():  # already in order, so no repeats
-        return ids, geoms
-    order = np.argsort(text, kind="stable")
+        return ids, geoms, None
+    order = _text_order(text)
     ordered = text[order]
     repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
     if len(repeated):
         msg = f"grids: grid_id {str(ordered[repeated[0]])!r} is used by more than one leaf grid"
         raise GridError(msg)
-    return ids[order], geoms[order]
+    return ids[order], geoms, order
+
+
+def _text_order(text: np.ndarray) -> np.ndarray:
+    """``np.argsort(text, kind="stable")`` for a fixed-width string array, faster for Latin-1.
+
+    Strings of code points below 256 are packed eight to a big-endian 64-bit word (padded with
+    zeros, as numpy compares them), and the words sorted as integers: the same order.
+    """
+    if text.dtype.kind != "U" or len(text) < 2:
+        return np.argsort(text, kind="stable")
+    width = text.dtype.itemsize // 4
+    points = text.view(np.uint32).reshape(len(text), width)
+    if width == 0 or points.max() > 255:
+        return np.argsort(text, kind="stable")
+    words = -(-width // 8)
+    packed = np.zeros((len(text), 8 * words), dtype=np.uint8)
+    packed[:, :width] = points
+    keys = packed.view(">u8")
+    if words == 1:
+        return np.argsort(keys[:, 0], kind="stable")
+    return np.lexsort(keys.T[::-1])  # the last key sorts first
 
 
 def _ids_of(grid_ids: np.ndarray, best: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from geo.errors import GridError
 from geo.incidents import load_incidents
 from geo.join import (
     GridIndex,
+    _text_order,
     assign_grids,
     assign_grids_reference,
     join_incidents,
@@ -107,6 +108,32 @@ def test_projected_grids_are_converted() -> None:
     """Grids in a metric CRS are joined after conversion to EPSG:4326."""
     grids = _two_level().to_crs(3857)
     assert assign_grids(np.array([0.5]), np.array([0.5]), grids).tolist() == ["g-01"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("ab09-_:Zé\u00ff\u4e2d\U0001f600 "), max_size=19),
+        min_size=2,
+        max_size=60,
+    )
+)
+def test_id_order_is_numpys_string_order(ids: list[str]) -> None:
+    """The packed sort of grid ids is numpy's stable string sort (ties keep their order)."""
+    text = np.array(ids, dtype=str)
+    assert np.array_equal(_text_order(text), np.argsort(text, kind="stable"))
+
+
+def test_ids_sorted_apart_from_geometry_order_keep_the_rule() -> None:
+    """Leaves whose ids run against the frame's order: the geometries are read in the frame's
+    order and reordered, and the smallest id still wins on a shared edge."""
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["c", "b", "a"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+        crs=4326,
+    )
+    got = assign_grids(np.array([0.5, 1.0, 1.5, 2.0, 2.5]), np.zeros(5) + 0.5, grids)
+    assert got.tolist() == ["c", "b", "b", "a", "a"]
 
 
 def test_duplicate_leaf_ids_are_refused() -> None:

@@ -120,6 +120,20 @@ def test_rings_and_bounds_are_the_numpy_ones(case: str) -> None:
     assert got.areal == want.areal
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_rings_read_in_memory_order_and_reordered(case: str) -> None:
+    """polygon_rings(geoms, order) gives polygon_rings(geoms[order]): every array, each ring's
+    coordinates intact (holes, MultiPolygons, missing and empty geometries included)."""
+    geoms = CASES[case]()
+    order = np.random.default_rng(3).permutation(len(geoms))
+    got, want = polygon_rings(geoms, order), polygon_rings(geoms[order])
+    for name in ("xy", "ring", "ring_poly", "first_poly", "bounds"):
+        assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
+    assert got.areal == want.areal
+    identity = polygon_rings(geoms, np.arange(len(geoms)))
+    assert np.array_equal(identity.xy, polygon_rings(geoms).xy, equal_nan=True)
+
+
 def test_many_cells_read_in_chunks_give_the_same_index() -> None:
     """More cells than one read chunk, in lon/lat as the benchmark makes them."""
     from benchmarks.join import make_cells
