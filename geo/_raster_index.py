@@ -247,7 +247,7 @@ def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
 
     ``order``: the rings are those of ``geoms[order]`` (a permutation), numbered in that order,
     but read in the order of ``geoms``: geometries made one after another lie in memory in that
-    order, and GEOS reads them several times faster so than in a shuffled order.
+    order, and GEOS reads them in it several times faster than in a shuffled one.
 
     Polygons without holes are read in one pass of ``get_coordinates`` (a ring each), in
     chunks of :data:`_READ_CHUNK` geometries, checked chunk by chunk as they are read: GEOS

@@ -254,7 +254,8 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     geoms = grids.geometry.to_numpy()
     if "parent_id" in grids.columns:  # the leaves, on arrays: no frame copy
         leaf = leaf_mask(grids)
-        named, geoms = named[leaf], geoms[leaf]
+        if not leaf.all():
+            named, geoms = named[leaf], geoms[leaf]
     ids = named.to_numpy(dtype=object)
     text = ids.astype(str)  # fixed width: compares and sorts without Python calls
     if len(text) > 1 and (text[1:] > text[:-1]).all():  # already in order, so no repeats
