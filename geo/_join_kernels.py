@@ -184,10 +184,14 @@ def lattice_bins(
     cells = np.empty(_BLOCK, dtype=np.int64)
     unsure = 0
     for start in range(0, n, _BLOCK):
-        stop = min(n, start + _BLOCK)
-        for p in range(start, stop):
-            u = (x[p] - x0) * inv_w
-            v = (y[p] - y0) * inv_h
+        # Loops over block views from 0 (not over start..stop of the whole arrays): only then
+        # does LLVM vectorise the first pass (3x faster).
+        xb = x[start : start + _BLOCK]
+        yb = y[start : start + _BLOCK]
+        ob = out[start : start + _BLOCK]
+        for p in range(xb.shape[0]):
+            u = (xb[p] - x0) * inv_w
+            v = (yb[p] - y0) * inv_h
             col = np.floor(u)
             row = np.floor(v)
             fu = u - col
@@ -196,10 +200,10 @@ def lattice_bins(
             clear = clear & (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
             near = (u > -margin) & (u < nx + margin) & (v > -margin) & (v < ny + margin)
             cell = np.int64(row * nx + col) + 2 if clear else (0 if near else 1)
-            cells[p - start] = cell
-        for p in range(start, stop):
-            k = quick[cells[p - start]]
-            out[p] = k
+            cells[p] = cell
+        for p in range(ob.shape[0]):
+            k = quick[cells[p]]
+            ob[p] = k
             unsure += k == UNSURE
     return out, unsure
 
@@ -390,8 +394,6 @@ PARTIAL = -4
 def _deep_cells(
     x: np.ndarray,
     y: np.ndarray,
-    start: int,
-    stop: int,
     frame: tuple[float, ...],
     coef_s: tuple[float, ...],
     coef_t: tuple[float, ...],
@@ -400,15 +402,16 @@ def _deep_cells(
     eps: float,
     cells: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """``cells[p - start]``: 1 + the flat lattice cell a point is mapped more than ``eps``
-    into, or 0 (outside the bounds, NaN, near a cell boundary, off the table).
+    """``cells[p]``: 1 + the flat lattice cell point ``p`` is mapped more than ``eps`` into,
+    or 0 (outside the bounds, NaN, near a cell boundary, off the table).
 
-    Branch-free, on scalars and tuples only, so that the loop vectorises: this is the join's
-    per-point arithmetic for nearly every point of a tiling.
+    Branch-free, on scalars and tuples only, over arrays indexed from 0 (a block's views), so
+    that the loop vectorises: this is the join's per-point arithmetic for nearly every point
+    of a tiling.
     """
     x0, y0, x1, y1, cx, cy, sx, sy = frame
     oi, oj, ni, nj = table
-    for p in range(start, stop):
+    for p in range(x.shape[0]):
         qx = x[p]
         qy = y[p]
         u = (qx - cx) * sx
@@ -418,7 +421,7 @@ def _deep_cells(
         b = j - oj
         deep = (qx >= x0) & (qx <= x1) & (qy >= y0) & (qy <= y1) & (clearance > eps)
         deep = deep & (a >= 0) & (a < ni) & (b >= 0) & (b < nj)
-        cells[p - start] = np.int32(b * ni + a) + 1 if deep else 0
+        cells[p] = np.int32(b * ni + a) + 1 if deep else 0
 
 
 @njit(cache=True, nogil=True)
@@ -453,20 +456,22 @@ def tiling_lookup(
     slow = 0
     partial = 0
     for start in range(0, n, _BLOCK):
-        stop = min(n, start + _BLOCK)
-        _deep_cells(x, y, start, stop, frame, coef_s, coef_t, hexagonal, table, eps, cells)
+        xb = x[start : start + _BLOCK]  # block views: see lattice_bins
+        yb = y[start : start + _BLOCK]
+        ob = out[start : start + _BLOCK]
+        _deep_cells(xb, yb, frame, coef_s, coef_t, hexagonal, table, eps, cells)
         found = 0
-        for p in range(start, stop):
-            k = quick[cells[p - start]]
-            out[p] = k
+        for p in range(ob.shape[0]):
+            k = quick[cells[p]]
+            ob[p] = k
             cells[found] = p  # the partial points' positions, over cells already read
             found += k == PARTIAL
             slow += k == SLOW
         for m in range(found):
             p = cells[m]
             # Outside the raster is outside every partial polygon: -1.
-            k = _bin_label(x[p], y[p], x0, y0, inv_w, inv_h, nx, ny, bin_label)
-            out[p] = k
+            k = _bin_label(xb[p], yb[p], x0, y0, inv_w, inv_h, nx, ny, bin_label)
+            ob[p] = k
             partial += k == PARTIAL
     return out, slow, partial
 
