@@ -83,8 +83,10 @@ class LatticeIndex:
         area = ring_areas(rings.xy, np.arange(0, 5 * n + 1, 5))  # one ring of five each
         if np.abs(area - widths * heights).max() > 1e-6 * w * h:
             return None  # not axis-aligned rectangles
-        if not (shapely.get_type_id(geoms) == 3).all():
-            return None  # rings alike, but not polygons (checked last: a pass over every one)
+        # Rings alike, but not all polygons (a pass over every one, unless reading showed it;
+        # with one ring each, none is missing).
+        if not (rings.polygons or (shapely.get_type_id(geoms) == 3).all()):
+            return None
         x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
         col = np.rint((b[:, 0] - x0) / w).astype(np.int64)
         row = np.rint((b[:, 1] - y0) / h).astype(np.int64)

@@ -231,7 +231,8 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
 class Rings:
     """Every ring's coordinates, polygon by polygon: ``xy`` (m, 2), ``ring`` per coordinate
     (numbered in order), ``ring_poly`` per ring; ``first_poly`` the polygons with coordinates
-    and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order; ``areal``:
+    and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order; ``polygons``:
+    every geometry is a Polygon (or missing), known from reading them; ``areal``:
     every geometry is a Polygon or MultiPolygon (or missing)."""
 
     xy: np.ndarray
@@ -240,6 +241,7 @@ class Rings:
     first_poly: np.ndarray
     bounds: np.ndarray
     areal: bool
+    polygons: bool = False
 
 
 def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
@@ -260,10 +262,12 @@ def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
     simple = _simple_coordinates(geoms)
     if simple is not None:  # polygons without holes: one ring each
         xy, ring = simple
-        return _rings_of(xy, ring, np.arange(len(geoms), dtype=np.int64), areal=True, order=order)
+        ring_poly = np.arange(len(geoms), dtype=np.int64)
+        return _rings_of(xy, ring, ring_poly, areal=True, polygons=True, order=order)
     kind = shapely.get_type_id(geoms)
     areal = bool(np.isin(kind, [-1, 3, 6]).all())
-    if np.isin(kind, [-1, 3]).all():
+    polygons = bool(np.isin(kind, [-1, 3]).all())
+    if polygons:
         rings, ring_poly = shapely.get_rings(geoms, return_index=True)
     elif areal:
         parts, part_poly = shapely.get_parts(geoms, return_index=True)
@@ -272,7 +276,9 @@ def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
     else:
         rings, ring_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    return _rings_of(xy, ring, ring_poly.astype(np.int64), areal=areal, order=order)
+    return _rings_of(
+        xy, ring, ring_poly.astype(np.int64), areal=areal, polygons=polygons, order=order
+    )
 
 
 #: Geometries per GEOS call in :func:`polygon_rings`.
@@ -302,12 +308,16 @@ def _rings_of(
     ring_poly: np.ndarray,
     *,
     areal: bool,
+    polygons: bool = False,
     order: np.ndarray | None = None,
 ) -> Rings:
     xy = np.ascontiguousarray(xy, dtype=float)
     ring = np.ascontiguousarray(ring, dtype=np.int64)
     if order is not None:
         order = np.ascontiguousarray(order, dtype=np.int64)
-        xy, ring, ring_poly = reorder_rings(xy, ring, ring_poly, order, len(order))
+        ring_poly = np.ascontiguousarray(ring_poly, dtype=np.int64)
+        read = xy, ring, ring_poly
+        xy, ring, ring_poly = (np.empty_like(a) for a in read)
+        reorder_rings(*read, order, xy, ring, ring_poly)
     first_poly, bounds = ring_bounds(xy, ring, ring_poly)
-    return Rings(xy, ring, ring_poly, first_poly, bounds, areal)
+    return Rings(xy, ring, ring_poly, first_poly, bounds, areal, polygons)
