@@ -151,9 +151,12 @@ class TilingIndex:
         rings = polygon_rings(geoms) if rings is None else rings
         if len(rings.first_poly) != n:
             return None  # empty polygons
-        owner = rings.ring_poly[rings.ring]
+        if len(rings.ring_poly) == n:  # a ring each (every polygon has one): ring is polygon
+            owner, simple = rings.ring, np.ones(n, dtype=bool)
+        else:
+            owner = rings.ring_poly[rings.ring]
+            simple = np.bincount(rings.ring_poly, minlength=n) == 1
         counts = np.bincount(owner, minlength=n)
-        simple = np.bincount(rings.ring_poly, minlength=n) == 1
         modal = int(np.bincount(counts[simple]).argmax()) if simple.any() else 0
         if modal not in (5, 7) or 3 * int((simple & (counts == modal)).sum()) < n:
             return None  # a tiling's cells mostly share one shape (Voronoi cells do not)
@@ -167,7 +170,8 @@ class TilingIndex:
         regular = simple & (counts == modal) & (np.abs(area / typical - 1.0) < 0.05)
         if regular.sum() < max(9, n // 4):
             return None  # a tiling's cells are mostly alike (Voronoi cells are not)
-        bounds = np.concatenate([rings.bounds[:, :2].min(axis=0), rings.bounds[:, 2:].max(axis=0)])
+        b = rings.bounds  # column by column: numpy's axis reductions of narrow arrays are slow
+        bounds = np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
         centre = (bounds[:2] + bounds[2:]) / 2.0
         scale = 2.0 / np.maximum(bounds[2:] - bounds[:2], 1e-12)
         coef = _fit_map(mean, regular, centre, scale, hexagonal)
@@ -178,8 +182,8 @@ class TilingIndex:
         st, ij = tiling_locate(mean[:, 0], mean[:, 1], centre, scale, cs, ct, hexagonal)
         if np.abs(st[regular] - ij[regular]).max() > _MAX_EPS:
             return None
-        origin = ij.min(axis=0)
-        ni, nj = (ij.max(axis=0) - origin + 1).tolist()
+        origin = np.array([ij[:, 0].min(), ij[:, 1].min()])
+        ni, nj = int(ij[:, 0].max() - origin[0] + 1), int(ij[:, 1].max() - origin[1] + 1)
         if ni * nj > min(_MAX_SLOTS, 16 * n + 1024):
             return None
         flat = (ij[:, 1] - origin[1]) * ni + (ij[:, 0] - origin[0])
@@ -293,7 +297,7 @@ def _basis(
     Square lattices show four equidistant neighbours, then the diagonals at sqrt(2); hexagonal
     ones six, then sqrt(3). Returns ``(offset, dist, e1, e2)`` or None when they do not show.
     """
-    dist = np.sqrt((offset**2).sum(axis=1))
+    dist = np.sqrt(offset[:, 0] * offset[:, 0] + offset[:, 1] * offset[:, 1])
     k = 7 if hexagonal else 5
     if len(dist) <= k + 1:
         return None
@@ -351,7 +355,7 @@ def _fit_map(
     if len(points) <= 9:
         return None
     plane = (points - centre) * np.array([np.cos(np.radians(centre[1])), 1.0])
-    near_middle = (plane**2).sum(axis=1)
+    near_middle = plane[:, 0] * plane[:, 0] + plane[:, 1] * plane[:, 1]
     candidates = np.argpartition(near_middle, min(24, len(near_middle) - 1))[:25]
     for middle in candidates[np.argsort(near_middle[candidates])]:
         found = _basis(plane - plane[middle], hexagonal)
