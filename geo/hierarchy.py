@@ -58,8 +58,8 @@ def leaf_mask(grids: pd.DataFrame) -> np.ndarray:
 
     Ids and parent ids compare as text (a parent id 7 names the grid "7").
     """
-    parent = grids["parent_id"].to_numpy(dtype=object)
-    parents = pd.unique(parent[pd.notna(parent)]).astype(str)  # vectorised: no per-row loop
+    parents = pd.unique(grids["parent_id"].to_numpy(dtype=object))  # vectorised: no row loop
+    parents = parents[pd.notna(parents)].astype(str)  # missing dropped from the few distinct
     return ~as_text(grids["grid_id"]).isin(parents).to_numpy()
 
 
