@@ -278,7 +278,7 @@ def _text_order(text: np.ndarray) -> np.ndarray:
     if text.dtype.kind != "U" or len(text) < 2:
         return np.argsort(text, kind="stable")
     width = text.dtype.itemsize // 4
-    points = text.view(np.uint32).reshape(len(text), width)
+    points = np.ascontiguousarray(text).view(np.uint32).reshape(len(text), width)
     if width == 0 or points.max() > 255:
         return np.argsort(text, kind="stable")
     words = -(-width // 8)

@@ -122,6 +122,8 @@ def test_id_order_is_numpys_string_order(ids: list[str]) -> None:
     """The packed sort of grid ids is numpy's stable string sort (ties keep their order)."""
     text = np.array(ids, dtype=str)
     assert np.array_equal(_text_order(text), np.argsort(text, kind="stable"))
+    strided = np.repeat(text, 2)[::2]  # a view, not contiguous
+    assert np.array_equal(_text_order(strided), np.argsort(strided, kind="stable"))
 
 
 def test_ids_sorted_apart_from_geometry_order_keep_the_rule() -> None:
