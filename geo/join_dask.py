@@ -10,6 +10,7 @@ address to use an existing cluster.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dask
 import dask_geopandas
@@ -41,6 +42,13 @@ def join_partitions(
     """
     index = dask.delayed(GridIndex.build(grids), pure=True)
     ancestors = dask.delayed(_ancestors(grids), pure=True)
+    return _map_join(incidents, index, ancestors)
+
+
+def _map_join(
+    incidents: dask_geopandas.GeoDataFrame, index: object, ancestors: object
+) -> dask_geopandas.GeoDataFrame:
+    """Every partition joined with ``index`` and ``ancestors`` (values, delayed or futures)."""
     meta = incidents._meta.copy()
     for column in JOIN_COLUMNS:
         meta[column] = pd.Series(dtype="str")
@@ -83,22 +91,24 @@ def join_geoparquet(
     from distributed import Client, LocalCluster
 
     if client is not None:
-        return _run(source, grids, out)
+        return _run(source, grids, out, client)
     if scheduler is not None:
-        with Client(scheduler):
-            return _run(source, grids, out)
+        with Client(scheduler) as connected:
+            return _run(source, grids, out, connected)
     with (
         LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
-        Client(cluster),
+        Client(cluster) as local,
     ):
-        return _run(source, grids, out)
+        return _run(source, grids, out, local)
 
 
-def _run(source: str | Path, grids: gpd.GeoDataFrame, out: str | Path) -> JoinSummary:
+def _run(source: str | Path, grids: gpd.GeoDataFrame, out: str | Path, client: Any) -> JoinSummary:
     incidents = dask_geopandas.read_parquet(source)
-    joined = join_partitions(incidents, grids)
+    # The index goes to every worker once, beside the graph (not pickled into it).
+    index, ancestors = client.scatter([GridIndex.build(grids), _ancestors(grids)], broadcast=True)
+    joined = _map_join(incidents, index, ancestors)
     joined.to_parquet(out)
     written = pd.read_parquet(out, columns=["grid_id"])
     inside = int(written["grid_id"].notna().sum())
