@@ -154,7 +154,7 @@ def assign_grids_reference(lon: np.ndarray, lat: np.ndarray, grids: gpd.GeoDataF
     if len(point):
         winner = pd.Series(poly).groupby(point).min()
         best[np.flatnonzero(finite)[winner.index.to_numpy()]] = winner.to_numpy()
-    return _ids_of(ids, best)
+    return gather(ids, best)
 
 
 def join_incidents(
@@ -288,14 +288,6 @@ def _text_order(text: np.ndarray) -> np.ndarray:
     if words == 1:
         return np.argsort(keys[:, 0], kind="stable")
     return np.lexsort(keys.T[::-1])  # the last key sorts first
-
-
-def _ids_of(grid_ids: np.ndarray, best: np.ndarray) -> np.ndarray:
-    """Polygon indices (-1 for none) to an object array of ids and None, in one gather."""
-    with_none = np.empty(len(grid_ids) + 1, dtype=object)
-    with_none[0] = None
-    with_none[1:] = grid_ids
-    return with_none[best + 1]
 
 
 def _ancestors(grids: gpd.GeoDataFrame) -> pd.DataFrame:
