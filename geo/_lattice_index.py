@@ -69,8 +69,7 @@ class LatticeIndex:
         rings = polygon_rings(geoms) if rings is None else rings
         if len(rings.first_poly) != n:
             return None  # missing or empty polygons
-        per_poly = np.bincount(rings.ring_poly[rings.ring], minlength=n)
-        if not ((per_poly == 5).all() and len(rings.ring_poly) == n):
+        if not (rings.one_ring_each(n) and (rings.coordinate_counts(n) == 5).all()):
             return None  # one ring of four corners each
         b = rings.bounds
         widths, heights = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]

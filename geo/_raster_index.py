@@ -243,6 +243,15 @@ class Rings:
     areal: bool
     polygons: bool = False
 
+    def one_ring_each(self, n: int) -> bool:
+        """Each of the ``n`` polygons has coordinates, in exactly one ring."""
+        return len(self.first_poly) == n == len(self.ring_poly)
+
+    def coordinate_counts(self, n: int) -> np.ndarray:
+        """Coordinates per polygon (all its rings), for polygons ``0 .. n - 1``."""
+        owner = self.ring if self.one_ring_each(n) else self.ring_poly[self.ring]
+        return np.bincount(owner, minlength=n)
+
 
 def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
     """Ring coordinates of polygons in a few vectorised passes (bounds come from them).

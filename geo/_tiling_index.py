@@ -151,12 +151,11 @@ class TilingIndex:
         rings = polygon_rings(geoms) if rings is None else rings
         if len(rings.first_poly) != n:
             return None  # empty polygons
-        if len(rings.ring_poly) == n:  # a ring each (every polygon has one): ring is polygon
-            owner, simple = rings.ring, np.ones(n, dtype=bool)
+        counts = rings.coordinate_counts(n)
+        if rings.one_ring_each(n):
+            simple = np.ones(n, dtype=bool)
         else:
-            owner = rings.ring_poly[rings.ring]
             simple = np.bincount(rings.ring_poly, minlength=n) == 1
-        counts = np.bincount(owner, minlength=n)
         modal = int(np.bincount(counts[simple]).argmax()) if simple.any() else 0
         if modal not in (5, 7) or 3 * int((simple & (counts == modal)).sum()) < n:
             return None  # a tiling's cells mostly share one shape (Voronoi cells do not)
