@@ -58,7 +58,7 @@ def leaf_mask(grids: pd.DataFrame) -> np.ndarray:
 
     Ids and parent ids compare as text (a parent id 7 names the grid "7").
     """
-    parents = pd.unique(grids["parent_id"].to_numpy(dtype=object))  # vectorised: no row loop
+    parents = np.asarray(grids["parent_id"].unique(), dtype=object)  # Arrow's for Arrow text
     parents = parents[pd.notna(parents)].astype(str)  # missing dropped from the few distinct
     return ~as_text(grids["grid_id"]).isin(parents).to_numpy()
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._id_order import id_order
 from ._lattice_index import LatticeIndex
 from ._object_gather import gather
 from ._raster_index import RasterIndex, polygon_rings
@@ -256,38 +257,9 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
         leaf = leaf_mask(grids)
         if not leaf.all():
             named, geoms = named[leaf], geoms[leaf]
+    order = id_order(named)
     ids = named.to_numpy(dtype=object)
-    text = ids.astype(str)  # fixed width: compares and sorts without Python calls
-    if len(text) > 1 and (text[1:] > text[:-1]).all():  # already in order, so no repeats
-        return ids, geoms, None
-    order = _text_order(text)
-    ordered = text[order]
-    repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
-    if len(repeated):
-        msg = f"grids: grid_id {str(ordered[repeated[0]])!r} is used by more than one leaf grid"
-        raise GridError(msg)
-    return ids[order], geoms, order
-
-
-def _text_order(text: np.ndarray) -> np.ndarray:
-    """``np.argsort(text, kind="stable")`` for a fixed-width string array, faster for Latin-1.
-
-    Strings of code points below 256 are packed eight to a big-endian 64-bit word (padded with
-    zeros, as numpy compares them), and the words sorted as integers: the same order.
-    """
-    if text.dtype.kind != "U" or len(text) < 2:
-        return np.argsort(text, kind="stable")
-    width = text.dtype.itemsize // 4
-    points = np.ascontiguousarray(text).view(np.uint32).reshape(len(text), width)
-    if width == 0 or points.max() > 255:
-        return np.argsort(text, kind="stable")
-    words = -(-width // 8)
-    packed = np.zeros((len(text), 8 * words), dtype=np.uint8)
-    packed[:, :width] = points
-    keys = packed.view(">u8")
-    if words == 1:
-        return np.argsort(keys[:, 0], kind="stable")
-    return np.lexsort(keys.T[::-1])  # the last key sorts first
+    return (ids, geoms, None) if order is None else (ids[order], geoms, order)
 
 
 def _ancestors(grids: gpd.GeoDataFrame) -> pd.DataFrame:

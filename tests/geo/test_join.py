@@ -15,13 +15,13 @@ from shapely.geometry import Point, box
 from typer.testing import CliRunner, Result
 
 from api.cli import app
+from geo._id_order import id_order
 from geo._lattice_index import LatticeIndex
 from geo._tiling_index import TilingIndex
 from geo.errors import GridError
 from geo.incidents import load_incidents
 from geo.join import (
     GridIndex,
-    _text_order,
     assign_grids,
     assign_grids_reference,
     join_incidents,
@@ -110,20 +110,32 @@ def test_projected_grids_are_converted() -> None:
     assert assign_grids(np.array([0.5]), np.array([0.5]), grids).tolist() == ["g-01"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(
-        st.text(alphabet=st.sampled_from("ab09-_:Zé\u00ff\u4e2d\U0001f600 "), max_size=19),
+        st.text(alphabet=st.sampled_from("ab09-_:Z\x00\x01éÿ中\U0001f600 "), max_size=19),
         min_size=2,
         max_size=60,
-    )
+        unique=True,
+    ),
+    st.sampled_from(["str", "object", "string[python]"]),
 )
-def test_id_order_is_numpys_string_order(ids: list[str]) -> None:
-    """The packed sort of grid ids is numpy's stable string sort (ties keep their order)."""
-    text = np.array(ids, dtype=str)
-    assert np.array_equal(_text_order(text), np.argsort(text, kind="stable"))
-    strided = np.repeat(text, 2)[::2]  # a view, not contiguous
-    assert np.array_equal(_text_order(strided), np.argsort(strided, kind="stable"))
+def test_id_order_is_pythons_string_order(ids: list[str], dtype: str) -> None:
+    """Grid ids sort in Python's string order (code points), whatever the column holds."""
+    for values in (ids, ids[::-1]):
+        order = id_order(pd.Series(values, dtype=dtype))
+        got = list(range(len(values))) if order is None else order.tolist()
+        assert [values[k] for k in got] == sorted(ids)
+        assert order is not None or values == sorted(ids)  # None: already in order
+
+
+@pytest.mark.parametrize("ids", [["b", "a", "b"], ["x\x00", "a", "x\x00"], ["p-1", "p-1"]])
+def test_repeated_or_missing_ids_are_named(ids: list[str]) -> None:
+    """A repeated id (or a missing one) is a clear error that names it."""
+    with pytest.raises(GridError, match="more than one"):
+        id_order(pd.Series(ids))
+    with pytest.raises(GridError, match="row 1 has no grid_id"):
+        id_order(pd.Series(["a", None, "c"], dtype="str"))
 
 
 def test_ids_sorted_apart_from_geometry_order_keep_the_rule() -> None:
