@@ -40,6 +40,7 @@ from ._join_kernels import (
     tiling_candidates,
     tiling_decide,
     tiling_deviation,
+    tiling_frame,
     tiling_locate,
     tiling_lookup,
 )
@@ -179,7 +180,8 @@ class TilingIndex:
         cs, ct = np.ascontiguousarray(coef[0]), np.ascontiguousarray(coef[1])
         # Each polygon's lattice point: the nearest to its mapped vertex mean.
         st, ij = tiling_locate(mean[:, 0], mean[:, 1], centre, scale, cs, ct, hexagonal)
-        if np.abs(st[regular] - ij[regular]).max() > _MAX_EPS:
+        off = np.maximum(np.abs(st[:, 0] - ij[:, 0]), np.abs(st[:, 1] - ij[:, 1]))
+        if off[regular].max() > _MAX_EPS:
             return None
         origin = np.array([ij[:, 0].min(), ij[:, 1].min()])
         ni, nj = int(ij[:, 0].max() - origin[0] + 1), int(ij[:, 1].max() - origin[1] + 1)
@@ -187,14 +189,16 @@ class TilingIndex:
             return None
         flat = (ij[:, 1] - origin[1]) * ni + (ij[:, 0] - origin[0])
         label, shared_start, shared = _cell_table(flat, ni * nj)
-        shape = (hexagonal, _CORNERS[hexagonal], _NEIGHBOURS[hexagonal], centre, scale, cs, ct)
+        x, y = np.ascontiguousarray(rings.xy[:, 0]), np.ascontiguousarray(rings.xy[:, 1])
+        ex, ey = tiling_frame(x, y, centre, scale, cs, ct, hexagonal)
+        shape = (hexagonal, _CORNERS[hexagonal], _NEIGHBOURS[hexagonal])
         none = np.zeros(n, dtype=bool)
-        corner_gap, _ = tiling_deviation(rings.xy, start, ij, regular, none, *shape)
+        corner_gap, _ = tiling_deviation(ex, ey, start, ij, regular, none, *shape)
         # Full: corners where the typical cell's are (a cell clipped by a sliver is partial).
         limit = min(_FULL_WITHIN, max(16.0 * float(np.median(corner_gap[regular])), 1e-9))
         full = corner_gap <= limit
         # How far the others reach out of their cells (a full cell's vertices are its corners).
-        _, reach = tiling_deviation(rings.xy, start, ij, none, ~full, *shape)
+        _, reach = tiling_deviation(ex, ey, start, ij, none, ~full, *shape)
         deviation = max(
             float(corner_gap[full].max(initial=0.0)), float(reach[~full].max(initial=0.0))
         )
@@ -289,14 +293,14 @@ def _quick_table(label: np.ndarray, full: np.ndarray) -> np.ndarray:
 
 
 def _basis(
-    offset: np.ndarray, hexagonal: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Lattice basis at the cell whose ``offset`` is 0, from its nearest neighbours.
+    dx: np.ndarray, dy: np.ndarray, hexagonal: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Lattice basis at the cell whose offset ``(dx, dy)`` is 0, from its nearest neighbours.
 
     Square lattices show four equidistant neighbours, then the diagonals at sqrt(2); hexagonal
-    ones six, then sqrt(3). Returns ``(offset, dist, e1, e2)`` or None when they do not show.
+    ones six, then sqrt(3). Returns ``(dist, e1, e2)`` or None when they do not show.
     """
-    dist = np.sqrt(offset[:, 0] * offset[:, 0] + offset[:, 1] * offset[:, 1])
+    dist = np.sqrt(dx * dx + dy * dy)
     k = 7 if hexagonal else 5
     if len(dist) <= k + 1:
         return None
@@ -308,7 +312,7 @@ def _basis(
     # Up to 15% apart: H3's hexagons are regular on an icosahedron face, not in lon/lat.
     if d[0] <= 0 or d[ring - 1] / d[0] > 1.15 or abs(d[ring] / d[0] - next_ratio) > 0.2:
         return None
-    vectors = offset[near[:ring]]
+    vectors = np.column_stack([dx[near[:ring]], dy[near[:ring]]])
     e1 = vectors[0]
     cross = e1[0] * vectors[:, 1] - e1[1] * vectors[:, 0]
     cosine = vectors @ e1 / (d[:ring] * d[0])
@@ -316,7 +320,7 @@ def _basis(
     score = np.where(cross > 0, np.abs(cosine - want), np.inf)
     if not np.isfinite(score.min()) or score.min() > 0.15:
         return None
-    return offset, dist, e1, vectors[int(np.argmin(score))]
+    return dist, e1, vectors[int(np.argmin(score))]
 
 
 def _design(uv: np.ndarray) -> np.ndarray:
@@ -348,29 +352,36 @@ def _fit_map(
     The basis comes from the nearest neighbours of a regular cell near the middle whose
     neighbours are all regular cells too (in a local equirectangular plane); the fit then grows
     outward from it (5%, 25%, all regular cells by distance), each round rounding the previous
-    map's prediction to integer lattice positions.
+    map's prediction to integer lattice positions. (Column by column: numpy masks and
+    broadcasts over ``(n, 2)`` arrays row by row, several times slower.)
     """
-    points = mean[regular]
-    if len(points) <= 9:
+    px = mean[:, 0][regular]
+    py = mean[:, 1][regular]
+    if len(px) <= 9:
         return None
-    plane = (points - centre) * np.array([np.cos(np.radians(centre[1])), 1.0])
-    near_middle = plane[:, 0] * plane[:, 0] + plane[:, 1] * plane[:, 1]
+    x = (px - centre[0]) * np.cos(np.radians(centre[1]))  # the local plane
+    y = py - centre[1]
+    near_middle = x * x + y * y
     candidates = np.argpartition(near_middle, min(24, len(near_middle) - 1))[:25]
     for middle in candidates[np.argsort(near_middle[candidates])]:
-        found = _basis(plane - plane[middle], hexagonal)
+        dx, dy = x - x[middle], y - y[middle]
+        found = _basis(dx, dy, hexagonal)
         if found is not None:
             break
     else:
         return None
-    offset, dist, e1, e2 = found
+    dist, e1, e2 = found
     to_lattice = np.linalg.inv(np.column_stack([e1, e2])).T
     coef = np.zeros((2, 10))
     for share in (0.05, 0.25, 1.0):
         size = min(len(dist), max(30, int(share * len(dist))))
         take = np.argpartition(dist, size - 1)[:size] if size < len(dist) else np.arange(size)
         take = take[:: max(1, len(take) // _FIT_SAMPLE)]  # a spread-out sample of them
-        uv = (points[take] - centre) * scale
-        target = np.rint(offset[take] @ to_lattice if share == 0.05 else _apply(coef, uv))
+        uv = np.column_stack([(px[take] - centre[0]) * scale[0], (py[take] - centre[1]) * scale[1]])
+        if share == 0.05:
+            target = np.rint(np.column_stack([dx[take], dy[take]]) @ to_lattice)
+        else:
+            target = np.rint(_apply(coef, uv))
         design = _design(uv) if len(take) >= 30 else _design(uv)[:, :3]
         solved = np.linalg.lstsq(design, target, rcond=None)[0].T
         coef = np.zeros((2, 10))
