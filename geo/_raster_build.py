@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["raster_tables", "reorder_rings", "ring_bounds"]
+__all__ = ["raster_tables", "reorder_rings", "ring_bounds", "shells_only"]
 
 Tables = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -72,6 +72,33 @@ def ring_bounds(
         if bounds[g, 3] == bounds[g, 3] and not y <= bounds[g, 3]:
             bounds[g, 3] = y
     return first[: g + 1].copy(), bounds[: g + 1].copy()
+
+
+@njit(cache=True, nogil=True)
+def shells_only(xy: np.ndarray, index: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Whether each polygon's coordinates (``get_coordinates`` of Polygons, ``index`` naming
+    the polygon of each, runs in order) are one ring: its first coordinate comes back only as
+    its last.
+
+    A polygon with holes comes back as its shell, then each hole, and the shell closes on its
+    first coordinate before the run ends. A ring that touches its first vertex again (invalid)
+    also answers False, which sends its polygons to the slower, general reading.
+    """
+    n = index.shape[0]
+    a = 0
+    while a < n:
+        b = a + 1
+        while b < n and index[b] == index[a]:
+            b += 1
+        x0 = xy[a, 0]
+        y0 = xy[a, 1]
+        j = a + 1
+        while j < b and not (xy[j, 0] == x0 and xy[j, 1] == y0):
+            j += 1
+        if j != b - 1:
+            return False
+        a = b
+    return True
 
 
 @njit(cache=True, nogil=True)

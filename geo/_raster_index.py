@@ -30,7 +30,7 @@ import shapely
 
 from ._exact import CCW_ERROR, settle_unsure
 from ._join_kernels import group_by_key, raster_bins, raster_exact
-from ._raster_build import raster_tables, reorder_rings, ring_bounds
+from ._raster_build import raster_tables, reorder_rings, ring_bounds, shells_only
 
 __all__ = ["RasterIndex", "Rings", "polygon_rings"]
 
@@ -260,10 +260,11 @@ def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
     but read in the order of ``geoms``: geometries made one after another lie in memory in that
     order, and GEOS reads them in it several times faster than in a shuffled one.
 
-    Polygons without holes are read in one pass of ``get_coordinates`` (a ring each), in
-    chunks of :data:`_READ_CHUNK` geometries, checked chunk by chunk as they are read: GEOS
-    walks each geometry several times (type, holes, count, copy), and a chunk stays in cache
-    meanwhile. Other polygons and MultiPolygons go through ``get_rings``; anything else (rare:
+    Polygons without holes (a ring each) are read in one pass of ``get_coordinates`` after a
+    pass of ``get_type_id``; that no polygon has a hole is read off the coordinates (each
+    polygon's first coordinate comes back only as its last: :func:`~geo._raster_build.
+    shells_only`), which costs far less than asking GEOS for every polygon's interior rings.
+    Other polygons and MultiPolygons go through ``get_rings``; anything else (rare:
     collections) through its boundary. Missing and empty geometries have no coordinates, so
     never match.
     """
@@ -290,25 +291,16 @@ def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
     )
 
 
-#: Geometries per GEOS call in :func:`polygon_rings`.
-_READ_CHUNK = 512
-
-
 def _simple_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``shapely.get_coordinates(geoms, return_index=True)`` when every geometry is a Polygon
-    without holes or missing, else None (read in chunks, each checked before it is read)."""
-    xys, indices = [], []
-    for start in range(0, len(geoms), _READ_CHUNK):
-        part = geoms[start : start + _READ_CHUNK]
-        kind = shapely.get_type_id(part)
-        if not ((kind == -1) | ((kind == 3) & (shapely.get_num_interior_rings(part) == 0))).all():
-            return None
-        xy, index = shapely.get_coordinates(part, return_index=True)
-        xys.append(xy)
-        indices.append(index + start)
-    if not xys:
-        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
-    return np.concatenate(xys), np.concatenate(indices)
+    without holes or missing, else None."""
+    kind = shapely.get_type_id(geoms)
+    if not ((kind == -1) | (kind == 3)).all():
+        return None
+    xy, index = shapely.get_coordinates(geoms, return_index=True)
+    xy = np.ascontiguousarray(xy, dtype=float)
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    return (xy, index) if shells_only(xy, index) else None
 
 
 def _rings_of(

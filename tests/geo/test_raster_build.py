@@ -16,6 +16,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
+from geo._raster_build import shells_only
 from geo._raster_index import RasterIndex, Rings, polygon_rings
 from geo.join import assign_grids_reference
 from tests.conftest import PHL
@@ -112,7 +113,7 @@ def test_compiled_build_gives_the_numpy_index(case: str, sizes: dict[str, int]) 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_rings_and_bounds_are_the_numpy_ones(case: str) -> None:
-    """polygon_rings (chunked reads, compiled bounds) gives the vectorised pass's rings."""
+    """polygon_rings (one read, compiled bounds) gives the vectorised pass's rings."""
     geoms = CASES[case]()
     got, want = polygon_rings(geoms), _rings_reference(geoms)
     for name in ("xy", "ring", "ring_poly", "first_poly", "bounds"):
@@ -134,8 +135,8 @@ def test_rings_read_in_memory_order_and_reordered(case: str) -> None:
     assert np.array_equal(identity.xy, polygon_rings(geoms).xy, equal_nan=True)
 
 
-def test_many_cells_read_in_chunks_give_the_same_index() -> None:
-    """More cells than one read chunk, in lon/lat as the benchmark makes them."""
+def test_many_cells_read_at_once_give_the_same_index() -> None:
+    """Thousands of cells, in lon/lat as the benchmark makes them."""
     from benchmarks.join import make_cells
 
     geoms = make_cells(3000, "voronoi").geometry.to_numpy()
@@ -441,3 +442,21 @@ def _edge_table(seg: _Segments, lattice: _Lattice) -> tuple[np.ndarray, np.ndarr
     change = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
     start = np.concatenate([change, [len(key)]]).astype(np.int64)
     return key[change], start, seg.xy[k]
+
+
+def test_shells_only_sees_holes_in_the_coordinates() -> None:
+    """Hole-free polygons read as one ring each; a hole anywhere (or a shell that comes back
+    to its first vertex early, which is invalid) sends the read to the general path."""
+    square = box(0, 0, 2, 2)
+    holed = Polygon(square.exterior.coords, [box(0.5, 0.5, 1, 1).exterior.coords])
+    pinched = Polygon([(0, 0), (1, 0), (1, 1), (0, 0), (0, 1), (-1, 1), (0, 0)])
+
+    def only(*geoms: Polygon) -> bool:
+        xy, index = shapely.get_coordinates(np.array(geoms), return_index=True)
+        return bool(shells_only(np.ascontiguousarray(xy), index.astype(np.int64)))
+
+    assert only(square, box(2, 0, 3, 1), Polygon())
+    assert not only(square, holed, box(2, 0, 3, 1))
+    assert not only(pinched)
+    rings = polygon_rings(np.array([square, holed, box(5, 5, 6, 6)]))
+    assert rings.ring_poly.tolist() == [0, 1, 1, 2]
