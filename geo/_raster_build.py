@@ -127,6 +127,12 @@ def reorder_rings(
         ring_start[ring[i] + 1] += 1
     for r in range(n_rings):
         ring_start[r + 1] += ring_start[r]
+    one_each = n_rings == n_polys
+    for r in range(n_rings):
+        one_each &= ring_poly[r] == r
+    if one_each:  # polygon p is ring p: scattered writes, read in order (no dependent reads)
+        _reorder_shells(xy, ring_start, order, out_xy, out_ring, out_ring_poly)
+        return
     poly_ring = np.zeros(n_polys + 1, dtype=np.int64)
     for r in range(n_rings):
         poly_ring[ring_poly[r] + 1] += 1
@@ -157,6 +163,36 @@ def reorder_rings(
                 out_ring[k] = rr
                 k += 1
             rr += 1
+
+
+@njit(cache=True, nogil=True)
+def _reorder_shells(
+    xy: np.ndarray,
+    start: np.ndarray,
+    order: np.ndarray,
+    out_xy: np.ndarray,
+    out_ring: np.ndarray,
+    out_ring_poly: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """:func:`reorder_rings` when every polygon is one ring (``start``: each one's first
+    coordinate): the coordinates are read in order and written where they go."""
+    n = order.shape[0]
+    dest = np.empty(n + 1, dtype=np.int64)  # where output polygon q starts
+    dest[0] = 0
+    for q in range(n):
+        p = order[q]
+        dest[q + 1] = dest[q] + start[p + 1] - start[p]
+        out_ring_poly[q] = q
+    rank = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        rank[order[q]] = q
+    for p in range(n):
+        q = rank[p]
+        shift = dest[q] - start[p]
+        for i in range(start[p], start[p + 1]):
+            out_xy[shift + i, 0] = xy[i, 0]
+            out_xy[shift + i, 1] = xy[i, 1]
+            out_ring[shift + i] = q
 
 
 @njit(cache=True, nogil=True, inline="always")
