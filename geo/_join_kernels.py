@@ -18,6 +18,7 @@ __all__ = [
     "SLOW",
     "UNSURE",
     "crossing_test",
+    "csr_starts",
     "group_by_key",
     "lattice_bins",
     "polygon_outlines",
@@ -210,13 +211,21 @@ def lattice_bins(
 
 
 @njit(cache=True, nogil=True)
-def group_by_key(key: np.ndarray, n_keys: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Positions of ``key`` ordered by key, ties in input order (a counting sort)."""
+def csr_starts(key: np.ndarray, n_keys: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Where each key's group starts once grouped by key (``n_keys + 1`` entries, the last the
+    total): the counts of ``key`` (integers in ``0 .. n_keys - 1``), summed."""
     start = np.zeros(n_keys + 1, dtype=np.int64)
     for k in key:
         start[k + 1] += 1
     for j in range(n_keys):
         start[j + 1] += start[j]
+    return start
+
+
+@njit(cache=True, nogil=True)
+def group_by_key(key: np.ndarray, n_keys: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Positions of ``key`` ordered by key, ties in input order (a counting sort)."""
+    start = csr_starts(key, n_keys)
     order = np.empty(key.shape[0], dtype=np.int64)
     for i in range(key.shape[0]):
         k = key[i]

@@ -30,6 +30,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ._join_kernels import csr_starts, group_by_key
+
 __all__ = ["raster_tables", "reorder_rings", "ring_bounds", "shells_only"]
 
 Tables = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -116,83 +118,41 @@ def reorder_rings(
 
     ``xy``, ``ring`` and ``ring_poly`` as :func:`ring_bounds` takes them, with polygons
     ``0 .. len(order) - 1`` in increasing order; ``order`` is a permutation of them; the
-    outputs have the inputs' shapes (allocated by numpy: see the module's notes). Each
-    polygon's coordinates are one contiguous run, copied whole, so reading the geometries in
-    memory order and reordering here costs less than reading them in a shuffled order.
+    outputs have the inputs' shapes (allocated by numpy: see the module's notes). The
+    coordinates are read in order and each polygon's written where it goes (scattered writes
+    cost less than scattered reads); the ring numbers are then filled in output order. So
+    reading the geometries in memory order and reordering here costs less than reading them
+    in a shuffled order.
     """
     n_polys = order.shape[0]
-    n_rings = ring_poly.shape[0]
-    ring_start = np.zeros(n_rings + 1, dtype=np.int64)
-    for i in range(ring.shape[0]):
-        ring_start[ring[i] + 1] += 1
-    for r in range(n_rings):
-        ring_start[r + 1] += ring_start[r]
-    one_each = n_rings == n_polys
-    for r in range(n_rings):
-        one_each &= ring_poly[r] == r
-    if one_each:  # polygon p is ring p: scattered writes, read in order (no dependent reads)
-        _reorder_shells(xy, ring_start, order, out_xy, out_ring, out_ring_poly)
-        return
-    poly_ring = np.zeros(n_polys + 1, dtype=np.int64)
-    for r in range(n_rings):
-        poly_ring[ring_poly[r] + 1] += 1
-    for p in range(n_polys):
-        poly_ring[p + 1] += poly_ring[p]
-    # Where each output polygon's coordinates come from, gathered first: the copy below then
-    # has no chain of dependent random reads per polygon (a third less time, measured).
-    source = np.empty(n_polys, dtype=np.int64)
-    count = np.empty(n_polys, dtype=np.int64)
+    ring_start = csr_starts(ring, ring_poly.shape[0])  # each ring's first coordinate
+    poly_ring = csr_starts(ring_poly, n_polys)  # each polygon's first ring
+    first = ring_start[poly_ring]  # each polygon's first coordinate (and the total, last)
+    # Where output polygon q's coordinates go, and where each output ring ends.
+    to_coord = np.empty(n_polys, dtype=np.int64)
+    ring_end = np.empty(ring_poly.shape[0], dtype=np.int64)
+    coords = rings = 0
     for q in range(n_polys):
         p = order[q]
-        source[q] = ring_start[poly_ring[p]]
-        count[q] = ring_start[poly_ring[p + 1]] - source[q]
-    k = 0
-    for q in range(n_polys):  # the coordinates (a pass of their own: the fastest measured)
-        a = source[q]
-        for i in range(count[q]):
-            out_xy[k + i, 0] = xy[a + i, 0]
-            out_xy[k + i, 1] = xy[a + i, 1]
-        k += count[q]
-    k = 0
-    rr = 0
-    for q in range(n_polys):  # the rings, renumbered
-        p = order[q]
+        to_coord[q] = coords
         for r in range(poly_ring[p], poly_ring[p + 1]):
-            out_ring_poly[rr] = q
-            for _ in range(ring_start[r + 1] - ring_start[r]):
-                out_ring[k] = rr
-                k += 1
-            rr += 1
-
-
-@njit(cache=True, nogil=True)
-def _reorder_shells(
-    xy: np.ndarray,
-    start: np.ndarray,
-    order: np.ndarray,
-    out_xy: np.ndarray,
-    out_ring: np.ndarray,
-    out_ring_poly: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """:func:`reorder_rings` when every polygon is one ring (``start``: each one's first
-    coordinate): the coordinates are read in order and written where they go."""
-    n = order.shape[0]
-    dest = np.empty(n + 1, dtype=np.int64)  # where output polygon q starts
-    dest[0] = 0
-    for q in range(n):
-        p = order[q]
-        dest[q + 1] = dest[q] + start[p + 1] - start[p]
-        out_ring_poly[q] = q
-    rank = np.empty(n, dtype=np.int64)
-    for q in range(n):
+            out_ring_poly[rings] = q
+            ring_end[rings] = coords + ring_start[r + 1] - first[p]
+            rings += 1
+        coords += first[p + 1] - first[p]
+    rank = np.empty(n_polys, dtype=np.int64)
+    for q in range(n_polys):
         rank[order[q]] = q
-    for p in range(n):
-        q = rank[p]
-        shift = dest[q] - start[p]
-        for i in range(start[p], start[p + 1]):
+    for p in range(n_polys):  # read in order, each polygon written where it goes
+        shift = to_coord[rank[p]] - first[p]
+        for i in range(first[p], first[p + 1]):
             out_xy[shift + i, 0] = xy[i, 0]
             out_xy[shift + i, 1] = xy[i, 1]
-            out_ring[shift + i] = q
+    k = 0
+    for r in range(ring_end.shape[0]):  # the ring numbers, in output order
+        while k < ring_end[r]:
+            out_ring[k] = r
+            k += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -255,7 +215,7 @@ def raster_tables(
     estart = np.empty(tbase[ng] + 1, np.int64)
     edges = np.empty((ebase[ng], 4))
     _edge_table(xy, ring, y0, h, gstart, tr_min, tbase, ebase, ny, ev, most_table, estart, edges)
-    order = _spatial_order(home, nbins)
+    order = group_by_key(home, nbins)  # by the bin of their first vertex
 
     stamp = np.full(nbins, -1, np.int32)
     special = np.zeros(nbins, np.bool_)
@@ -452,22 +412,6 @@ def _edge_table(
                 edges[at, 2] = xy[i + 1, 0]
                 edges[at, 3] = xy[i + 1, 1]
     estart[tbase[ng]] = ebase[ng]
-
-
-@njit(cache=True, nogil=True)
-def _spatial_order(home: np.ndarray, nbins: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Polygons ordered by the bin of their first vertex (row-major; a counting sort), the
-    order the bin-touching passes take them in, so neighbours touch bins while in cache."""
-    at = np.zeros(nbins + 1, dtype=np.int64)
-    for g in range(home.shape[0]):
-        at[home[g] + 1] += 1
-    for k in range(nbins):
-        at[k + 1] += at[k]
-    order = np.empty(home.shape[0], dtype=np.int64)
-    for g in range(home.shape[0]):
-        order[at[home[g]]] = g
-        at[home[g]] += 1
-    return order
 
 
 @njit(cache=True, nogil=True)
