@@ -183,7 +183,7 @@ def _child(args: argparse.Namespace) -> None:
             reads.append(time.process_time() - start)
         read = statistics.median(reads)
     else:
-        for _ in range(args.repeat):
+        for run in range(args.repeat):
             start = time.process_time()
             points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326)
             right = grids[["grid_id", "geometry"]]
@@ -197,7 +197,7 @@ def _child(args: argparse.Namespace) -> None:
             walls.append(time.perf_counter() - wall)
             build = made - start
             del points
-            if len(times) < args.repeat:
+            if run + 1 < args.repeat:
                 del joined
         # The documented rule on sjoin's matches: the smallest grid_id among those covering.
         best = joined.groupby(level=0)["grid_id"].min()

@@ -28,6 +28,9 @@ from .errors import GridError
 
 __all__ = ["id_order"]
 
+#: Offset width of each Arrow string type.
+_OFFSET = {pa.string(): np.int32, pa.large_string(): np.int64}
+
 
 def id_order(ids: pd.Series, what: str = "leaf grid") -> np.ndarray | None:
     """The order that sorts text ids (Python's string order), None when they already are.
@@ -63,9 +66,6 @@ def id_order(ids: pd.Series, what: str = "leaf grid") -> np.ndarray | None:
         msg = f"grids: grid_id {first!r} is used by more than one {what}"
         raise GridError(msg)
     return order
-
-
-_OFFSET = {pa.string(): np.int32, pa.large_string(): np.int64}
 
 
 def _arrow_text(ids: pd.Series) -> pa.Array:
