@@ -30,9 +30,9 @@ import math
 import numpy as np
 from numba import njit
 
-from ._join_kernels import csr_starts, group_by_key
+from ._join_kernels import group_by_key
 
-__all__ = ["raster_tables", "reorder_rings", "ring_bounds", "shells_only"]
+__all__ = ["raster_tables", "ring_bounds"]
 
 Tables = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -74,85 +74,6 @@ def ring_bounds(
         if bounds[g, 3] == bounds[g, 3] and not y <= bounds[g, 3]:
             bounds[g, 3] = y
     return first[: g + 1].copy(), bounds[: g + 1].copy()
-
-
-@njit(cache=True, nogil=True)
-def shells_only(xy: np.ndarray, index: np.ndarray) -> bool:  # pragma: no cover - compiled
-    """Whether each polygon's coordinates (``get_coordinates`` of Polygons, ``index`` naming
-    the polygon of each, runs in order) are one ring: its first coordinate comes back only as
-    its last.
-
-    A polygon with holes comes back as its shell, then each hole, and the shell closes on its
-    first coordinate before the run ends. A ring that touches its first vertex again (invalid)
-    also answers False, which sends its polygons to the slower, general reading.
-    """
-    n = index.shape[0]
-    a = 0
-    while a < n:
-        b = a + 1
-        while b < n and index[b] == index[a]:
-            b += 1
-        x0 = xy[a, 0]
-        y0 = xy[a, 1]
-        j = a + 1
-        while j < b and not (xy[j, 0] == x0 and xy[j, 1] == y0):
-            j += 1
-        if j != b - 1:
-            return False
-        a = b
-    return True
-
-
-@njit(cache=True, nogil=True)
-def reorder_rings(
-    xy: np.ndarray,
-    ring: np.ndarray,
-    ring_poly: np.ndarray,
-    order: np.ndarray,
-    out_xy: np.ndarray,
-    out_ring: np.ndarray,
-    out_ring_poly: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Fill ``out_*`` with the rings of polygons ``order[0], order[1], ...`` renumbered
-    ``0, 1, ...``.
-
-    ``xy``, ``ring`` and ``ring_poly`` as :func:`ring_bounds` takes them, with polygons
-    ``0 .. len(order) - 1`` in increasing order; ``order`` is a permutation of them; the
-    outputs have the inputs' shapes (allocated by numpy: see the module's notes). The
-    coordinates are read in order and each polygon's written where it goes (scattered writes
-    cost less than scattered reads); the ring numbers are then filled in output order. So
-    reading the geometries in memory order and reordering here costs less than reading them
-    in a shuffled order.
-    """
-    n_polys = order.shape[0]
-    ring_start = csr_starts(ring, ring_poly.shape[0])  # each ring's first coordinate
-    poly_ring = csr_starts(ring_poly, n_polys)  # each polygon's first ring
-    first = ring_start[poly_ring]  # each polygon's first coordinate (and the total, last)
-    # Where output polygon q's coordinates go, and where each output ring ends.
-    to_coord = np.empty(n_polys, dtype=np.int64)
-    ring_end = np.empty(ring_poly.shape[0], dtype=np.int64)
-    coords = rings = 0
-    for q in range(n_polys):
-        p = order[q]
-        to_coord[q] = coords
-        for r in range(poly_ring[p], poly_ring[p + 1]):
-            out_ring_poly[rings] = q
-            ring_end[rings] = coords + ring_start[r + 1] - first[p]
-            rings += 1
-        coords += first[p + 1] - first[p]
-    rank = np.empty(n_polys, dtype=np.int64)
-    for q in range(n_polys):
-        rank[order[q]] = q
-    for p in range(n_polys):  # read in order, each polygon written where it goes
-        shift = to_coord[rank[p]] - first[p]
-        for i in range(first[p], first[p + 1]):
-            out_xy[shift + i, 0] = xy[i, 0]
-            out_xy[shift + i, 1] = xy[i, 1]
-    k = 0
-    for r in range(ring_end.shape[0]):  # the ring numbers, in output order
-        while k < ring_end[r]:
-            out_ring[k] = r
-            k += 1
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -28,14 +28,17 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from ._exact import CCW_ERROR, settle_unsure
-from ._join_kernels import group_by_key, raster_bins, raster_exact
-from ._raster_build import raster_tables, reorder_rings, ring_bounds, shells_only
+from ._join_kernels import UNSURE, group_by_key, raster_bins, raster_exact
+from ._raster_build import raster_tables, ring_bounds
 
-__all__ = ["RasterIndex", "Rings", "polygon_rings"]
+__all__ = ["CCW_ERROR", "RasterIndex", "Rings", "polygon_rings"]
 
 _OUTSIDE = -1
 _MAX_BINS = 1 << 23
+#: Shewchuk's bound on the rounding error of a 2-D orientation determinant (ccwerrboundA).
+CCW_ERROR = (3.0 + 16.0 * np.finfo(float).eps) * np.finfo(float).eps
+#: Points decided per call of the exact path (bounds its temporary arrays).
+_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +90,6 @@ class RasterIndex:
         *,
         bins: int | None = None,
         points: int | None = None,
-        rings: Rings | None = None,
     ) -> RasterIndex:
         """Index polygons (order = tie-break order). Empty or missing geometries never match.
 
@@ -102,13 +104,9 @@ class RasterIndex:
             is cheap, so the build, not the lookup, sets the balance).
         points
             How many points the index will answer (sizes the default ``bins``).
-        rings
-            ``polygon_rings(geoms)`` when the caller has it already (it is most of the cost
-            of reading the polygons).
         """
         geoms = np.asarray(geoms, dtype=object)
-        if rings is None:
-            rings = polygon_rings(geoms)
+        rings = polygon_rings(geoms)
         usable = np.zeros(len(geoms), dtype=bool)
         usable[rings.first_poly] = True
         bounds = np.full((len(geoms), 4), np.nan)
@@ -167,7 +165,11 @@ class RasterIndex:
                 x[marked], y[marked], slot, self.cand_start, self.cand, self.cand_edges,
                 self.cand_edge_count, self.edges, self.bounds, CCW_ERROR,
             )  # fmt: skip
-        return settle_unsure(out, x, y, self._lookup)  # on or within rounding of an edge
+        unsure = np.flatnonzero(out == UNSURE)  # on or within rounding of an edge
+        for start in range(0, len(unsure), _CHUNK):
+            which = unsure[start : start + _CHUNK]
+            out[which] = self._lookup(x[which], y[which])
+        return out
 
     def _lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         u = (x - self.x0) * (1.0 / self.w)
@@ -231,94 +233,34 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
 class Rings:
     """Every ring's coordinates, polygon by polygon: ``xy`` (m, 2), ``ring`` per coordinate
     (numbered in order), ``ring_poly`` per ring; ``first_poly`` the polygons with coordinates
-    and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order; ``polygons``:
-    every geometry is a Polygon (or missing), known from reading them; ``areal``:
-    every geometry is a Polygon or MultiPolygon (or missing)."""
+    and ``bounds`` (their xmin, ymin, xmax, ymax), in increasing polygon order."""
 
     xy: np.ndarray
     ring: np.ndarray
     ring_poly: np.ndarray
     first_poly: np.ndarray
     bounds: np.ndarray
-    areal: bool
-    polygons: bool = False
-
-    def one_ring_each(self, n: int) -> bool:
-        """Each of the ``n`` polygons has coordinates, in exactly one ring."""
-        return len(self.first_poly) == n == len(self.ring_poly)
-
-    def coordinate_counts(self, n: int) -> np.ndarray:
-        """Coordinates per polygon (all its rings), for polygons ``0 .. n - 1``."""
-        owner = self.ring if self.one_ring_each(n) else self.ring_poly[self.ring]
-        return np.bincount(owner, minlength=n)
 
 
-def polygon_rings(geoms: np.ndarray, order: np.ndarray | None = None) -> Rings:
+def polygon_rings(geoms: np.ndarray) -> Rings:
     """Ring coordinates of polygons in a few vectorised passes (bounds come from them).
 
-    ``order``: the rings are those of ``geoms[order]`` (a permutation), numbered in that order,
-    but read in the order of ``geoms``: geometries made one after another lie in memory in that
-    order, and GEOS reads them in it several times faster than in a shuffled one.
-
-    Polygons without holes (a ring each) are read in one pass of ``get_coordinates`` after a
-    pass of ``get_type_id``; that no polygon has a hole is read off the coordinates (each
-    polygon's first coordinate comes back only as its last: :func:`~geo._raster_build.
-    shells_only`), which costs far less than asking GEOS for every polygon's interior rings.
-    Other polygons and MultiPolygons go through ``get_rings``; anything else (rare:
-    collections) through its boundary. Missing and empty geometries have no coordinates, so
-    never match.
+    Polygons and MultiPolygons go through ``get_rings``; anything else (rare: collections)
+    through its boundary. Missing and empty geometries have no coordinates, so never match.
     """
     geoms = np.asarray(geoms, dtype=object)
-    simple = _simple_coordinates(geoms)
-    if simple is not None:  # polygons without holes: one ring each
-        xy, ring = simple
-        ring_poly = np.arange(len(geoms), dtype=np.int64)
-        return _rings_of(xy, ring, ring_poly, areal=True, polygons=True, order=order)
     kind = shapely.get_type_id(geoms)
-    areal = bool(np.isin(kind, [-1, 3, 6]).all())
-    polygons = bool(np.isin(kind, [-1, 3]).all())
-    if polygons:
+    if np.isin(kind, [-1, 3]).all():
         rings, ring_poly = shapely.get_rings(geoms, return_index=True)
-    elif areal:
+    elif np.isin(kind, [-1, 3, 6]).all():
         parts, part_poly = shapely.get_parts(geoms, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         ring_poly = part_poly[ring_part]
     else:
         rings, ring_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    return _rings_of(
-        xy, ring, ring_poly.astype(np.int64), areal=areal, polygons=polygons, order=order
-    )
-
-
-def _simple_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``shapely.get_coordinates(geoms, return_index=True)`` when every geometry is a Polygon
-    without holes or missing, else None."""
-    kind = shapely.get_type_id(geoms)
-    if not ((kind == -1) | (kind == 3)).all():
-        return None
-    xy, index = shapely.get_coordinates(geoms, return_index=True)
-    xy = np.ascontiguousarray(xy, dtype=float)
-    index = np.ascontiguousarray(index, dtype=np.int64)
-    return (xy, index) if shells_only(xy, index) else None
-
-
-def _rings_of(
-    xy: np.ndarray,
-    ring: np.ndarray,
-    ring_poly: np.ndarray,
-    *,
-    areal: bool,
-    polygons: bool = False,
-    order: np.ndarray | None = None,
-) -> Rings:
     xy = np.ascontiguousarray(xy, dtype=float)
     ring = np.ascontiguousarray(ring, dtype=np.int64)
-    if order is not None:
-        order = np.ascontiguousarray(order, dtype=np.int64)
-        ring_poly = np.ascontiguousarray(ring_poly, dtype=np.int64)
-        read = xy, ring, ring_poly
-        xy, ring, ring_poly = (np.empty_like(a) for a in read)
-        reorder_rings(*read, order, xy, ring, ring_poly)
+    ring_poly = np.ascontiguousarray(ring_poly, dtype=np.int64)
     first_poly, bounds = ring_bounds(xy, ring, ring_poly)
-    return Rings(xy, ring, ring_poly, first_poly, bounds, areal, polygons)
+    return Rings(xy, ring, ring_poly, first_poly, bounds)

@@ -243,7 +243,7 @@ def near_repeats(
                 "incident_ids": ",".join(ids[members]) if ids is not None else "",
                 "categories": ",".join(sorted(set(frame["category"].astype(str).iloc[members]))),
                 "grid_ids": ",".join(
-                    sorted({str(g) for g in frame["grid_id"].iloc[members] if g is not None})
+                    sorted({str(g) for g in frame["grid_id"].iloc[members] if pd.notna(g)})
                 )
                 if "grid_id" in frame
                 else "",

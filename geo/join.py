@@ -3,13 +3,19 @@
 Rule for points on a shared edge or vertex (DESIGN.md asks for one): among the leaf grids whose
 polygon *covers* the point (interior or boundary), the one with the smallest ``grid_id`` (string
 order) wins. The rule depends only on the point and the grids, never on row order, and it also
-settles points in overlapping grids. Points no leaf covers get ``None`` and are counted.
+settles points in overlapping grids. Points no leaf covers get no grid (NA) and are counted.
+For every point in a grid's interior the answer is the one ``geopandas.sjoin(points, grids,
+predicate="within")`` gives; the rule only decides the points sjoin leaves without a grid
+(on a boundary) or with several (overlaps).
 
-Two implementations give identical answers:
+The answer is a :class:`pandas.Categorical` whose categories are the leaf ids in string order
+and whose codes are positions in them (-1: outside every grid): one small integer per point,
+no Python object per point. Two implementations give identical answers:
 
 - :func:`assign_grids` (the fast path the CLI, the API and the benchmark use) works on plain
-  coordinate arrays through a raster index (:class:`GridIndex`): bins wholly inside one grid are
-  answered by lookup, and only points in bins crossed by an edge are tested exactly;
+  coordinate arrays through a raster index (:class:`GridIndex`, :mod:`geo._raster_index`):
+  bins wholly inside one grid are answered by lookup, and only points in bins crossed by an
+  edge are tested exactly;
 - :func:`assign_grids_reference` builds shapely Points and queries an STRtree, as a spatial
   join does; the tests and the benchmark check the fast path against it.
 """
@@ -23,11 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._id_order import id_order
-from ._lattice_index import LatticeIndex
-from ._object_gather import gather
-from ._raster_index import RasterIndex, polygon_rings
-from ._tiling_index import TilingIndex
+from ._raster_index import RasterIndex
 from .errors import GridError, IncidentError
 from .hierarchy import ANCESTOR_COLUMNS, ancestor_table, as_text, leaf_mask
 
@@ -51,18 +53,24 @@ class GridIndex:
 
     Attributes
     ----------
-    grid_ids
-        Leaf ids in string order; ``assign`` answers with these.
+    dtype
+        The categorical dtype of every answer: the leaf ids (text) in string order.
     raster
-        The point-in-polygon index over the leaf polygons, in the same order: arithmetic
-        binning (:class:`~geo._lattice_index.LatticeIndex`) when the leaves are a regular
-        lattice of axis-aligned rectangles, a fitted square or hexagonal tiling
-        (:class:`~geo._tiling_index.TilingIndex`: grids made in a metric CRS, H3 cells), else
-        the raster index.
+        The point-in-polygon index over the leaf polygons, in the same order.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> grids = gpd.GeoDataFrame(
+    ...     {"grid_id": ["b", "a"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326
+    ... )
+    >>> index = GridIndex.build(grids)
+    >>> index.assign(np.array([0.5, 1.5]), np.array([0.5, 0.5])).codes.tolist()
+    [1, 0]
     """
 
-    grid_ids: np.ndarray
-    raster: RasterIndex | LatticeIndex | TilingIndex
+    dtype: pd.CategoricalDtype
+    raster: RasterIndex
 
     @classmethod
     def build(cls, grids: gpd.GeoDataFrame, *, points: int | None = None) -> GridIndex:
@@ -75,21 +83,20 @@ class GridIndex:
         GridError
             When ``grid_id`` or ``geometry`` is missing, or ids repeat among the leaves.
         """
-        ids, geoms, order = _leaves(grids)
-        rings = polygon_rings(geoms, order)  # read once, for every kind of index
-        if order is not None:
-            geoms = geoms[order]
-        lattice = LatticeIndex.detect(geoms, rings)
-        if lattice is not None:
-            return cls(grid_ids=ids, raster=lattice)
-        tiling = TilingIndex.detect(geoms, rings, points=points)
-        if tiling is not None:
-            return cls(grid_ids=ids, raster=tiling)
-        return cls(grid_ids=ids, raster=RasterIndex.build(geoms, points=points, rings=rings))
+        ids, geoms = _leaves(grids)
+        return cls(pd.CategoricalDtype(ids), RasterIndex.build(geoms, points=points))
 
-    def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Leaf ``grid_id`` (object array) per point; None outside every grid or for NaN."""
-        return gather(self.grid_ids, self.raster.lookup(lon, lat))
+    @property
+    def grid_ids(self) -> pd.Index:
+        """The leaf ids in string order (the categories of every answer)."""
+        return self.dtype.categories
+
+    def assign(self, lon: np.ndarray, lat: np.ndarray) -> pd.Categorical:
+        """Leaf ``grid_id`` per point (codes into :attr:`grid_ids`); NA outside or for NaN."""
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        codes = self.raster.lookup(lon, lat)
+        return pd.Categorical.from_codes(codes, dtype=self.dtype, validate=False)
 
 
 @dataclass(frozen=True)
@@ -106,22 +113,22 @@ class JoinSummary:
 
 def assign_grids(
     lon: np.ndarray, lat: np.ndarray, grids: gpd.GeoDataFrame | GridIndex
-) -> np.ndarray:
-    """The leaf ``grid_id`` covering each point (WGS84 lon/lat arrays), None outside.
+) -> pd.Categorical:
+    """The leaf ``grid_id`` covering each point (WGS84 lon/lat arrays), NA outside.
 
     Parameters
     ----------
     lon, lat
-        Coordinates in EPSG:4326; NaN gives None.
+        Coordinates in EPSG:4326; NaN gives NA.
     grids
         A grids frame (see DESIGN.md; a frame without ``parent_id`` is one flat level), or a
         :class:`GridIndex` built from one, to reuse across calls.
 
     Returns
     -------
-    numpy.ndarray
-        Object array of grid ids (str) or None, one per point. On a shared edge or vertex the
-        smallest ``grid_id`` wins.
+    pandas.Categorical
+        One grid id per point: categories the leaf ids in string order, codes their positions
+        (-1 outside every grid). On a shared edge or vertex the smallest ``grid_id`` wins.
 
     Examples
     --------
@@ -130,22 +137,22 @@ def assign_grids(
     ...     {"grid_id": ["b", "a"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326
     ... )
     >>> assign_grids(np.array([0.5, 1.0, 1.5, 3.0]), np.array([0.5, 0.5, 0.5, 0.5]), grids)
-    array(['b', 'a', 'a', None], dtype=object)
+    ['b', 'a', 'a', NaN]
+    Categories (2, str): ['a', 'b']
     """
-    if isinstance(grids, GridIndex):
-        return grids.assign(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    index = GridIndex.build(grids, points=len(lon))
-    return index.assign(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    if not isinstance(grids, GridIndex):
+        grids = GridIndex.build(grids, points=len(lon))
+    return grids.assign(lon, lat)
 
 
-def assign_grids_reference(lon: np.ndarray, lat: np.ndarray, grids: gpd.GeoDataFrame) -> np.ndarray:
+def assign_grids_reference(
+    lon: np.ndarray, lat: np.ndarray, grids: gpd.GeoDataFrame
+) -> pd.Categorical:
     """Same answer as :func:`assign_grids`, by an STRtree query with shapely Points.
 
     The straightforward method, kept as the yardstick for the fast path (tests, benchmark).
     """
-    ids, geoms, order = _leaves(grids)
-    if order is not None:
-        geoms = geoms[order]
+    ids, geoms = _leaves(grids)
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     finite = np.isfinite(lon) & np.isfinite(lat)
@@ -155,7 +162,7 @@ def assign_grids_reference(lon: np.ndarray, lat: np.ndarray, grids: gpd.GeoDataF
     if len(point):
         winner = pd.Series(poly).groupby(point).min()
         best[np.flatnonzero(finite)[winner.index.to_numpy()]] = winner.to_numpy()
-    return gather(ids, best)
+    return pd.Categorical.from_codes(best, dtype=pd.CategoricalDtype(ids))
 
 
 def join_incidents(
@@ -179,14 +186,32 @@ def join_incidents(
     Returns
     -------
     geopandas.GeoDataFrame
-        A new frame: the input columns plus :data:`JOIN_COLUMNS`, in input order. Incidents
-        outside every grid keep ``grid_id`` None; :func:`join_summary` counts them (also in
+        A new frame: the input columns plus :data:`JOIN_COLUMNS`, in input order. ``grid_id``
+        is categorical (the leaf ids), NA for incidents outside every grid; the ancestor
+        columns hold text or None. :func:`join_summary` counts the incidents outside (also in
         ``.attrs["join"]``).
 
     Raises
     ------
     IncidentError
         When a geometry is not a Point.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point, box
+    >>> grids = gpd.GeoDataFrame(
+    ...     {"grid_id": ["D", "g1", "g2"], "level": ["district", "grid", "grid"],
+    ...      "parent_id": [None, "D", "D"]},
+    ...     geometry=[box(0, 0, 2, 1), box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326,
+    ... )
+    >>> incidents = gpd.GeoDataFrame(
+    ...     {"incident_id": ["i1", "i2"]}, geometry=[Point(1.5, 0.5), Point(5, 5)], crs=4326
+    ... )
+    >>> joined = join_incidents(incidents, grids)
+    >>> joined[["grid_id", "district_id"]].to_dict("list")
+    {'grid_id': ['g2', nan], 'district_id': ['D', None]}
+    >>> joined.attrs["join"]
+    {'incidents': 2, 'inside': 1, 'outside': 1}
     """
     if incidents.crs is not None and incidents.crs.to_epsg() != 4326:
         incidents = incidents.to_crs(4326)
@@ -211,14 +236,18 @@ def join_incidents(
         index = GridIndex.build(grids, points=len(lon))
         ancestors = _ancestors(grids)
     grid_id = index.assign(lon, lat)
-    joined = incidents.drop(columns=[c for c in JOIN_COLUMNS if c in incidents.columns]).copy()
-    joined["grid_id"] = pd.Series(grid_id, index=joined.index, dtype=object)
-    lookup = ancestors.reindex(pd.Index(grid_id, dtype=object))
+    joined = incidents.drop(columns=[c for c in JOIN_COLUMNS if c in incidents.columns])
+    joined = joined.copy()
+    joined["grid_id"] = pd.Series(grid_id, index=joined.index)
+    # One row per leaf (and a last one of None for code -1), gathered by the codes.
+    per_leaf = ancestors.reindex(index.grid_ids)
     for column in JOIN_COLUMNS[1:]:
-        values = lookup[column].to_numpy(dtype=object) if column in lookup else None
-        series = pd.Series(values, index=joined.index, dtype=object)
-        joined[column] = series.where(series.notna(), None)
-    inside = int(pd.notna(grid_id).sum())
+        table = np.full(len(per_leaf) + 1, None, dtype=object)
+        if column in per_leaf:
+            values = per_leaf[column].to_numpy(dtype=object)
+            table[:-1] = np.where(pd.notna(values), values, None)
+        joined[column] = pd.Series(table[grid_id.codes], index=joined.index, dtype=object)
+    inside = int((grid_id.codes >= 0).sum())
     joined.attrs["join"] = {
         "incidents": len(joined),
         "inside": inside,
@@ -236,12 +265,13 @@ def join_summary(joined: pd.DataFrame) -> JoinSummary:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Leaf ids in string order, the leaves' geometries in EPSG:4326 in the frame's order, and
-    the order that sorts the geometries like the ids (None when they already are).
+def _leaves(grids: gpd.GeoDataFrame) -> tuple[pd.Index, np.ndarray]:
+    """Leaf ids (text) in string order and the leaves' geometries (EPSG:4326) in that order.
 
-    The geometries are not reordered here: :func:`~geo._raster_index.polygon_rings` reads them
-    in the frame's order (the order they lie in memory) and reorders what it read.
+    Raises
+    ------
+    GridError
+        When a leaf has no id or two leaves share one (the tie-break needs unique ids).
     """
     if "grid_id" not in grids.columns:
         msg = "grids: no grid_id column; load the file with geo.grids.load_grids to name one"
@@ -253,13 +283,19 @@ def _leaves(grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
         grids = grids.to_crs(4326)
     named = as_text(grids["grid_id"])
     geoms = grids.geometry.to_numpy()
-    if "parent_id" in grids.columns:  # the leaves, on arrays: no frame copy
+    if "parent_id" in grids.columns:
         leaf = leaf_mask(grids)
-        if not leaf.all():
-            named, geoms = named[leaf], geoms[leaf]
-    order = id_order(named)
-    ids = named.to_numpy(dtype=object)
-    return (ids, geoms, None) if order is None else (ids[order], geoms, order)
+        named, geoms = named[leaf], geoms[leaf]
+    missing = np.flatnonzero(named.isna().to_numpy())
+    if len(missing):
+        msg = f"grids: leaf grid row {int(missing[0])} has no grid_id"
+        raise GridError(msg)
+    repeated = named[named.duplicated()]
+    if len(repeated):
+        msg = f"grids: grid_id {repeated.iloc[0]!r} is used by more than one leaf grid"
+        raise GridError(msg)
+    order = named.argsort(kind="stable").to_numpy()  # code point order, as Python's
+    return pd.Index(named.iloc[order], dtype="str", name="grid_id"), geoms[order]
 
 
 def _ancestors(grids: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -208,10 +208,11 @@ def ingest(
     gridset = grids.get()
     lon = np.array([r.lon for r in unique], dtype=float)
     lat = np.array([r.lat for r in unique], dtype=float)
+    leaf: list[str | None] = [None] * len(unique)
     if gridset.index is not None:
-        leaf = gridset.index.assign(lon, lat)  # geo.join.assign_grids on a prepared index
-    else:
-        leaf = np.full(len(unique), None, dtype=object)
+        found = gridset.index.assign(lon, lat)  # geo.join.assign_grids on a prepared index
+        names = found.categories.to_numpy(dtype=object)
+        leaf = [None if code < 0 else names[code] for code in found.codes.tolist()]
     missing_severity = [r.category for r in unique if r.severity is None]
     classified = iter(
         _categories().classify(missing_severity).severity.tolist() if missing_severity else []

@@ -16,7 +16,6 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from geo._raster_build import shells_only
 from geo._raster_index import RasterIndex, Rings, polygon_rings
 from geo.join import assign_grids_reference
 from tests.conftest import PHL
@@ -113,26 +112,13 @@ def test_compiled_build_gives_the_numpy_index(case: str, sizes: dict[str, int]) 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_rings_and_bounds_are_the_numpy_ones(case: str) -> None:
-    """polygon_rings (one read, compiled bounds) gives the vectorised pass's rings."""
+    """polygon_rings (compiled bounds) gives the vectorised pass's coordinates, each with its
+    polygon, and the same polygons' bounds."""
     geoms = CASES[case]()
     got, want = polygon_rings(geoms), _rings_reference(geoms)
-    for name in ("xy", "ring", "ring_poly", "first_poly", "bounds"):
+    for name in ("xy", "first_poly", "bounds"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
-    assert got.areal == want.areal
-
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_rings_read_in_memory_order_and_reordered(case: str) -> None:
-    """polygon_rings(geoms, order) gives polygon_rings(geoms[order]): every array, each ring's
-    coordinates intact (holes, MultiPolygons, missing and empty geometries included)."""
-    geoms = CASES[case]()
-    order = np.random.default_rng(3).permutation(len(geoms))
-    got, want = polygon_rings(geoms, order), polygon_rings(geoms[order])
-    for name in ("xy", "ring", "ring_poly", "first_poly", "bounds"):
-        assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
-    assert got.areal == want.areal
-    identity = polygon_rings(geoms, np.arange(len(geoms)))
-    assert np.array_equal(identity.xy, polygon_rings(geoms).xy, equal_nan=True)
+    assert np.array_equal(got.ring_poly[got.ring], want.ring_poly[want.ring])
 
 
 def test_many_cells_read_at_once_give_the_same_index() -> None:
@@ -141,14 +127,6 @@ def test_many_cells_read_at_once_give_the_same_index() -> None:
 
     geoms = make_cells(3000, "voronoi").geometry.to_numpy()
     _assert_same_index(geoms, points=100_000)
-
-
-def test_rings_given_by_the_caller_give_the_same_index() -> None:
-    """Rings read once (as the tiling check reads them) can be handed to the build."""
-    geoms = _with_holes(6)
-    given = RasterIndex.build(geoms, rings=polygon_rings(geoms))
-    for name, expected in zip(FIELDS, _build_reference(geoms), strict=True):
-        assert np.array_equal(getattr(given, name), expected), name
 
 
 def test_nothing_usable_gives_an_empty_index() -> None:
@@ -183,10 +161,8 @@ def test_lookups_answer_like_the_reference(case: str, sizes: dict[str, int]) -> 
     xy = _probe_points(geoms, np.random.default_rng(7), 3000)
     ids = np.array([f"g{k:05d}" for k in range(len(geoms))], dtype=object)
     grids = gpd.GeoDataFrame({"grid_id": ids}, geometry=list(geoms), crs=4326)
-    want = assign_grids_reference(xy[:, 0], xy[:, 1], grids)
-    got = index.lookup(xy[:, 0], xy[:, 1])
-    with_none = np.concatenate([ids, [None]])
-    assert with_none[got].tolist() == want.tolist()
+    want = assign_grids_reference(xy[:, 0], xy[:, 1], grids)  # ids in index order already
+    assert np.array_equal(index.lookup(xy[:, 0], xy[:, 1]), want.codes)
 
 
 # -- the numpy build this module's compiled one replaced, kept as the reference -------------
@@ -333,7 +309,7 @@ def _rings_reference(geoms: np.ndarray) -> Rings:
     if ((kind == -1) | ((kind == 3) & (shapely.get_num_interior_rings(geoms) == 0))).all():
         # Polygons without holes: one ring each, read in a single pass.
         xy, ring = shapely.get_coordinates(geoms, return_index=True)
-        return _rings_of_reference(xy, ring, np.arange(len(geoms), dtype=np.int64), areal=True)
+        return _rings_of_reference(xy, ring, np.arange(len(geoms), dtype=np.int64))
     if np.isin(kind, [-1, 3]).all():
         rings, ring_poly = shapely.get_rings(geoms, return_index=True)
     elif np.isin(kind, [-1, 3, 6]).all():
@@ -343,12 +319,10 @@ def _rings_reference(geoms: np.ndarray) -> Rings:
     else:
         rings, ring_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    return _rings_of_reference(xy, ring, ring_poly, areal=bool(np.isin(kind, [-1, 3, 6]).all()))
+    return _rings_of_reference(xy, ring, ring_poly)
 
 
-def _rings_of_reference(
-    xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray, *, areal: bool
-) -> Rings:
+def _rings_of_reference(xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray) -> Rings:
     poly = ring_poly[ring]
     start = np.flatnonzero(np.concatenate([[True], poly[1:] != poly[:-1]])) if len(poly) else poly
     if len(poly):
@@ -357,7 +331,7 @@ def _rings_of_reference(
         bounds = np.column_stack([lo, hi])
     else:
         bounds = np.zeros((0, 4))
-    return Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds, areal)
+    return Rings(xy, ring, ring_poly, poly[start].astype(np.int64), bounds)
 
 
 def _segments(rings: Rings, lattice: _Lattice) -> _Segments:
@@ -442,21 +416,3 @@ def _edge_table(seg: _Segments, lattice: _Lattice) -> tuple[np.ndarray, np.ndarr
     change = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
     start = np.concatenate([change, [len(key)]]).astype(np.int64)
     return key[change], start, seg.xy[k]
-
-
-def test_shells_only_sees_holes_in_the_coordinates() -> None:
-    """Hole-free polygons read as one ring each; a hole anywhere (or a shell that comes back
-    to its first vertex early, which is invalid) sends the read to the general path."""
-    square = box(0, 0, 2, 2)
-    holed = Polygon(square.exterior.coords, [box(0.5, 0.5, 1, 1).exterior.coords])
-    pinched = Polygon([(0, 0), (1, 0), (1, 1), (0, 0), (0, 1), (-1, 1), (0, 0)])
-
-    def only(*geoms: Polygon) -> bool:
-        xy, index = shapely.get_coordinates(np.array(geoms), return_index=True)
-        return bool(shells_only(np.ascontiguousarray(xy), index.astype(np.int64)))
-
-    assert only(square, box(2, 0, 3, 1), Polygon())
-    assert not only(square, holed, box(2, 0, 3, 1))
-    assert not only(pinched)
-    rings = polygon_rings(np.array([square, holed, box(5, 5, 6, 6)]))
-    assert rings.ring_poly.tolist() == [0, 1, 1, 2]
