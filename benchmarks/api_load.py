@@ -33,7 +33,7 @@ from shapely.geometry import box
 from api.auth import create_token
 from api.db.engine import Database
 from api.services.grids import store_grids
-from api.testing import ServerProcess
+from benchmarks._server import ServerProcess
 
 SECRET = "benchmark-secret-0123456789"
 X0, Y0, CELL = 113.30, 23.10, 0.005  # a 20 x 20 grid of 0.005 degree cells near Guangzhou

@@ -12,12 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import dask
-import dask_geopandas
 import geopandas as gpd
 import pandas as pd
 
+from ._optional import MissingExtraError, missing_extra_message, require
 from .join import JOIN_COLUMNS, GridIndex, JoinSummary, _ancestors, join_incidents
+
+try:
+    import dask
+    import dask_geopandas
+except ModuleNotFoundError as error:  # the [scale] extra
+    raise MissingExtraError(missing_extra_message(error.name or "dask"), name=error.name) from None
 
 __all__ = ["join_geoparquet", "join_partitions"]
 
@@ -88,18 +93,18 @@ def join_geoparquet(
     JoinSummary
         Counts of incidents, inside a grid, and outside every grid.
     """
-    from distributed import Client, LocalCluster
+    distributed = require("distributed")
 
     if client is not None:
         return _run(source, grids, out, client)
     if scheduler is not None:
-        with Client(scheduler) as connected:
+        with distributed.Client(scheduler) as connected:
             return _run(source, grids, out, connected)
     with (
-        LocalCluster(
+        distributed.LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
-        Client(cluster) as local,
+        distributed.Client(cluster) as local,
     ):
         return _run(source, grids, out, local)
 

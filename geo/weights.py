@@ -26,6 +26,7 @@ import numpy as np
 import shapely
 from scipy import sparse
 
+from ._optional import require
 from .errors import GridError
 
 __all__ = [
@@ -66,9 +67,7 @@ class GridWeights:
 
     def to_libpysal(self) -> Any:
         """A ``libpysal.weights.W`` (ids are positions 0..n-1, in :attr:`ids` order)."""
-        from libpysal.weights import W
-
-        return W.from_sparse(self.matrix.tocsr())
+        return require("libpysal.weights").W.from_sparse(self.matrix.tocsr())
 
 
 def _symmetric(rows: np.ndarray, cols: np.ndarray, n: int) -> sparse.csr_matrix:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import typer
 from rich.console import Console
 
+from geo._optional import EXTRAS, MissingExtraError, missing_extra_message
 from geo.errors import GeoError
 from maps.errors import MapsError
 from planner.errors import PlannerError
@@ -53,6 +54,12 @@ def cli_errors() -> Iterator[None]:
     """Turn the libraries' input errors into a one-line message and exit code 2."""
     try:
         yield
+    except ModuleNotFoundError as exc:  # a package of an optional extra: name the extra
+        if exc.name is None or exc.name.split(".")[0] not in EXTRAS:
+            raise
+        raise fail(
+            str(exc) if isinstance(exc, MissingExtraError) else missing_extra_message(exc.name)
+        ) from None
     except USER_ERRORS as exc:
         message = str(exc)
         if isinstance(exc, OSError) and exc.filename is not None:

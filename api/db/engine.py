@@ -17,6 +17,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo._optional import require
+
 __all__ = ["Database", "make_engine", "migrate"]
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -54,6 +56,9 @@ def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> s
             cursor.close()
 
         return engine
+    require("geoalchemy2")  # PostGIS geometry columns, and the driver: the [postgres] extra
+    if parsed.get_driver_name() == "psycopg":
+        require("psycopg")
     connect_args: dict[str, Any] = {}
     if schema is not None:
         connect_args["options"] = f"-csearch_path={schema},public"

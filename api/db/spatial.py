@@ -12,7 +12,6 @@ from typing import Any
 
 import shapely
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -93,12 +92,14 @@ class SpatialGeometry(sa.types.TypeDecorator[BaseGeometry]):
         self.geometry_type = geometry_type
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect is not None and dialect.name != "postgresql":
+            return dialect.type_descriptor(sa.LargeBinary())
+        from geoalchemy2 import Geometry  # the [postgres] extra (PostGIS only)
+
         geometry = Geometry(self.geometry_type, srid=SRID, spatial_index=False)
         if dialect is None:  # GeoAlchemy2's DDL hooks ask without a dialect
             return geometry
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(geometry)
-        return dialect.type_descriptor(sa.LargeBinary())
+        return dialect.type_descriptor(geometry)
 
     def bind_expression(self, bindvalue: Any) -> ColumnElement[Any]:
         return _FromWKB(bindvalue)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from api.db.engine import Database
 from api.db.models import Incident, Transition
 from api.services.grids import store_grids
-from api.testing import ServerProcess
+from benchmarks._server import ServerProcess
 from tests.api.conftest import SECRET, small_grids, token_headers
 
 HEADERS = token_headers("dispatcher")
