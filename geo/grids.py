@@ -30,7 +30,7 @@ import pyogrio
 import shapely
 from numpy.typing import NDArray
 
-from .crs import WGS84, frame_to_wgs84
+from .crs import WGS84, _degrees_like, check_degrees, frame_to_wgs84
 from .errors import CRSError, GridError
 from .hierarchy import LEVELS, ancestor_table
 
@@ -311,17 +311,34 @@ def read_grids(
     layer: str | int | None = None,
     crs: object = None,
     columns: Mapping[str, str] | None = None,
+    check_units: bool = True,
 ) -> GridRead:
     """Read a grids file into the contract and say what was repaired (see :func:`load_grids`).
 
     Unlike :func:`load_grids` this accepts duplicate ids, so that ``grids check`` can list them.
+    With ``check_units`` (the default) coordinates in metres read in a geographic CRS are refused
+    (:func:`geo.crs.check_degrees`); ``grids check`` turns that off to report it as a finding.
     """
     path = Path(path)
     raw = _read_raw(path, layer)
     if crs is None and raw.crs is None:
-        msg = f"grids file {path}: has no CRS; declare one, e.g. --crs EPSG:4326 or --crs gcj02"
+        coords = shapely.get_coordinates(np.asarray(raw.geometry.array, dtype=object))
+        looks = (
+            "degrees, probably EPSG:4326"
+            if _degrees_like(coords)
+            else "metres: a projected CRS such as the city's UTM zone (EPSG:326xx) or state plane"
+        )
+        msg = (
+            f"grids file {path}: has no CRS and its coordinates look like {looks}; "
+            "declare it, e.g. --crs EPSG:32618 (or --crs EPSG:4326, gcj02, bd09)"
+        )
         raise CRSError(msg)
     source = str(crs) if crs is not None else raw.crs.to_string()
+    if check_units:
+        coords = shapely.get_coordinates(np.asarray(raw.geometry.array, dtype=object))
+        check_degrees(
+            coords[:, 0], coords[:, 1], crs if crs is not None else raw.crs, f"grids file {path}"
+        )
     frame = _contract(raw, columns, str(path))
     frame, repaired, empty = _repair(frame)
     try:

@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from .categories import CategoryTable, default_categories, load_categories
-from .crs import to_wgs84
+from .crs import check_degrees, to_wgs84
 from .errors import CRSError, IncidentError
 
 __all__ = [
@@ -444,6 +444,13 @@ def _coordinates(
     lon = np.full(len(x), np.nan)
     lat = np.full(len(x), np.nan)
     ok = ~missing
+    metres = ok & ((np.abs(x) > 180) | (np.abs(y) > 90))
+    if metres.sum() > ok.sum() / 2:  # most rows, not a stray typo: the file is in metres
+        try:
+            check_degrees(x[ok], y[ok], crs, f"incidents file {source}")
+        except CRSError as exc:
+            msg = str(exc).replace("--crs", "--incidents-crs")
+            raise IncidentError(msg) from None
     try:
         lon[ok], lat[ok] = to_wgs84(x[ok], y[ok], crs)
     except CRSError as exc:
