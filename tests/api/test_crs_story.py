@@ -58,7 +58,8 @@ def test_grids_in_metres_without_crs_refused(tmp_path: Path, command: str) -> No
         )
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert "beats.geojson" in result.output and "metres" in result.output
+    assert "beats.geojson" in result.output
+    assert "metres" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "j.csv").exists()
 
@@ -76,11 +77,21 @@ def test_incidents_in_metres_refused_then_declared(tmp_path: Path) -> None:
         app, ["join", "--grids", str(grids), "--incidents", str(incidents), "--out", str(out)]
     )
     assert refused.exit_code == 2
-    assert "--incidents-crs" in refused.output and not out.exists()
+    assert "--incidents-crs" in refused.output
+    assert not out.exists()
     declared = CliRunner().invoke(
         app,
-        ["join", "--grids", str(grids), "--incidents", str(incidents), "--out", str(out)]
-        + ["--incidents-crs", "EPSG:32618"],
+        [
+            "join",
+            "--grids",
+            str(grids),
+            "--incidents",
+            str(incidents),
+            "--out",
+            str(out),
+            "--incidents-crs",
+            "EPSG:32618",
+        ],
     )
     assert declared.exit_code == 0, declared.output
     assert pd.read_csv(out)["grid_id"].tolist() == ["a", "a"]
@@ -137,4 +148,6 @@ def test_table_renders_missing_values_of_any_kind() -> None:
     console = Console(width=200, record=True)
     console.print(_table(GridReport(issues=issues, n_grids=2, levels={"grid": 2})))
     text = console.export_text()
-    assert "crs_offset" in text and "overlap" in text and "nan" not in text.lower()
+    assert "crs_offset" in text
+    assert "overlap" in text
+    assert "nan" not in text.lower()
