@@ -128,6 +128,15 @@ class IncidentLoad:
         Categories the category table does not list (they got its default severity).
     duplicate_ids
         Incident ids seen more than once (the first record is kept, the others rejected).
+    unknown_counts
+        ``(category, rows)`` of every unknown category, most frequent first.
+    default_severity
+        The severity unknown categories got.
+    dst_gap
+        Local times that fall in a daylight-saving gap (clocks jump forward: the wall time never
+        happened); read as if the clock had not yet jumped (moved forward by the gap).
+    dst_repeat
+        Local times that occur twice (clocks fall back); read as the first (daylight) one.
     """
 
     incidents: gpd.GeoDataFrame
@@ -136,6 +145,10 @@ class IncidentLoad:
     preset: str | None = None
     unknown_categories: tuple[str, ...] = ()
     duplicate_ids: tuple[str, ...] = ()
+    unknown_counts: tuple[tuple[str, int], ...] = ()
+    default_severity: int = 2
+    dst_gap: int = 0
+    dst_repeat: int = 0
 
     def __post_init__(self) -> None:
         if list(self.rejects.columns[:3]) != ["row", "incident_id", "reason"]:
@@ -149,8 +162,35 @@ class IncidentLoad:
         """One line for a log or the CLI: loaded, rejected, unknown categories."""
         text = f"{len(self.incidents)} incidents loaded, {len(self.rejects)} rejected"
         if self.unknown_categories:
-            text += f", {len(self.unknown_categories)} unknown categories (default severity)"
+            text += (
+                f", {len(self.unknown_categories)} unknown categories "
+                f"(default severity {self.default_severity})"
+            )
+        if self.dst_gap or self.dst_repeat:
+            text += (
+                f", {self.dst_gap} local times in a daylight-saving gap (moved forward) and "
+                f"{self.dst_repeat} in a repeated hour (read as the first)"
+            )
         return text
+
+    def unknown_report(self, limit: int = 10) -> str:
+        """The unknown categories with their counts, most frequent first ('' when none).
+
+        >>> load = IncidentLoad(gpd.GeoDataFrame({"incident_id": []}, geometry=[]),
+        ...     pd.DataFrame(columns=["row", "incident_id", "reason"]),
+        ...     unknown_categories=("X", "Y"), unknown_counts=(("X", 5), ("Y", 1)))
+        >>> load.unknown_report()
+        'unknown categories (severity 2, group unknown): X 5, Y 1'
+        """
+        if not self.unknown_counts:
+            return ""
+        shown = ", ".join(f"{c or '(empty)'} {n}" for c, n in self.unknown_counts[:limit])
+        more = len(self.unknown_counts) - limit
+        tail = f" and {more} more" if more > 0 else ""
+        return (
+            f"unknown categories (severity {self.default_severity}, group unknown): "
+            f"{shown}{tail}; give them a severity with --categories FILE.yaml"
+        )
 
 
 def load_incidents(
@@ -226,7 +266,9 @@ def load_incidents(
     lon, lat, coord_reason = _coordinates(x, y, declared, source)
     _first(reasons, coord_reason)
 
-    occurred, time_reason = _timestamps(_column(frame, mapping["occurred_at"]), timezone, source)
+    occurred, time_reason, dst = _timestamps(
+        _column(frame, mapping["occurred_at"]), timezone, source
+    )
     _first(reasons, time_reason)
 
     category = _column(frame, mapping["category"]).astype(object)
@@ -262,6 +304,7 @@ def load_incidents(
         "category": category[keep].to_numpy(dtype=object),
         "severity": classified.severity,
         "category_group": classified.group,
+        "police_only": classified.police_only,
     }
     for name, column in mapping.items():
         if name in {"incident_id", "occurred_at", "category", "lon", "lat"}:
@@ -285,6 +328,10 @@ def load_incidents(
         preset=chosen.name if chosen else None,
         unknown_categories=classified.unknown,
         duplicate_ids=duplicate_ids,
+        unknown_counts=classified.unknown_counts,
+        default_severity=table.default_severity,
+        dst_gap=dst[0],
+        dst_repeat=dst[1],
     )
 
 
@@ -470,11 +517,12 @@ def _coordinates(
 
 def _timestamps(
     values: pd.Series, timezone: str | None, source: Path
-) -> tuple[pd.Series, np.ndarray]:
+) -> tuple[pd.Series, np.ndarray, tuple[int, int]]:
     text = values.astype(object).where(values.notna(), None)
     text = text.map(lambda v: None if v is None else str(v).strip() or None)
     reasons = np.full(len(text), None, dtype=object)
     reasons[text.isna().to_numpy()] = "missing timestamp"
+    dst = (0, 0)
     has_offset = text.str.contains(_TZ_SUFFIX, na=False).to_numpy(bool)
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     if has_offset.any():
@@ -493,9 +541,20 @@ def _timestamps(
                 msg = f"incidents file {source}: unknown time zone {timezone!r} ({exc})"
                 raise IncidentError(msg) from None
             result[naive] = zoned.dt.tz_convert("UTC")
+            if timezone is not None:
+                dst = _dst_counts(local, timezone)
     unreadable = text.notna().to_numpy() & result.isna().to_numpy()
     reasons[unreadable] = [f"unreadable timestamp {v!r}" for v in text[unreadable]]
-    return result.reset_index(drop=True), reasons
+    return result.reset_index(drop=True), reasons, dst
+
+
+def _dst_counts(local: pd.Series, timezone: str) -> tuple[int, int]:
+    """How many wall times fall in a daylight-saving gap, and how many in a repeated hour."""
+    present = local.dropna()
+    gap = present.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").isna()
+    repeat = present.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").isna()
+    n_gap = int(gap.sum()) - int((gap & repeat).sum())
+    return n_gap, int(repeat.sum())
 
 
 def _parse(text: pd.Series, *, utc: bool) -> pd.Series:
