@@ -40,6 +40,7 @@ __all__ = [
     "GridRead",
     "clip_grids",
     "grid_ids",
+    "grids_from_raw",
     "load_grids",
     "metric_crs",
     "nest_levels",
@@ -320,7 +321,20 @@ def read_grids(
     (:func:`geo.crs.check_degrees`); ``grids check`` turns that off to report it as a finding.
     """
     path = Path(path)
-    raw = _read_raw(path, layer)
+    return grids_from_raw(
+        _read_raw(path, layer), path, crs=crs, columns=columns, check_units=check_units
+    )
+
+
+def grids_from_raw(
+    raw: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    crs: object = None,
+    columns: Mapping[str, str] | None = None,
+    check_units: bool = True,
+) -> GridRead:
+    """:func:`read_grids` on a frame already read from ``path`` (named in messages)."""
     if crs is None and raw.crs is None:
         coords = shapely.get_coordinates(np.asarray(raw.geometry.array, dtype=object))
         looks = (
