@@ -51,7 +51,15 @@ __all__ = [
 #: Columns every grids frame has, in this order.
 CONTRACT_COLUMNS: tuple[str, ...] = ("grid_id", "level", "parent_id", "name", "geometry")
 #: Columns kept when the file has them (by that name or through ``columns``).
-OPTIONAL_COLUMNS: tuple[str, ...] = ("households", "population", "station_id")
+#: ``level_name`` is the city's own name of the level (``beat``), ``source_id`` the unit's id in
+#: the city's file (the same on every piece of a unit cut by a parent border); see geo.levels.
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "households",
+    "population",
+    "station_id",
+    "level_name",
+    "source_id",
+)
 
 _PARQUET = {".parquet", ".geoparquet", ".pq"}
 #: A child straddles when more than this share of its area lies outside its chosen parent.
@@ -264,8 +272,9 @@ def _contract(
     for optional in OPTIONAL_COLUMNS:
         if optional in source:
             out[optional] = source[optional].to_numpy()
-    if "station_id" in out:
-        out["station_id"] = _as_id_strings(out["station_id"]).to_numpy(dtype=object)
+    for id_column in ("station_id", "source_id"):
+        if id_column in out:
+            out[id_column] = _as_id_strings(out[id_column]).to_numpy(dtype=object)
     order = [c for c in CONTRACT_COLUMNS if c != "geometry"] + [
         c for c in OPTIONAL_COLUMNS if c in out
     ]

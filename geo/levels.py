@@ -14,7 +14,7 @@ result passes :func:`geo.validate.check_grids`:
 - a unit cut by a parent border becomes pieces ``{id}@{parent_id}``, each with
   ``source_id = id``, so ``grids: ["1412"]`` in a units file still means every piece of beat 1412
   (:func:`planner.problem.allowed_leaves`);
-- pieces smaller than ``sliver_m2`` are merged into the sibling (same parent) that shares the
+- pieces smaller than ``sliver_m2`` (or thinner than :data:`SLIVER_WIDTH_M`) are merged into the sibling (same parent) that shares the
   longest border with them; a unit left with one piece gets its plain id back;
 - a parent is trimmed to the union of its children, so no parent has a gap (the land left out
   is noted).
@@ -54,6 +54,7 @@ from .hierarchy import LEVELS
 __all__ = [
     "PIECE_SEPARATOR",
     "SLIVER_M2",
+    "SLIVER_WIDTH_M",
     "CityLevel",
     "build_hierarchy",
     "osm_bounds",
@@ -65,6 +66,9 @@ __all__ = [
 PIECE_SEPARATOR = "@"
 #: Pieces (and generated cells) smaller than this many m2 are merged into a neighbour.
 SLIVER_M2 = 5_000.0
+#: Pieces of a cut unit (and cells) thinner than this on average (2 area / perimeter, m) are
+#: slivers whatever their area.
+SLIVER_WIDTH_M = 25.0
 
 _BOUNDS = re.compile(rb"<bounds\s+([^>]*)/?>")
 _ATTR = re.compile(rb'(minlat|minlon|maxlat|maxlon)\s*=\s*"([-0-9.eE+]+)"')
@@ -409,9 +413,15 @@ def _merge_slivers(
     areas = shapely.area(metric)
     parents = frame["parent_id"].astype(object).to_numpy()
     alive = np.ones(len(frame), dtype=bool)
+    # Thin pieces of a cut unit (or thin cells) are slivers too, whatever their area: a beat
+    # that pokes 5 m over a 1 km border.
+    width = 2 * areas / np.maximum(shapely.length(metric), 1e-9)
+    pieces = frame["source_id"].map(frame["source_id"].value_counts()).to_numpy() > 1
+    thin = (width < SLIVER_WIDTH_M) & (pieces | (not renumber))
+    sliver = (areas < sliver_m2) | thin
     merged = 0
-    for i in np.argsort(areas, kind="stable"):
-        if areas[i] >= sliver_m2:
+    for i in np.argsort(np.where(sliver, areas, np.inf), kind="stable"):
+        if not sliver[i]:
             break
         siblings = np.flatnonzero(alive & (parents == parents[i]))
         siblings = siblings[siblings != i]
@@ -430,7 +440,8 @@ def _merge_slivers(
         merged += 1
     if merged:
         notes.append(
-            f"level {level}: {merged} sliver(s) under {sliver_m2:g} m2 merged into a neighbour"
+            f"level {level}: {merged} sliver(s) (under {sliver_m2:g} m2 or "
+            f"{SLIVER_WIDTH_M:g} m wide) merged into a neighbour"
         )
     frame = frame.set_geometry(gpd.GeoSeries(geoms, crs=frame.crs, index=frame.index))
     frame = frame.loc[alive].reset_index(drop=True)
