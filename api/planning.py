@@ -30,7 +30,7 @@ from planner.solve import solve
 from planner.stops import incident_centres, stop_table
 from planner.units_file import UnitsFile
 
-__all__ = ["PlanRun", "incident_records", "plan_shift", "write_outputs"]
+__all__ = ["PlanRun", "check_depots", "incident_records", "plan_shift", "write_outputs"]
 
 #: Incidents attached to each police visit step (most recent first).
 INCIDENTS_PER_STEP = 5
@@ -47,6 +47,42 @@ class PlanRun:
     risk: pd.DataFrame
     stops: pd.DataFrame
     incidents: gpd.GeoDataFrame
+
+
+def check_depots(units: UnitsFile, network: Network, *, source: str = "units file") -> list[str]:
+    """Each depot's distance to the nearest street of its unit's mode, one line per depot.
+
+    Raises
+    ------
+    PlannerError
+        A depot farther than the network's snap limit from every street of its mode, naming
+        the unit, the distance and, when reading the pair the other way round lands on a
+        street, that lon and lat look swapped.
+    """
+    lines = []
+    seen: set[tuple[str, str, tuple[float, float]]] = set()
+    for unit in units.units:
+        for label, point in (("depot", unit.depot), ("end_depot", unit.end_depot)):
+            if point is None or (label, unit.mode, point) in seen:
+                continue
+            seen.add((label, unit.mode, point))
+            lon, lat = point
+            snap = network.snap([lon], [lat], unit.mode)  # type: ignore[arg-type]
+            distance = float(snap.distance_m[0])
+            if bool(snap.far[0]):
+                hint = ""
+                if abs(lat) <= 180 and abs(lon) <= 90:
+                    other = network.snap([lat], [lon], unit.mode)  # type: ignore[arg-type]
+                    if not bool(other.far[0]):
+                        hint = f"; lon and lat look swapped: write [{lat}, {lon}] (lon first)"
+                msg = (
+                    f"{source}: unit {unit.unit_id!r}: {label} [{lon}, {lat}] is "
+                    f"{distance:,.0f} m from the nearest {unit.mode} street of the network "
+                    f"(at most {snap.max_snap_m:g} m){hint}"
+                )
+                raise PlannerError(msg)
+            lines.append(f"{unit.unit_id}: {label} {distance:.0f} m from a {unit.mode} street")
+    return lines
 
 
 def incident_records(

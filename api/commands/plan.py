@@ -16,7 +16,7 @@ from api.commands._inputs import (
     read_grids_file,
     read_incidents,
 )
-from api.planning import plan_shift, write_outputs
+from api.planning import check_depots, plan_shift, write_outputs
 from geo.hierarchy import leaf_grids
 from geo.network import load_network
 from planner.units_file import load_units
@@ -81,6 +81,7 @@ def plan(
         )
         area = leaf_grids(grid_frame).union_all()
         net = load_network(network, polygon=area, cache_dir=cache_dir)
+        check_depots(unit_file, net, source=str(units))
         with console.status("planning"):
             run = plan_shift(
                 grid_frame,
