@@ -86,9 +86,13 @@ def check_depots(units: UnitsFile, network: Network, *, source: str = "units fil
 
 
 def incident_records(
-    joined: pd.DataFrame, *, per_grid: int = INCIDENTS_PER_STEP
+    joined: pd.DataFrame, *, per_grid: int = INCIDENTS_PER_STEP, timezone: str | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """The most recent incidents per leaf grid, for police visit steps (never for volunteers)."""
+    """The most recent incidents per leaf grid, for police visit steps (never for volunteers).
+
+    ``occurred_at`` is written in ``timezone`` (the plan's) with its offset, like every other
+    time a police view shows; None keeps UTC.
+    """
     inside = joined.loc[joined["grid_id"].notna()].sort_values("occurred_at", ascending=False)
     out: dict[str, list[dict[str, Any]]] = {}
     for gid, rows in inside.groupby("grid_id", sort=False):
@@ -96,12 +100,19 @@ def incident_records(
             {
                 "incident_id": str(r.incident_id),
                 "category": str(r.category),
-                "occurred_at": pd.Timestamp(r.occurred_at).isoformat(),
+                "occurred_at": _local(r.occurred_at, timezone),
                 "description": str(getattr(r, "description", "") or ""),
             }
             for r in rows.head(per_grid).itertuples()
         ]
     return out
+
+
+def _local(value: object, timezone: str | None) -> str:
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    if timezone is not None and stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(timezone)
+    return stamp.isoformat()
 
 
 def plan_shift(
@@ -170,7 +181,7 @@ def plan_shift(
         problem,
         plan,
         path_geometry=network.path,
-        incidents=incident_records(before),
+        incidents=incident_records(before, timezone=units.timezone),
         evaluation=evaluation,
     )
     _report_unplaced(document, stops, problem, units)
