@@ -160,3 +160,23 @@ def write_chinese_city(folder: Path) -> dict[str, Path]:
     ).to_csv(folder / "警情.csv", index=False, encoding="utf-8")
     return {"areas": folder / "街道.geojson", "beats": folder / "网格.geojson",
             "incidents": folder / "警情.csv"}  # fmt: skip
+
+
+def write_shifted_osm(source: Path, target: Path) -> Path:
+    """The shared OSM extract moved by the same offset as the Chinese city (a street network
+    in Guangzhou for tests; the streets' shapes are Philadelphia's)."""
+    import re
+
+    dlon, dlat = 113.30 - WEST, 23.10 - SOUTH
+    text = source.read_text(encoding="utf-8")
+
+    def move(match: re.Match[str]) -> str:
+        name, value = match.group(1), float(match.group(2))
+        value += dlat if name.endswith("lat") else dlon
+        return f'{name}="{value:.7f}"'
+
+    target.write_text(
+        re.sub(r'\b(lat|lon|minlat|minlon|maxlat|maxlon)="([-0-9.]+)"', move, text),
+        encoding="utf-8",
+    )
+    return target

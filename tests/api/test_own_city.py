@@ -66,3 +66,54 @@ def test_readme_walkthrough_on_a_new_city(tmp_path: Path, monkeypatch: pytest.Mo
     for unit in visits:
         assert (tmp_path / "handhelds" / f"{unit}.gpx").is_file()
     assert (tmp_path / "plan" / "map.html").is_file()
+
+
+@pytest.mark.slow
+def test_chinese_city_from_gcj02_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Chinese city's files (Chinese level names and columns, GCJ-02 polygons and incidents,
+    police call classes) reach a plan with every unit patrolling, and --crs gcj02 exports land
+    where a GCJ-02 map app draws the plan's WGS84 stops."""
+    from tests.api.own_city import write_chinese_city, write_shifted_osm
+
+    files = write_chinese_city(tmp_path)
+    write_shifted_osm(PHL / "temple_north_philly.osm", tmp_path / "city.osm")
+    (tmp_path / "units.yaml").write_text(
+        "timezone: Asia/Shanghai\n"
+        "shift: {start: '2025-03-29T18:00', end: '2025-03-29T22:00'}\n"
+        "units:\n"
+        "  - {unit_id: 巡逻车-1, kind: police_car, depot: [113.3073, 23.1089]}\n"
+        "  - {unit_id: 网格员-1, kind: grid_worker, mode: walk, depot: [113.3100, 23.1093],\n"
+        "     grids: ['B12']}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    run = [
+        f"grids build --level 街道={files['areas'].name}:街道编码:街道名称 --level "
+        f"网格={files['beats'].name}:网格编号:网格名称 --cells 250 --crs gcj02 --network city.osm "
+        "--out grids.geojson",
+        "grids check grids.geojson",
+        f"plan --grids grids.geojson --incidents {files['incidents'].name} --incidents-crs gcj02 "
+        "--categories china_police --network city.osm --units units.yaml --time-limit 3 "
+        "--out plan",
+        "export --plan plan/plan.json --format gpx --crs gcj02 --out gcj",
+    ]
+    for line in run:
+        result = CliRunner().invoke(app, shlex.split(line))
+        assert result.exit_code == 0, f"patrolgrid {line}\n{result.output}"
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
+    visits = {
+        r["unit_id"]: sum(step["type"] == "visit" for step in r["steps"]) for r in plan["routes"]
+    }
+    assert set(visits) == {"巡逻车-1", "网格员-1"}
+    assert min(visits.values()) >= 1, visits
+    first = next(s for s in plan["routes"][0]["steps"] if s["type"] == "visit")
+    assert first["arrival"].endswith("+08:00")
+    import gpxpy
+
+    from geo.crs import to_gcj02
+
+    gpx = gpxpy.parse((tmp_path / "gcj" / "巡逻车-1.gpx").read_text(encoding="utf-8"))
+    point = gpx.routes[0].points[1]
+    lon, lat = to_gcj02([first["lon"]], [first["lat"]])
+    assert abs(point.longitude - lon[0]) < 1e-6
+    assert abs(point.latitude - lat[0]) < 1e-6
