@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -74,3 +75,39 @@ def test_bad_specs_are_one_line(city: dict[str, Path], tmp_path: Path) -> None:
     said = " ".join(missing.output.split())
     assert "no id column 'BEAT'; the file has beat_num, beat_name" in said
     assert "Traceback" not in missing.output
+
+
+def test_api_builds_from_a_manifest(city: dict[str, Path], client: TestClient) -> None:
+    """POST /grids/build nests inline GeoJSON levels like the command, stores them and returns
+    the notes; a bad id column is a 422 problem naming the level, not a server path."""
+    import geopandas as gpd
+
+    from tests.api.conftest import token_headers
+
+    def features(path: Path) -> dict:
+        return json.loads(gpd.read_file(path).to_json())
+
+    manifest = {
+        "levels": [
+            {"name": "area", "id_column": "AREA_NO", "features": features(city["areas.gpkg"])},
+            {
+                "name": "beat",
+                "id_column": "beat_num",
+                "name_column": "beat_name",
+                "features": features(city["beats.gpkg"]),
+            },
+        ],
+        "cells_m": 400,
+    }
+    admin = token_headers("admin")
+    response = client.post("/grids/build", json=manifest, headers=admin)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["stored"] > 10
+    assert any("share id 'B12'" in note for note in body["notes"])
+    manifest["levels"][1]["id_column"] = "BEAT"
+    bad = client.post("/grids/build", json=manifest, headers=admin)
+    assert bad.status_code == 422
+    detail = bad.json()["detail"]
+    assert "level beat (levels[1]): no id column 'BEAT'" in detail
+    assert "patrolgrid-build" not in detail
