@@ -170,8 +170,8 @@ def read_incidents(
     """Load incident files (a folder stands for its ``*.csv`` files) with the shared options.
 
     Returns the incidents of every file in one frame (EPSG:4326) and each file's
-    :class:`~geo.incidents.IncidentLoad`; prints per file the summary and, on stderr, the
-    unknown categories and the China / GCJ-02 reminder (unless ``quiet``).
+    :class:`~geo.incidents.IncidentLoad`; prints on stderr per file the summary and the unknown
+    categories (unless ``quiet``), and the China / GCJ-02 reminder.
     """
     mapping = parse_incident_columns(columns)
     table = None
@@ -193,7 +193,7 @@ def read_incidents(
             err_console.print(f"{load.source}: {load.summary()}", highlight=False, soft_wrap=True)
             if load.unknown_counts:
                 err_console.print(f"  {load.unknown_report()}", highlight=False, soft_wrap=True)
-        _china_reminder(frame, crs, "incidents", "--incidents-crs")
+    _china_reminder(frame, crs, "incidents", "--incidents-crs")
     return frame, loads
 
 

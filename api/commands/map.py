@@ -94,7 +94,7 @@ def map_command(
         if risk is not None:
             kwargs["risk"] = _read_risk(risk)
         if incidents is not None:
-            zone = timezone or (plan_dict or {}).get("timezone")
+            zone = timezone or (plan_dict or {}).get("summary", {}).get("timezone")
             kwargs["incidents"], _ = read_incidents(
                 incidents,
                 columns=columns,

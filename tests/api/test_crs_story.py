@@ -151,3 +151,37 @@ def test_table_renders_missing_values_of_any_kind() -> None:
     assert "crs_offset" in text
     assert "overlap" in text
     assert "nan" not in text.lower()
+
+
+def test_wgs84_in_china_is_warned_about(tmp_path: Path) -> None:
+    """Grids and incidents in mainland China read as WGS84 get a warning naming the flag to
+    declare GCJ-02; declared gcj02 they do not."""
+    grids = tmp_path / "gz.geojson"
+    gpd.GeoDataFrame(
+        {"grid_id": ["a"]}, geometry=[box(113.30, 23.10, 113.31, 23.11)], crs=4326
+    ).to_file(grids)
+    incidents = tmp_path / "i.csv"
+    incidents.write_text(
+        "incident_id,occurred_at,category,lon,lat\n1,2025-01-01T08:00+08:00,纠纷,113.305,23.105\n",
+        encoding="utf-8",
+    )
+    base = ["join", "--grids", str(grids), "--incidents", str(incidents)]
+    warned = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "a.csv")])
+    said = " ".join(warned.output.split())
+    assert warned.exit_code == 0, said
+    assert "declare --grids-crs gcj02" in said
+    assert "declare --incidents-crs gcj02" in said
+    declared = CliRunner().invoke(
+        app,
+        [
+            *base,
+            "--out",
+            str(tmp_path / "b.csv"),
+            "--grids-crs",
+            "gcj02",
+            "--incidents-crs",
+            "gcj02",
+        ],
+    )
+    assert declared.exit_code == 0
+    assert "gcj02 (or bd09)" not in declared.output
