@@ -183,6 +183,15 @@ def read_incidents(
         load_incidents(path, columns=mapping, timezone=timezone, categories=table, crs=crs)
         for path in _files(paths if isinstance(paths, list) else [paths])
     ]
+    for load in loads:
+        if len(load.incidents) == 0:
+            reasons = load.rejects["reason"].astype(str).str.replace(r"\s*'.*", "", regex=True)
+            top = "; ".join(f"{r} ({n} rows)" for r, n in reasons.value_counts().head(3).items())
+            msg = (
+                f"incidents file {load.source}: no usable row ({len(load.rejects)} rejected: "
+                f"{top or 'the file is empty'}); check --columns, --timezone and --incidents-crs"
+            )
+            raise IncidentError(msg)
     frame = gpd.GeoDataFrame(
         pd.concat([load.incidents for load in loads], ignore_index=True),
         geometry="geometry",

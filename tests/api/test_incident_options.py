@@ -165,3 +165,28 @@ def test_timezone_reads_wall_time(tmp_path: Path) -> None:
     load = load_incidents(path, timezone="Asia/Shanghai")
     assert load.incidents["occurred_at"].iloc[0] == pd.Timestamp("2025-01-01T00:00Z")
     assert load.incidents["category_group"].iloc[0] != "unknown"
+
+
+def test_no_usable_row_is_one_line(tmp_path: Path) -> None:
+    """A file whose every row is rejected (wrong options) stops with the reasons counted,
+    instead of an empty result or a traceback further on."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "incident_id,occurred_at,category,lon,lat\n1,yesterday,THEFT,-87.69,41.90\n"
+        "2,,THEFT,-87.69,41.90\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "hotspots",
+            "--grids",
+            str(_grids(tmp_path / "g.geojson")),
+            "--incidents",
+            str(bad),
+            "--out",
+            str(tmp_path / "hs"),
+        ],
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "no usable row (2 rejected: unreadable timestamp (1 rows); missing timestamp" in said
