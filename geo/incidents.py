@@ -137,6 +137,9 @@ class IncidentLoad:
         happened); read as if the clock had not yet jumped (moved forward by the gap).
     dst_repeat
         Local times that occur twice (clocks fall back); read as the first (daylight) one.
+    naive_as_utc
+        Times written without an offset that were read as UTC because no ``timezone`` was
+        given (the summary says so, so that a local-time export is not silently shifted).
     """
 
     incidents: gpd.GeoDataFrame
@@ -149,6 +152,7 @@ class IncidentLoad:
     default_severity: int = 2
     dst_gap: int = 0
     dst_repeat: int = 0
+    naive_as_utc: int = 0
 
     def __post_init__(self) -> None:
         if list(self.rejects.columns[:3]) != ["row", "incident_id", "reason"]:
@@ -165,6 +169,11 @@ class IncidentLoad:
             text += (
                 f", {len(self.unknown_categories)} unknown categories "
                 f"(default severity {self.default_severity})"
+            )
+        if self.naive_as_utc:
+            text += (
+                f", {self.naive_as_utc} times without an offset read as UTC "
+                "(pass --timezone ZONE if they are local)"
             )
         if self.dst_gap or self.dst_repeat:
             text += (
@@ -332,6 +341,7 @@ def load_incidents(
         default_severity=table.default_severity,
         dst_gap=dst[0],
         dst_repeat=dst[1],
+        naive_as_utc=dst[2],
     )
 
 
@@ -517,12 +527,12 @@ def _coordinates(
 
 def _timestamps(
     values: pd.Series, timezone: str | None, source: Path
-) -> tuple[pd.Series, np.ndarray, tuple[int, int]]:
+) -> tuple[pd.Series, np.ndarray, tuple[int, int, int]]:
     text = values.astype(object).where(values.notna(), None)
     text = text.map(lambda v: None if v is None else str(v).strip() or None)
     reasons = np.full(len(text), None, dtype=object)
     reasons[text.isna().to_numpy()] = "missing timestamp"
-    dst = (0, 0)
+    dst = (0, 0, 0)
     has_offset = text.str.contains(_TZ_SUFFIX, na=False).to_numpy(bool)
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     if has_offset.any():
@@ -542,7 +552,9 @@ def _timestamps(
                 raise IncidentError(msg) from None
             result[naive] = zoned.dt.tz_convert("UTC")
             if timezone is not None:
-                dst = _dst_counts(local, timezone)
+                dst = (*_dst_counts(local, timezone), 0)
+            else:
+                dst = (0, 0, int(local.notna().sum()))
     unreadable = text.notna().to_numpy() & result.isna().to_numpy()
     reasons[unreadable] = [f"unreadable timestamp {v!r}" for v in text[unreadable]]
     return result.reset_index(drop=True), reasons, dst
