@@ -126,3 +126,22 @@ def test_standard_levels_and_bounds() -> None:
     bounds = osm_bounds(PHL / "temple_north_philly.osm")
     assert bounds is not None
     assert pd.Series(bounds.bounds).round(4).tolist() == [-75.17, 39.9707, -75.145, 39.991]
+
+
+@pytest.mark.slow
+def test_real_city_files_nest_and_pass_check() -> None:
+    """Philadelphia's real police districts and neighbourhoods (which straddle, overlap and leave
+    slivers along shared borders) nest into a hierarchy that check_grids passes."""
+    levels = [
+        read_level("district", PHL / "phl_police_districts.geojson", id_column="DIST_NUM"),
+        read_level(
+            "hood",
+            PHL / "phl_neighborhoods_azavea.geojson",
+            id_column="name",
+            name_column="listname",
+        ),
+    ]
+    grids = build_hierarchy(levels)
+    assert (grids["level_name"] == "district").sum() >= 20
+    assert (grids["level_name"] == "hood").sum() >= 150
+    assert check_grids(grids, min_area_m2=1.0).errors == 0
