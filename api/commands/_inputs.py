@@ -208,9 +208,13 @@ def read_incidents(
 
 def read_grids_file(path: Path, crs: str | None = None) -> gpd.GeoDataFrame:
     """Load a grids file (declared ``crs`` when given) and remind about GCJ-02 in China."""
+    from geo.errors import CRSError
     from geo.grids import load_grids
 
-    grids = load_grids(path, crs=crs)
+    try:
+        grids = load_grids(path, crs=crs)
+    except CRSError as exc:  # name this command's flag
+        raise CRSError(str(exc).replace("--crs", "--grids-crs")) from None
     _china_reminder(grids, crs or "EPSG:4326", f"grids file {path}", "--grids-crs")
     return grids
 
