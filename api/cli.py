@@ -14,6 +14,7 @@ from api.commands import demo as _demo  # noqa: F401
 from api.commands import export as _export  # noqa: F401
 from api.commands import forecast as _forecast  # noqa: F401
 from api.commands import grids as _grids  # noqa: F401
+from api.commands import grids_build as _grids_build  # noqa: F401
 from api.commands import grids_import as _grids_import  # noqa: F401
 from api.commands import hotspots as _hotspots  # noqa: F401
 from api.commands import join as _join  # noqa: F401
@@ -21,6 +22,7 @@ from api.commands import map as _map  # noqa: F401
 from api.commands import plan as _plan  # noqa: F401
 from api.commands import serve as _serve  # noqa: F401
 from api.commands import token as _token  # noqa: F401
+from api.commands import units as _units  # noqa: F401
 
 app = _app.app
 

@@ -30,7 +30,7 @@ from planner.solve import solve
 from planner.stops import incident_centres, stop_table
 from planner.units_file import UnitsFile
 
-__all__ = ["PlanRun", "incident_records", "plan_shift", "write_outputs"]
+__all__ = ["PlanRun", "check_depots", "incident_records", "plan_shift", "write_outputs"]
 
 #: Incidents attached to each police visit step (most recent first).
 INCIDENTS_PER_STEP = 5
@@ -49,10 +49,50 @@ class PlanRun:
     incidents: gpd.GeoDataFrame
 
 
+def check_depots(units: UnitsFile, network: Network, *, source: str = "units file") -> list[str]:
+    """Each depot's distance to the nearest street of its unit's mode, one line per depot.
+
+    Raises
+    ------
+    PlannerError
+        A depot farther than the network's snap limit from every street of its mode, naming
+        the unit, the distance and, when reading the pair the other way round lands on a
+        street, that lon and lat look swapped.
+    """
+    lines = []
+    seen: set[tuple[str, str, tuple[float, float]]] = set()
+    for unit in units.units:
+        for label, point in (("depot", unit.depot), ("end_depot", unit.end_depot)):
+            if point is None or (label, unit.mode, point) in seen:
+                continue
+            seen.add((label, unit.mode, point))
+            lon, lat = point
+            snap = network.snap([lon], [lat], unit.mode)  # type: ignore[arg-type]
+            distance = float(snap.distance_m[0])
+            if bool(snap.far[0]):
+                hint = ""
+                if abs(lat) <= 180 and abs(lon) <= 90:
+                    other = network.snap([lat], [lon], unit.mode)  # type: ignore[arg-type]
+                    if not bool(other.far[0]):
+                        hint = f"; lon and lat look swapped: write [{lat}, {lon}] (lon first)"
+                msg = (
+                    f"{source}: unit {unit.unit_id!r}: {label} [{lon}, {lat}] is "
+                    f"{distance:,.0f} m from the nearest {unit.mode} street of the network "
+                    f"(at most {snap.max_snap_m:g} m){hint}"
+                )
+                raise PlannerError(msg)
+            lines.append(f"{unit.unit_id}: {label} {distance:.0f} m from a {unit.mode} street")
+    return lines
+
+
 def incident_records(
-    joined: pd.DataFrame, *, per_grid: int = INCIDENTS_PER_STEP
+    joined: pd.DataFrame, *, per_grid: int = INCIDENTS_PER_STEP, timezone: str | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """The most recent incidents per leaf grid, for police visit steps (never for volunteers)."""
+    """The most recent incidents per leaf grid, for police visit steps (never for volunteers).
+
+    ``occurred_at`` is written in ``timezone`` (the plan's) with its offset, like every other
+    time a police view shows; None keeps UTC.
+    """
     inside = joined.loc[joined["grid_id"].notna()].sort_values("occurred_at", ascending=False)
     out: dict[str, list[dict[str, Any]]] = {}
     for gid, rows in inside.groupby("grid_id", sort=False):
@@ -60,12 +100,19 @@ def incident_records(
             {
                 "incident_id": str(r.incident_id),
                 "category": str(r.category),
-                "occurred_at": pd.Timestamp(r.occurred_at).isoformat(),
+                "occurred_at": _local(r.occurred_at, timezone),
                 "description": str(getattr(r, "description", "") or ""),
             }
             for r in rows.head(per_grid).itertuples()
         ]
     return out
+
+
+def _local(value: object, timezone: str | None) -> str:
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    if timezone is not None and stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(timezone)
+    return stamp.isoformat()
 
 
 def plan_shift(
@@ -134,7 +181,7 @@ def plan_shift(
         problem,
         plan,
         path_geometry=network.path,
-        incidents=incident_records(before),
+        incidents=incident_records(before, timezone=units.timezone),
         evaluation=evaluation,
     )
     _report_unplaced(document, stops, problem, units)

@@ -38,6 +38,8 @@ from .errors import CRSError
 __all__ = [
     "WGS84",
     "bd09_to_wgs84",
+    "check_degrees",
+    "degrees_like",
     "frame_to_gcj02",
     "frame_to_wgs84",
     "gcj02_to_wgs84",
@@ -108,6 +110,60 @@ def normalize_crs(crs: object) -> Declared:
     if parsed.to_epsg() in _WGS84_LIKE:
         return pyproj.CRS.from_user_input(WGS84)
     return parsed
+
+
+def degrees_like(x: ArrayLike, y: ArrayLike) -> bool:
+    """Whether every finite coordinate pair fits lon -180..180, lat -90..90.
+
+    >>> degrees_like([-75.1, -75.2], [39.9, 40.0]), degrees_like([486000.0], [4428000.0])
+    (True, False)
+    """
+    xs, ys = _arrays(x, y)
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    return bool(np.all(np.abs(xs[finite]) <= 180) and np.all(np.abs(ys[finite]) <= 90))
+
+
+def _degrees_like(coords: NDArray[np.float64]) -> bool:
+    return degrees_like(coords[:, 0], coords[:, 1]) if len(coords) else True
+
+
+def check_degrees(x: ArrayLike, y: ArrayLike, crs: object, where: str) -> None:
+    """Refuse coordinates in metres read as degrees (and degrees declared as metres).
+
+    A file whose coordinates reach beyond +-180 / +-90 while its CRS is geographic (declared, or
+    WGS84 by default) holds projected metres: every point would fall outside every grid, so the
+    answer would be silently empty. This raises instead, naming the file and the fix.
+
+    Raises
+    ------
+    CRSError
+        ``where`` first, then what was seen and the ``--crs`` to declare.
+
+    >>> check_degrees([486000.0], [4428000.0], "EPSG:4326", "grids file g.geojson")
+    Traceback (most recent call last):
+    ...
+    geo.errors.CRSError: grids file g.geojson: coordinates reach x=486000, y=4428000, which are metres, not degrees, but the CRS is EPSG:4326; declare the projected CRS they are in, e.g. --crs EPSG:32618 (UTM) or the city's state plane / CGCS2000 zone
+    """
+    xs, ys = _arrays(x, y)
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    if not finite.any():
+        return
+    parsed = normalize_crs(crs)
+    geographic = isinstance(parsed, str) or parsed.is_geographic
+    if geographic and not degrees_like(xs[finite], ys[finite]):
+        msg = (
+            f"{where}: coordinates reach x={np.abs(xs[finite]).max():.0f}, "
+            f"y={np.abs(ys[finite]).max():.0f}, which are metres, not degrees, but the CRS is "
+            f"{crs}; declare the projected CRS they are in, e.g. --crs EPSG:32618 (UTM) or the "
+            "city's state plane / CGCS2000 zone"
+        )
+        raise CRSError(msg)
+    if not geographic and degrees_like(xs[finite], ys[finite]):
+        msg = (
+            f"{where}: the CRS {crs} is projected (metres) but every coordinate is within "
+            "+-180 / +-90, which are degrees; declare --crs EPSG:4326 (or gcj02 / bd09)"
+        )
+        raise CRSError(msg)
 
 
 def in_mainland_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:

@@ -30,7 +30,7 @@ import pyogrio
 import shapely
 from numpy.typing import NDArray
 
-from .crs import WGS84, frame_to_wgs84
+from .crs import WGS84, _degrees_like, check_degrees, frame_to_wgs84
 from .errors import CRSError, GridError
 from .hierarchy import LEVELS, ancestor_table
 
@@ -40,6 +40,7 @@ __all__ = [
     "GridRead",
     "clip_grids",
     "grid_ids",
+    "grids_from_raw",
     "load_grids",
     "metric_crs",
     "nest_levels",
@@ -50,7 +51,15 @@ __all__ = [
 #: Columns every grids frame has, in this order.
 CONTRACT_COLUMNS: tuple[str, ...] = ("grid_id", "level", "parent_id", "name", "geometry")
 #: Columns kept when the file has them (by that name or through ``columns``).
-OPTIONAL_COLUMNS: tuple[str, ...] = ("households", "population", "station_id")
+#: ``level_name`` is the city's own name of the level (``beat``), ``source_id`` the unit's id in
+#: the city's file (the same on every piece of a unit cut by a parent border); see geo.levels.
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "households",
+    "population",
+    "station_id",
+    "level_name",
+    "source_id",
+)
 
 _PARQUET = {".parquet", ".geoparquet", ".pq"}
 #: A child straddles when more than this share of its area lies outside its chosen parent.
@@ -263,8 +272,9 @@ def _contract(
     for optional in OPTIONAL_COLUMNS:
         if optional in source:
             out[optional] = source[optional].to_numpy()
-    if "station_id" in out:
-        out["station_id"] = _as_id_strings(out["station_id"]).to_numpy(dtype=object)
+    for id_column in ("station_id", "source_id"):
+        if id_column in out:
+            out[id_column] = _as_id_strings(out[id_column]).to_numpy(dtype=object)
     order = [c for c in CONTRACT_COLUMNS if c != "geometry"] + [
         c for c in OPTIONAL_COLUMNS if c in out
     ]
@@ -311,17 +321,47 @@ def read_grids(
     layer: str | int | None = None,
     crs: object = None,
     columns: Mapping[str, str] | None = None,
+    check_units: bool = True,
 ) -> GridRead:
     """Read a grids file into the contract and say what was repaired (see :func:`load_grids`).
 
     Unlike :func:`load_grids` this accepts duplicate ids, so that ``grids check`` can list them.
+    With ``check_units`` (the default) coordinates in metres read in a geographic CRS are refused
+    (:func:`geo.crs.check_degrees`); ``grids check`` turns that off to report it as a finding.
     """
     path = Path(path)
-    raw = _read_raw(path, layer)
+    return grids_from_raw(
+        _read_raw(path, layer), path, crs=crs, columns=columns, check_units=check_units
+    )
+
+
+def grids_from_raw(
+    raw: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    crs: object = None,
+    columns: Mapping[str, str] | None = None,
+    check_units: bool = True,
+) -> GridRead:
+    """:func:`read_grids` on a frame already read from ``path`` (named in messages)."""
     if crs is None and raw.crs is None:
-        msg = f"grids file {path}: has no CRS; declare one, e.g. --crs EPSG:4326 or --crs gcj02"
+        coords = shapely.get_coordinates(np.asarray(raw.geometry.array, dtype=object))
+        looks = (
+            "degrees, probably EPSG:4326"
+            if _degrees_like(coords)
+            else "metres: a projected CRS such as the city's UTM zone (EPSG:326xx) or state plane"
+        )
+        msg = (
+            f"grids file {path}: has no CRS and its coordinates look like {looks}; "
+            "declare it, e.g. --crs EPSG:32618 (or --crs EPSG:4326, gcj02, bd09)"
+        )
         raise CRSError(msg)
     source = str(crs) if crs is not None else raw.crs.to_string()
+    if check_units:
+        coords = shapely.get_coordinates(np.asarray(raw.geometry.array, dtype=object))
+        check_degrees(
+            coords[:, 0], coords[:, 1], crs if crs is not None else raw.crs, f"grids file {path}"
+        )
     frame = _contract(raw, columns, str(path))
     frame, repaired, empty = _repair(frame)
     try:

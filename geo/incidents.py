@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from .categories import CategoryTable, default_categories, load_categories
-from .crs import to_wgs84
+from .crs import check_degrees, to_wgs84
 from .errors import CRSError, IncidentError
 
 __all__ = [
@@ -128,6 +128,18 @@ class IncidentLoad:
         Categories the category table does not list (they got its default severity).
     duplicate_ids
         Incident ids seen more than once (the first record is kept, the others rejected).
+    unknown_counts
+        ``(category, rows)`` of every unknown category, most frequent first.
+    default_severity
+        The severity unknown categories got.
+    dst_gap
+        Local times that fall in a daylight-saving gap (clocks jump forward: the wall time never
+        happened); read as if the clock had not yet jumped (moved forward by the gap).
+    dst_repeat
+        Local times that occur twice (clocks fall back); read as the first (daylight) one.
+    naive_as_utc
+        Times written without an offset that were read as UTC because no ``timezone`` was
+        given (the summary says so, so that a local-time export is not silently shifted).
     """
 
     incidents: gpd.GeoDataFrame
@@ -136,6 +148,11 @@ class IncidentLoad:
     preset: str | None = None
     unknown_categories: tuple[str, ...] = ()
     duplicate_ids: tuple[str, ...] = ()
+    unknown_counts: tuple[tuple[str, int], ...] = ()
+    default_severity: int = 2
+    dst_gap: int = 0
+    dst_repeat: int = 0
+    naive_as_utc: int = 0
 
     def __post_init__(self) -> None:
         if list(self.rejects.columns[:3]) != ["row", "incident_id", "reason"]:
@@ -149,8 +166,40 @@ class IncidentLoad:
         """One line for a log or the CLI: loaded, rejected, unknown categories."""
         text = f"{len(self.incidents)} incidents loaded, {len(self.rejects)} rejected"
         if self.unknown_categories:
-            text += f", {len(self.unknown_categories)} unknown categories (default severity)"
+            text += (
+                f", {len(self.unknown_categories)} unknown categories "
+                f"(default severity {self.default_severity})"
+            )
+        if self.naive_as_utc:
+            text += (
+                f", {self.naive_as_utc} times without an offset read as UTC "
+                "(pass --timezone ZONE if they are local)"
+            )
+        if self.dst_gap or self.dst_repeat:
+            text += (
+                f", {self.dst_gap} local times in a daylight-saving gap (moved forward) and "
+                f"{self.dst_repeat} in a repeated hour (read as the first)"
+            )
         return text
+
+    def unknown_report(self, limit: int = 10) -> str:
+        """The unknown categories with their counts, most frequent first ('' when none).
+
+        >>> load = IncidentLoad(gpd.GeoDataFrame({"incident_id": []}, geometry=[]),
+        ...     pd.DataFrame(columns=["row", "incident_id", "reason"]),
+        ...     unknown_categories=("X", "Y"), unknown_counts=(("X", 5), ("Y", 1)))
+        >>> load.unknown_report()
+        'unknown categories (severity 2, group unknown): X 5, Y 1'
+        """
+        if not self.unknown_counts:
+            return ""
+        shown = ", ".join(f"{c or '(empty)'} {n}" for c, n in self.unknown_counts[:limit])
+        more = len(self.unknown_counts) - limit
+        tail = f" and {more} more" if more > 0 else ""
+        return (
+            f"unknown categories (severity {self.default_severity}, group unknown): "
+            f"{shown}{tail}; give them a severity with --categories FILE.yaml"
+        )
 
 
 def load_incidents(
@@ -226,7 +275,9 @@ def load_incidents(
     lon, lat, coord_reason = _coordinates(x, y, declared, source)
     _first(reasons, coord_reason)
 
-    occurred, time_reason = _timestamps(_column(frame, mapping["occurred_at"]), timezone, source)
+    occurred, time_reason, dst = _timestamps(
+        _column(frame, mapping["occurred_at"]), timezone, source
+    )
     _first(reasons, time_reason)
 
     category = _column(frame, mapping["category"]).astype(object)
@@ -262,6 +313,7 @@ def load_incidents(
         "category": category[keep].to_numpy(dtype=object),
         "severity": classified.severity,
         "category_group": classified.group,
+        "police_only": classified.police_only,
     }
     for name, column in mapping.items():
         if name in {"incident_id", "occurred_at", "category", "lon", "lat"}:
@@ -285,6 +337,11 @@ def load_incidents(
         preset=chosen.name if chosen else None,
         unknown_categories=classified.unknown,
         duplicate_ids=duplicate_ids,
+        unknown_counts=classified.unknown_counts,
+        default_severity=table.default_severity,
+        dst_gap=dst[0],
+        dst_repeat=dst[1],
+        naive_as_utc=dst[2],
     )
 
 
@@ -444,6 +501,13 @@ def _coordinates(
     lon = np.full(len(x), np.nan)
     lat = np.full(len(x), np.nan)
     ok = ~missing
+    metres = ok & ((np.abs(x) > 180) | (np.abs(y) > 90))
+    if metres.sum() > ok.sum() / 2:  # most rows, not a stray typo: the file is in metres
+        try:
+            check_degrees(x[ok], y[ok], crs, f"incidents file {source}")
+        except CRSError as exc:
+            msg = str(exc).replace("--crs", "--incidents-crs")
+            raise IncidentError(msg) from None
     try:
         lon[ok], lat[ok] = to_wgs84(x[ok], y[ok], crs)
     except CRSError as exc:
@@ -463,11 +527,12 @@ def _coordinates(
 
 def _timestamps(
     values: pd.Series, timezone: str | None, source: Path
-) -> tuple[pd.Series, np.ndarray]:
+) -> tuple[pd.Series, np.ndarray, tuple[int, int, int]]:
     text = values.astype(object).where(values.notna(), None)
     text = text.map(lambda v: None if v is None else str(v).strip() or None)
     reasons = np.full(len(text), None, dtype=object)
     reasons[text.isna().to_numpy()] = "missing timestamp"
+    dst = (0, 0, 0)
     has_offset = text.str.contains(_TZ_SUFFIX, na=False).to_numpy(bool)
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     if has_offset.any():
@@ -486,9 +551,22 @@ def _timestamps(
                 msg = f"incidents file {source}: unknown time zone {timezone!r} ({exc})"
                 raise IncidentError(msg) from None
             result[naive] = zoned.dt.tz_convert("UTC")
+            if timezone is not None:
+                dst = (*_dst_counts(local, timezone), 0)
+            else:
+                dst = (0, 0, int(local.notna().sum()))
     unreadable = text.notna().to_numpy() & result.isna().to_numpy()
     reasons[unreadable] = [f"unreadable timestamp {v!r}" for v in text[unreadable]]
-    return result.reset_index(drop=True), reasons
+    return result.reset_index(drop=True), reasons, dst
+
+
+def _dst_counts(local: pd.Series, timezone: str) -> tuple[int, int]:
+    """How many wall times fall in a daylight-saving gap, and how many in a repeated hour."""
+    present = local.dropna()
+    gap = present.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").isna()
+    repeat = present.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").isna()
+    n_gap = int(gap.sum()) - int((gap & repeat).sum())
+    return n_gap, int(repeat.sum())
 
 
 def _parse(text: pd.Series, *, utc: bool) -> pd.Series:

@@ -166,6 +166,9 @@ def _issue(
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(ISSUE_COLUMNS))
+    for column in ("severity", "check", "grid_id", "other_id", "detail"):
+        # one missing value (None) whatever mix of findings was concatenated
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     if len(frame):
         order = {"error": 0, "warning": 1}
         frame = frame.sort_values(
@@ -589,10 +592,19 @@ def check_file(
     path = Path(path)
     raw = _read_raw(path, layer)
     declared = crs if crs is not None else (raw.crs.to_string() if raw.crs is not None else None)
-    if raw.crs is not None and crs is None and path.suffix.lower() in {".geojson", ".json"}:
-        declared = WGS84  # GeoJSON is WGS84 by definition (RFC 7946)
+    if (
+        raw.crs is not None
+        and crs is None
+        and path.suffix.lower() in {".geojson", ".json"}
+        and raw.crs.is_geographic
+    ):
+        declared = (
+            WGS84  # GeoJSON is WGS84 by definition (RFC 7946), unless it declares a projection
+        )
     coords = shapely.get_coordinates(np.asarray(raw.geometry.array, dtype=object))
-    raw_named = read_grids(path, layer=layer, crs=crs or declared or WGS84, columns=columns)
+    raw_named = read_grids(
+        path, layer=layer, crs=crs or declared or WGS84, columns=columns, check_units=False
+    )
     rows = crs_findings(
         coords[:, 0],
         coords[:, 1],

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .coords import routes_in_crs
 from .csv_export import route_to_csv
 from .errors import ExportError
 from .geojson_export import routes_to_geojson
@@ -65,6 +66,7 @@ def export_plan(
     audience: str | None = None,
     simplify_m: float = 0.0,
     units: list[str] | None = None,
+    crs: str = "wgs84",
 ) -> list[ExportedUnit]:
     """Write one file (or file set) per unit of ``plan`` in format ``fmt``.
 
@@ -83,6 +85,9 @@ def export_plan(
         Track simplification tolerance in metres (0 keeps every vertex).
     units
         Only these units (default: all).
+    crs
+        Coordinates of the files: ``wgs84`` (default), ``gcj02`` (Amap, Tencent) or ``bd09``
+        (Baidu) for Chinese handheld map apps (:func:`maps.coords.routes_in_crs`).
 
     Returns
     -------
@@ -97,7 +102,7 @@ def export_plan(
         raise ExportError(msg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    routes = export_plan_routes(plan, audience=audience, units=units)
+    routes = routes_in_crs(export_plan_routes(plan, audience=audience, units=units), crs)
     kinds = {str(r.get("unit_id")): str(r.get("kind", "")) for r in plan["routes"]}
     results = []
     seen: set[str] = set()

@@ -14,6 +14,7 @@ street point inside its grid (``network.stop_in_polygon``) and the matrices come
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
@@ -53,6 +54,9 @@ class Network(Protocol):
 def allowed_leaves(grids: pd.DataFrame, ids: Collection[str]) -> frozenset[str]:
     """Leaf grid ids inside any of ``ids`` (ids of any level; a leaf id stands for itself).
 
+    The id of a unit cut by a parent border (pieces ``1412@14``, ``1412@15`` from
+    ``grids build``) stands for every piece.
+
     Raises
     ------
     ProblemError
@@ -60,11 +64,24 @@ def allowed_leaves(grids: pd.DataFrame, ids: Collection[str]) -> frozenset[str]:
     """
     table = ancestor_table(grids)
     known = set(table.index.astype(str))
-    unknown = [g for g in ids if str(g) not in known]
+    # A unit cut by a parent border is pieces "{id}@{parent}": its own id means every piece.
+    pieces: dict[str, set[str]] = {}
+    for grid_id in known:
+        base = grid_id.split("@", 1)[0]
+        if base != grid_id:
+            pieces.setdefault(base, set()).add(grid_id)
+    unknown = [g for g in ids if str(g) not in known and str(g) not in pieces]
     if unknown:
-        msg = f"grid ids {unknown[:5]} are not in the grids file; use grid_id values of any level"
+        near = difflib.get_close_matches(str(unknown[0]), sorted(known), n=3)
+        hint = f" (close: {', '.join(near)})" if near else ""
+        msg = (
+            f"grid ids {unknown[:5]} are not in the grids file{hint}; use grid_id values of "
+            "any level"
+        )
         raise ProblemError(msg)
-    wanted = {str(g) for g in ids}
+    wanted = {str(g) for g in ids if str(g) in known}
+    for g in ids:
+        wanted |= pieces.get(str(g), set())
     parents = set(grids["parent_id"].dropna().astype(str))
     leaves = table.loc[~table.index.astype(str).isin(parents)]
     hit = leaves.index.astype(str).isin(wanted)

@@ -1,5 +1,7 @@
 """The units file: who patrols, from where, when, and where they may go (YAML).
 
+The full reference, with an example of every key, is ``docs/units-file.md``.
+
 Minimal form::
 
     timezone: America/Chicago
@@ -21,7 +23,10 @@ Top level, also: ``police_only`` (grid ids of any level only police may enter), 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import difflib
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +37,96 @@ import yaml
 from .errors import ProblemError
 from .model import MODES, UNIT_KINDS
 
-__all__ = ["BreakSpec", "UnitSpec", "UnitsFile", "load_units", "parse_units"]
+__all__ = [
+    "BREAK_KEYS",
+    "SHIFT_KEYS",
+    "TOP_KEYS",
+    "UNIT_KEYS",
+    "BreakSpec",
+    "UnitSpec",
+    "UnitsFile",
+    "load_units",
+    "parse_units",
+]
 
 _DEFAULT_MODE = {"police_car": "drive"}
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str | int) and not isinstance(v, bool) and str(v).strip() != ""
+
+
+#: What each kind of value must be: the label used in messages -> its test.
+_KINDS: Mapping[str, Callable[[Any], bool]] = {
+    "text": _text,
+    "a mapping": lambda v: isinstance(v, Mapping),
+    "a non-empty list": lambda v: isinstance(v, list) and len(v) > 0,
+    "a list of ids": lambda v: isinstance(v, list) and all(_text(x) for x in v),
+    "a list of text": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "a list of mappings": lambda v: isinstance(v, list) and all(isinstance(x, Mapping) for x in v),
+    "a number > 0": lambda v: _number(v) and v > 0,
+    "a number >= 0": lambda v: _number(v) and v >= 0,
+    "a whole number >= 1": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+    "[lon, lat]": lambda v: isinstance(v, list | tuple) and len(v) == 2 and all(map(_number, v)),
+    "a time (ISO 8601 or 'HH:MM' in quotes)": lambda v: isinstance(v, str | dt.date | dt.datetime),
+    "'anywhere' or 'depot'": lambda v: v in ("anywhere", "depot"),
+}
+
+#: Known keys of each section and what their values must be. One entry per key: a new key is
+#: one line here (and its use in the parser).
+TOP_KEYS: Mapping[str, str] = {
+    "timezone": "text",
+    "shift": "a mapping",
+    "units": "a non-empty list",
+    "police_only": "a list of ids",
+    "dwell_min": "a number > 0",
+    "max_stops": "a whole number >= 1",
+    "checkpoints": "a list of mappings",
+}
+UNIT_KEYS: Mapping[str, str] = {
+    "unit_id": "text",
+    "kind": "text",
+    "mode": "text",
+    "depot": "[lon, lat]",
+    "end_depot": "[lon, lat]",
+    "shift": "a mapping",
+    "max_duration_min": "a number > 0",
+    "skills": "a list of text",
+    "breaks": "a list of mappings",
+    "grids": "a list of ids",
+    "count": "a whole number >= 1",
+}
+SHIFT_KEYS: Mapping[str, str] = {
+    "start": "a time (ISO 8601 or 'HH:MM' in quotes)",
+    "end": "a time (ISO 8601 or 'HH:MM' in quotes)",
+}
+BREAK_KEYS: Mapping[str, str] = {
+    "earliest": "a time (ISO 8601 or 'HH:MM' in quotes)",
+    "latest": "a time (ISO 8601 or 'HH:MM' in quotes)",
+    "minutes": "a number >= 0",
+    "at": "'anywhere' or 'depot'",
+}
+
+
+def _check_keys(
+    raw: Mapping[str, Any], known: Mapping[str, str], where: str, who: str = ""
+) -> None:
+    """Every key known (else the nearest known key is suggested) and of the right kind.
+
+    ``who`` names the unit in messages (`` (unit 'car-1')``).
+    """
+    for key in raw:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(known)}"
+            raise _fail(f"{where}{who}", f"unknown key {key!r}{hint}")
+        label = known[key]
+        if not _KINDS[label](raw[key]):
+            raise _fail(f"{where}.{key}{who}", f"expected {label}, got {raw[key]!r}")
 
 
 @dataclass(frozen=True)
@@ -110,6 +202,7 @@ def _time(
 def _shift(value: Any, timezone: str, where: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     if not isinstance(value, Mapping) or "start" not in value or "end" not in value:
         raise _fail(where, "expected {start: ..., end: ...}")
+    _check_keys(value, SHIFT_KEYS, where)
     start = _time(value["start"], timezone, f"{where}.start")
     end = _time(value["end"], timezone, f"{where}.end")
     if end <= start:
@@ -121,9 +214,11 @@ def _unit(raw: Any, i: int, doc: Mapping[str, Any], tz: str, src: str) -> list[U
     where = f"{src}: units[{i}]"
     if not isinstance(raw, Mapping):
         raise _fail(where, "expected a mapping with unit_id, kind, depot")
+    who = f" (unit {raw['unit_id']!r})" if "unit_id" in raw else ""
     for key in ("unit_id", "kind", "depot"):
         if key not in raw:
-            raise _fail(where, f"field {key!r} is missing")
+            raise _fail(f"{where}{who}", f"field {key!r} is missing")
+    _check_keys(raw, UNIT_KEYS, where, who)
     kind = str(raw["kind"])
     if kind not in UNIT_KINDS:
         raise _fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(UNIT_KINDS)}")
@@ -140,6 +235,7 @@ def _unit(raw: Any, i: int, doc: Mapping[str, Any], tz: str, src: str) -> list[U
         bw = f"{where}.breaks[{j}]"
         if not isinstance(b, Mapping) or not {"earliest", "minutes"} <= set(b):
             raise _fail(bw, "expected {earliest, latest, minutes}")
+        _check_keys(b, BREAK_KEYS, bw, who)
         earliest = _time(b["earliest"], tz, f"{bw}.earliest", anchor=start)
         latest = _time(b.get("latest", b["earliest"]), tz, f"{bw}.latest", anchor=start)
         minutes = float(b["minutes"])
@@ -183,6 +279,7 @@ def parse_units(doc: Any, *, source: str = "units file") -> UnitsFile:
     for key in ("shift", "units"):
         if key not in doc:
             raise _fail(source, f"field {key!r} is missing")
+    _check_keys(doc, TOP_KEYS, source)
     tz = str(doc.get("timezone", "UTC"))
     try:
         pd.Timestamp("2000-01-01").tz_localize(tz)

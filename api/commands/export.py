@@ -35,6 +35,14 @@ def export(
     unit: Annotated[
         list[str] | None, typer.Option("--unit", help="Only this unit (repeatable).")
     ] = None,
+    crs: Annotated[
+        str,
+        typer.Option(
+            "--crs",
+            help="Coordinates of the files: wgs84 (default), gcj02 (Amap, Tencent) or bd09 "
+            "(Baidu) for Chinese handheld map apps.",
+        ),
+    ] = "wgs84",
 ) -> None:
     """Write each unit's route for handhelds (GPX/KML), GIS (GeoJSON/Shapefile) or sheets (CSV)."""
     with cli_errors():
@@ -45,6 +53,7 @@ def export(
             audience=audience,
             simplify_m=simplify_m,
             units=unit or None,
+            crs=crs,
         )
     table = Table("unit", "audience", "files", "bytes")
     for item in written:

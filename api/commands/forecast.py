@@ -12,7 +12,13 @@ import pandas as pd
 import typer
 
 from api.commands._app import app, cli_errors, console, fail
-from api.commands.hotspots import load_incident_files
+from api.commands._inputs import (
+    CategoriesOption,
+    ColumnsOption,
+    IncidentsCrsOption,
+    TimezoneOption,
+    read_incidents,
+)
 
 __all__ = ["evaluate", "forecast_app"]
 
@@ -55,6 +61,10 @@ def forecast(
     method: Annotated[
         str | None, typer.Option(help="naive, recency, kde, shrinkage (default), stacked or gbm.")
     ] = None,
+    columns: ColumnsOption = None,
+    timezone: TimezoneOption = None,
+    categories: CategoriesOption = None,
+    incidents_crs: IncidentsCrsOption = "EPSG:4326",
 ) -> None:
     """Forecast: a square grid over the area, every cell with a score (higher = more expected)."""
     if ctx.invoked_subcommand is not None:
@@ -74,7 +84,13 @@ def forecast(
         from geo.forecast import DEFAULT_METHOD
         from geo.forecast import forecast as make_forecast
 
-        frame = load_incident_files(incidents, timezone=None)
+        frame, _ = read_incidents(
+            incidents,
+            columns=columns,
+            timezone=timezone,
+            categories=categories,
+            crs=incidents_crs,
+        )
         area_frame = gpd.read_file(area) if area is not None else None
         cells = make_forecast(
             frame,
@@ -113,6 +129,10 @@ def evaluate(
         typer.Option("--from", help="Window start; default the forecast's train_until."),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV of the scores.")] = None,
+    columns: ColumnsOption = None,
+    timezone: TimezoneOption = None,
+    categories: CategoriesOption = None,
+    incidents_crs: IncidentsCrsOption = "EPSG:4326",
 ) -> None:
     """Score a forecast: PAI and PEI* of its top cells on the incidents after its origin."""
     if not incidents:
@@ -139,7 +159,13 @@ def evaluate(
         t0 = pd.Timestamp(start)
         t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0.tz_convert("UTC")
         lattice = Lattice.from_cells(cells)
-        frame = load_incident_files(incidents, timezone=None)
+        frame, _ = read_incidents(
+            incidents,
+            columns=columns,
+            timezone=timezone,
+            categories=categories,
+            crs=incidents_crs,
+        )
         category = str(cells["category"].iloc[0]) if "category" in cells else "all"
         if category != "all":
             frame = frame.loc[frame["category"].astype(str) == category]

@@ -79,23 +79,42 @@ def _landmarks(path: Path | None) -> pd.DataFrame | None:
     return frame
 
 
+def _cell(value: object, fmt: str = "") -> str:
+    """A finding's value as table text: empty for any missing value (None, NaN, NA)."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):  # type: ignore[call-overload]
+        return ""
+    if fmt:
+        try:
+            return format(float(value), fmt)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
 def _table(report: GridReport) -> Table:
     table = Table(title=f"{report.source}: {report.n_grids} grids", show_lines=False)
     for column in ("severity", "check", "grid", "other", "area m2", "lon", "lat"):
         right = column in {"area m2", "lon", "lat"}
-        table.add_column(column, justify="right" if right else "left", overflow="fold")
+        whole = {"severity": 8, "check": 12}.get(column)  # never folded: the finding's name
+        table.add_column(
+            column,
+            justify="right" if right else "left",
+            overflow="fold",
+            no_wrap=whole is not None,
+            min_width=whole,
+        )
     table.add_column("detail", min_width=36, overflow="fold")
     for row in report.issues.itertuples(index=False):
         colour = "red" if row.severity == "error" else "yellow"
         table.add_row(
-            f"[{colour}]{row.severity}[/]",
-            row.check,
-            row.grid_id or "",
-            row.other_id or "",
-            "" if pd.isna(row.area_m2) else f"{row.area_m2:,.1f}",
-            "" if pd.isna(row.lon) else f"{row.lon:.6f}",
-            "" if pd.isna(row.lat) else f"{row.lat:.6f}",
-            row.detail,
+            f"[{colour}]{_cell(row.severity)}[/]",
+            _cell(row.check),
+            _cell(row.grid_id),
+            _cell(row.other_id),
+            _cell(row.area_m2, ",.1f"),
+            _cell(row.lon, ".6f"),
+            _cell(row.lat, ".6f"),
+            _cell(row.detail),
         )
     return table
 

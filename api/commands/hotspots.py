@@ -10,6 +10,14 @@ import pandas as pd
 import typer
 
 from api.commands._app import app, cli_errors, console
+from api.commands._inputs import (
+    CategoriesOption,
+    ColumnsOption,
+    GridsCrsOption,
+    IncidentsCrsOption,
+    read_grids_file,
+    read_incidents,
+)
 from geo.profiles import PROFILE_COLUMNS
 
 __all__ = ["hotspots"]
@@ -36,25 +44,6 @@ GEOJSON_COLUMNS = (
 )
 
 
-def load_incident_files(paths: list[Path], *, timezone: str | None) -> gpd.GeoDataFrame:
-    """Incidents of every file (a folder stands for its ``*.csv`` files, sorted)."""
-    from geo.errors import IncidentError
-    from geo.incidents import load_incidents
-
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.glob("*.csv"))
-            if not found:
-                msg = f"{path}: folder holds no .csv incident files"
-                raise IncidentError(msg)
-            files.extend(found)
-        else:
-            files.append(path)
-    frames = [load_incidents(path, timezone=timezone).incidents for path in files]
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
-
-
 @app.command()
 def hotspots(
     grids: Annotated[Path, typer.Option("--grids", help="Grids file (all levels).")],
@@ -69,8 +58,15 @@ def hotspots(
     ] = None,
     timezone: Annotated[
         str,
-        typer.Option(help="City time zone for the weekday-hour profile, e.g. America/New_York."),
+        typer.Option(
+            help="City time zone: of the weekday-hour profile and of incident times written "
+            "without an offset, e.g. America/New_York."
+        ),
     ] = "UTC",
+    columns: ColumnsOption = None,
+    categories: CategoriesOption = None,
+    incidents_crs: IncidentsCrsOption = "EPSG:4326",
+    grids_crs: GridsCrsOption = None,
     half_life_days: Annotated[float, typer.Option(help="Half-life of the recency decay.")] = 30.0,
     category: Annotated[
         list[str] | None, typer.Option("--category", help="Only this category (repeatable).")
@@ -92,14 +88,19 @@ def hotspots(
     and flareups.csv into OUT."""
     with cli_errors():
         from geo.alerts import near_repeats
-        from geo.grids import load_grids
         from geo.hierarchy import leaf_grids
         from geo.hotspot_report import hotspot_table, roll_up_risk
         from geo.hotspots import to_timestamp
         from geo.join import join_incidents
 
-        grid_frame = load_grids(grids)
-        frame = load_incident_files(incidents, timezone=None)
+        grid_frame = read_grids_file(grids, grids_crs)
+        frame, _ = read_incidents(
+            incidents,
+            columns=columns,
+            timezone=timezone,
+            categories=categories,
+            crs=incidents_crs,
+        )
         joined = join_incidents(frame, grid_frame)
         moment = (
             to_timestamp(now, timezone)

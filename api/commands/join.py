@@ -10,7 +10,15 @@ import pandas as pd
 import typer
 
 from api.commands._app import app, cli_errors, console
-from geo.incidents import load_incidents
+from api.commands._inputs import (
+    CategoriesOption,
+    ColumnsOption,
+    GridsCrsOption,
+    IncidentsCrsOption,
+    TimezoneOption,
+    read_grids_file,
+    read_incidents,
+)
 from geo.join import JOIN_COLUMNS, join_incidents, join_summary
 
 __all__ = ["join"]
@@ -32,38 +40,25 @@ def join(
         Path,
         typer.Option("--out", "-o", help="CSV to write: incident_id, grid_id and ancestor ids."),
     ],
-    incidents_crs: Annotated[
-        str,
-        typer.Option(
-            "--incidents-crs", help="CRS of the incident coordinates: EPSG code, gcj02 or bd09."
-        ),
-    ] = "EPSG:4326",
-    grids_crs: Annotated[
-        str | None,
-        typer.Option(
-            "--grids-crs",
-            help="Declared CRS of the grids file, when it does not say or says wrong.",
-        ),
-    ] = None,
-    timezone: Annotated[
-        str | None,
-        typer.Option(
-            "--timezone", help="Zone of timestamps without an offset, e.g. Asia/Shanghai."
-        ),
-    ] = None,
-    categories: Annotated[
-        Path | None,
-        typer.Option("--categories", help="Category table CSV (category, severity, group)."),
-    ] = None,
+    incidents_crs: IncidentsCrsOption = "EPSG:4326",
+    grids_crs: GridsCrsOption = None,
+    columns: ColumnsOption = None,
+    timezone: TimezoneOption = None,
+    categories: CategoriesOption = None,
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="CSV for the rows left out, with the reason.")
     ] = None,
 ) -> None:
     """Join incidents to grids: one output row per input row, grid_id empty outside every grid."""
     with cli_errors():
-        grid_frame = _load_grids(grids, grids_crs)
-        load = load_incidents(
-            incidents, crs=incidents_crs, timezone=timezone, categories=categories
+        grid_frame = read_grids_file(grids, grids_crs)
+        _, (load,) = read_incidents(
+            incidents,
+            columns=columns,
+            timezone=timezone,
+            categories=categories,
+            crs=incidents_crs,
+            quiet=True,
         )
         joined = join_incidents(load.incidents, grid_frame)
         table = _every_row(joined, load.rejects)
@@ -74,16 +69,12 @@ def join(
             load.rejects.to_csv(rejects, index=False)
     summary = join_summary(joined)
     console.print(f"{load.summary()}; {summary}; wrote {out}", highlight=False)
+    if load.unknown_counts:
+        console.print(load.unknown_report(), highlight=False, soft_wrap=True)
     if len(load.rejects) and rejects is None:
         console.print(
             "rejected rows not written: pass --rejects FILE to keep them", highlight=False
         )
-
-
-def _load_grids(path: Path, crs: str | None) -> pd.DataFrame:
-    from geo.grids import load_grids
-
-    return load_grids(path, crs=crs)
 
 
 def _every_row(joined: pd.DataFrame, rejected: pd.DataFrame) -> pd.DataFrame:

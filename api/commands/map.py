@@ -9,6 +9,14 @@ import pandas as pd
 import typer
 
 from api.commands._app import app, cli_errors, console
+from api.commands._inputs import (
+    CategoriesOption,
+    ColumnsOption,
+    GridsCrsOption,
+    IncidentsCrsOption,
+    read_grids_file,
+    read_incidents,
+)
 from maps.errors import MapsError
 from maps.folium_map import make_map, save_map
 from maps.planfile import read_plan
@@ -67,12 +75,14 @@ def map_command(
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write the plan report HTML here.")
     ] = None,
+    columns: ColumnsOption = None,
+    categories: CategoriesOption = None,
+    incidents_crs: IncidentsCrsOption = "EPSG:4326",
+    grids_crs: GridsCrsOption = None,
 ) -> None:
     """Write a self-contained map page that opens with no internet (Leaflet inlined)."""
     with cli_errors():
-        from geo.grids import load_grids
-
-        grid_frame = load_grids(grids)
+        grid_frame = read_grids_file(grids, grids_crs)
         kwargs: dict[str, Any] = {
             "grids": grid_frame,
             "lang": lang,
@@ -84,9 +94,14 @@ def map_command(
         if risk is not None:
             kwargs["risk"] = _read_risk(risk)
         if incidents is not None:
-            from geo.incidents import load_incidents
-
-            kwargs["incidents"] = load_incidents(incidents).incidents
+            zone = timezone or (plan_dict or {}).get("summary", {}).get("timezone")
+            kwargs["incidents"], _ = read_incidents(
+                incidents,
+                columns=columns,
+                timezone=zone,
+                categories=categories,
+                crs=incidents_crs,
+            )
         if osm is not None:
             from geo.network import load_network
 

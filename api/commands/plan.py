@@ -8,10 +8,16 @@ from typing import Annotated
 import typer
 
 from api.commands._app import app, cli_errors, console
-from api.planning import plan_shift, write_outputs
-from geo.grids import load_grids
+from api.commands._inputs import (
+    CategoriesOption,
+    ColumnsOption,
+    GridsCrsOption,
+    IncidentsCrsOption,
+    read_grids_file,
+    read_incidents,
+)
+from api.planning import check_depots, plan_shift, write_outputs
 from geo.hierarchy import leaf_grids
-from geo.incidents import load_incidents
 from geo.network import load_network
 from planner.units_file import load_units
 
@@ -46,9 +52,18 @@ def plan(
     max_stops: Annotated[
         int | None, typer.Option(help="Candidate stops: the hottest grids.")
     ] = None,
-    incidents_crs: Annotated[
-        str, typer.Option(help="CRS of the incident coordinates.")
-    ] = "EPSG:4326",
+    incidents_crs: IncidentsCrsOption = "EPSG:4326",
+    grids_crs: GridsCrsOption = None,
+    columns: ColumnsOption = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            help="IANA zone of incident times written without an offset; default: the units "
+            "file's timezone.",
+        ),
+    ] = None,
+    categories: CategoriesOption = None,
     cache_dir: Annotated[
         Path | None, typer.Option(help="Cache folder for the parsed network.")
     ] = None,
@@ -56,14 +71,21 @@ def plan(
     """Plan patrols for one shift: the right presence in the right grids at the right hours."""
     with cli_errors():
         unit_file = load_units(units)
-        grid_frame = load_grids(grids)
-        load = load_incidents(incidents, crs=incidents_crs, timezone=unit_file.timezone)
+        grid_frame = read_grids_file(grids, grids_crs)
+        frame, _ = read_incidents(
+            incidents,
+            columns=columns,
+            timezone=timezone or unit_file.timezone,
+            categories=categories,
+            crs=incidents_crs,
+        )
         area = leaf_grids(grid_frame).union_all()
         net = load_network(network, polygon=area, cache_dir=cache_dir)
+        check_depots(unit_file, net, source=str(units))
         with console.status("planning"):
             run = plan_shift(
                 grid_frame,
-                load.incidents,
+                frame,
                 net,
                 unit_file,
                 time_limit_s=time_limit,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth import Principal, require_roles
-from api.deps import DatabaseDep, GridCacheDep
+from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
-from api.services.grid_files import import_grids_bytes
+from api.services.grid_files import LevelUpload, build_grids_upload, import_grids_bytes
 
 router = APIRouter(tags=["grids"])
 
@@ -63,3 +63,79 @@ async def post_grids(
     )
     grid_cache.invalidate()
     return GridsStored(stored=stored)
+
+
+class LevelIn(BaseModel):
+    """One of the city's levels: its own name, id (and name) column, and its polygons."""
+
+    name: str = Field(min_length=1, max_length=64, description="The city's name: area, beat...")
+    id_column: str = Field(min_length=1, max_length=128)
+    name_column: str | None = Field(default=None, max_length=128)
+    features: dict[str, Any] = Field(description="GeoJSON FeatureCollection of the level")
+
+
+class GridsBuild(BaseModel):
+    """A manifest: the city's levels, top first, and how to finish the hierarchy."""
+
+    levels: list[LevelIn] = Field(min_length=1, max_length=4)
+    cells_m: float | None = Field(
+        default=None, gt=0, le=5000, description="Cells under the lowest level"
+    )
+    shape: Literal["square", "hex", "h3"] = "square"
+    resolution: int = Field(default=9, ge=5, le=11, description="H3 resolution (shape h3)")
+    crs: str | None = Field(default=None, max_length=32, description="Declared CRS of every level")
+    clip_to_network: bool = Field(
+        default=False, description="Keep only the area of the server's street extract (<bounds>)"
+    )
+    sliver_m2: float = Field(default=5000.0, ge=0, le=1e7)
+
+
+class GridsBuilt(GridsStored):
+    """Rows stored and what the build merged, trimmed or left out."""
+
+    notes: list[str]
+
+
+@router.post(
+    "/grids/build",
+    response_model=GridsBuilt,
+    summary="Build a hierarchy from a city's own level files and store it",
+    responses=responses(400, 401, 403, 413, 422),
+)
+async def post_grids_build(
+    body: GridsBuild,
+    principal: Annotated[Principal, require_roles("admin")],
+    database: DatabaseDep,
+    grid_cache: GridCacheDep,
+    settings: SettingsDep,
+) -> GridsBuilt:
+    """The API side of ``patrolgrid grids build``: levels as inline GeoJSON, top first."""
+    network = settings.network_path if body.clip_to_network else None
+    if body.clip_to_network and network is None:
+        raise ProblemError(
+            422,
+            "clip_to_network: the server has no street network configured",
+            field="clip_to_network",
+        )
+    levels = [
+        LevelUpload(
+            name=level.name,
+            id_column=level.id_column,
+            name_column=level.name_column,
+            features=level.features,
+        )
+        for level in body.levels
+    ]
+    stored, notes = await run_in_threadpool(
+        build_grids_upload,
+        database,
+        levels,
+        cell_m=body.cells_m,
+        shape=body.shape,
+        h3_resolution=body.resolution,
+        crs=body.crs,
+        network=network,
+        sliver_m2=body.sliver_m2,
+    )
+    grid_cache.invalidate()
+    return GridsBuilt(stored=stored, notes=notes)
