@@ -19,6 +19,7 @@ from api.commands import hotspots as _hotspots  # noqa: F401
 from api.commands import join as _join  # noqa: F401
 from api.commands import map as _map  # noqa: F401
 from api.commands import plan as _plan  # noqa: F401
+from api.commands import replan as _replan  # noqa: F401
 from api.commands import serve as _serve  # noqa: F401
 from api.commands import token as _token  # noqa: F401
 
