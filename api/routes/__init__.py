@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import collections, grids, hotspots, incidents, metrics, plans, workflow
+from . import collections, grids, hotspots, incidents, metrics, plan_events, plans, workflow
 
 health = APIRouter(tags=["ogc"])
 
@@ -24,4 +24,5 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     hotspots.router,
     plans.router,
+    plan_events.router,
 ]
