@@ -90,7 +90,8 @@ def test_checkpoint_check_in(planned) -> None:  # type: ignore[no-untyped-def]
     doc2 = {**doc, "routes": [route]}
     clean, _ = clean_tracks(simulate_track(route, seed=5))
     (cp,) = dosage(doc2, clean, state.grids()).checkpoints
-    assert cp["checked_in"] and cp["by"] == "track"
+    assert cp["checked_in"]
+    assert cp["by"] == "track"
     empty = clean.iloc[:0]
     (cp,) = dosage(doc2, empty, state.grids()).checkpoints
     assert not cp["checked_in"]
@@ -102,4 +103,5 @@ def test_checkpoint_check_in(planned) -> None:  # type: ignore[no-untyped-def]
         state.grids(),
         checkins=[{"checkpoint": "bank", "unit_id": "car-1", "at": visit["arrival"]}],
     ).checkpoints
-    assert cp["checked_in"] and cp["by"] == "explicit"
+    assert cp["checked_in"]
+    assert cp["by"] == "explicit"
