@@ -26,7 +26,14 @@ from planner.plan_json import PathGeometry
 from planner.shift_file import ShiftState, save_shift
 from planner.shift_replan import ReplanResult, apply_events, replan_to_json
 
-__all__ = ["Replanned", "replan_shift", "shift_state", "write_replan_outputs"]
+__all__ = [
+    "Replanned",
+    "dosage_document",
+    "replan_shift",
+    "shift_state",
+    "write_dosage_outputs",
+    "write_replan_outputs",
+]
 
 
 def shift_state(
@@ -110,4 +117,61 @@ def write_replan_outputs(
         path = out_dir / "routes" / f"{route['unit_id']}.gpx"
         path.write_text(plan_to_gpx(document, route["unit_id"]), encoding="utf-8")
         files[f"gpx:{route['unit_id']}"] = path
+    return files
+
+
+def dosage_document(
+    plan: dict[str, Any],
+    tracks: Any,
+    grids: Any,
+    *,
+    checkins: list[dict[str, Any]] | tuple[()] = (),
+    radius_m: float = 50.0,
+) -> tuple[Any, dict[str, Any]]:
+    """Clean the tracks, measure dosage; the cleaned fixes and the dosage document."""
+    from geo.tracks import clean_tracks
+    from planner.dosage import dosage
+
+    clean, reports = clean_tracks(tracks)
+    known = {str(r["unit_id"]) for r in plan.get("routes", [])}
+    stray = sorted(set(clean["unit_id"]) - known)
+    clean = clean.loc[clean["unit_id"].isin(known)]
+    result = dosage(plan, clean, grids, checkins=checkins, reports=reports, radius_m=radius_m)
+    summary = plan.get("summary", {})
+    planned = sum(u["planned_s"] for u in result.units)
+    delivered = sum(u["delivered_s"] for u in result.units)
+    doc = {
+        "summary": {
+            "shift_start": summary.get("shift_start"),
+            "shift_end": summary.get("shift_end"),
+            "version": summary.get("version", 0),
+            "units": len(result.units),
+            "planned_s": round(planned, 1),
+            "delivered_s": round(delivered, 1),
+            "delivered_share": round(delivered / planned, 4) if planned else None,
+            "visits_planned": sum(u["visits_planned"] for u in result.units),
+            "visits_delivered": sum(u["visits_delivered"] for u in result.units),
+            "checkpoints": len(result.checkpoints),
+            "checkpoints_checked_in": sum(1 for c in result.checkpoints if c["checked_in"]),
+            "tracks_of_unknown_units": stray,
+        },
+        "units": result.units,
+        "checkpoints": result.checkpoints,
+        "grids": result.by_grid().to_dict(orient="records"),
+    }
+    return (clean, result), doc
+
+
+def write_dosage_outputs(
+    plan: dict[str, Any], result: Any, doc: dict[str, Any], clean: Any, grids: Any, out_dir: Path
+) -> dict[str, Path]:
+    """dosage.csv, dosage.json, dosage.html (report) and dosage_map.html under ``out_dir``."""
+    from maps.dosage import dosage_map, save_dosage_report
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"csv": out_dir / "dosage.csv", "json": out_dir / "dosage.json"}
+    result.table.to_csv(files["csv"], index=False)
+    files["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+    files["report"] = save_dosage_report(doc, out_dir / "dosage.html")
+    files["map"] = save_map(dosage_map(grids, doc, plan, tracks=clean), out_dir / "dosage_map.html")
     return files
