@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import collections, grids, hotspots, incidents, metrics, plan_events, plans, workflow
+from . import (
+    collections,
+    dosage,
+    grids,
+    hotspots,
+    incidents,
+    metrics,
+    plan_events,
+    plans,
+    positions,
+    workflow,
+)
 
 health = APIRouter(tags=["ogc"])
 
@@ -25,4 +36,6 @@ ROUTERS: list[APIRouter] = [
     hotspots.router,
     plans.router,
     plan_events.router,
+    positions.router,
+    dosage.router,
 ]

@@ -139,6 +139,7 @@ def positions(
     database: Database, unit_ids: list[str], start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """Stored pings of the units between two times: ``unit_id, at, lon, lat``."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     with database.sessions() as session:
         rows = session.execute(
             sa.select(Position.unit_id, Position.at, Position.lon, Position.lat)
@@ -161,7 +162,13 @@ def add_checkin(
 ) -> int:
     """Store an explicit check-in; returns its id."""
     with database.session() as session:
-        row = Checkin(plan_id=plan_id, checkpoint=checkpoint, unit_id=unit_id, at=at, actor=actor)
+        row = Checkin(
+            plan_id=plan_id,
+            checkpoint=checkpoint,
+            unit_id=unit_id,
+            at=at.astimezone(UTC),
+            actor=actor,
+        )
         session.add(row)
         session.flush()
         return int(row.id)
