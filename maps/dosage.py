@@ -123,10 +123,10 @@ def add_dosage_layers(
         if where is None:
             continue
         ok = bool(cp.get("checked_in"))
-        folium.RegularPolygonMarker(
+        folium.CircleMarker(
             list(where),
-            number_of_sides=4,
-            radius=9,
+            radius=10,
+            weight=4,
             color="#27ae60" if ok else "#c0392b",
             fill=True,
             tooltip=f"{escape(str(cp['name']))}: {'checked in ' + str(cp.get('at')) if ok else 'not checked in'}",
