@@ -28,6 +28,17 @@ def replan(
     ],
     time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            "--network",
+            help="OpenStreetMap file the plan was made on: changed routes follow its streets "
+            "(default: straight lines between places).",
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache folder for the parsed network.")
+    ] = None,
     all_units: Annotated[
         bool,
         typer.Option(
@@ -43,11 +54,18 @@ def replan(
             doc = json.loads(events.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise fail(f"{events}: not valid JSON ({exc})") from None
+        geometry = None
+        if network is not None:
+            from geo.network import load_network
+
+            area = state.grids().union_all()
+            geometry = load_network(network, polygon=area, cache_dir=cache_dir).path
         done = replan_shift(
             state,
             document,
             doc,
             source=str(events),
+            path_geometry=geometry,
             time_limit_s=time_limit,
             seed=seed,
             scope="all" if all_units else "minimal",

@@ -129,3 +129,97 @@ def test_shift_state_keeps_leaf_grids() -> None:
     fresh = shift_state(state.problem, plan, small_grids())
     assert sorted(fresh.grid_ids) == ["g11", "g12", "g21", "g31"]
     assert fresh.grids().geometry.is_valid.all()
+
+
+@pytest.mark.slow
+def test_plan_replan_dosage_on_real_streets(tmp_path: Path) -> None:
+    """North Philadelphia: plan writes shift.npz; replan (street geometry) and dosage read it."""
+    from tests.api.test_plan_cli import UNITS, _grids
+    from tests.conftest import PHL
+
+    units = tmp_path / "units.yaml"
+    units.write_text(UNITS)
+    out, cache = tmp_path / "v0", tmp_path / "cache"
+    osm = PHL / "temple_north_philly.osm"
+    grids = _grids(tmp_path)
+    planned = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--grids",
+            str(grids),
+            "--incidents",
+            str(PHL / "phl_incidents_2025-01.csv"),
+            "--network",
+            str(osm),
+            "--units",
+            str(units),
+            "--out",
+            str(out),
+            "--time-limit",
+            "2",
+            "--cache-dir",
+            str(cache),
+        ],
+    )
+    assert planned.exit_code == 0, planned.output
+    assert (out / "shift.npz").is_file()
+    doc = json.loads((out / "plan.json").read_text())
+    car = next(r for r in doc["routes"] if r["unit_id"] == "car-1")
+    visit = next(s for s in car["steps"] if s["type"] == "visit")
+    events = tmp_path / "events.json"
+    events.write_text(
+        json.dumps(
+            {
+                "events": [
+                    {"type": "unit_unavailable", "unit_id": "vol-1", "at": "20:00"},
+                    {
+                        "type": "incident",
+                        "lon": visit["lon"],
+                        "lat": visit["lat"],
+                        "at": "20:30",
+                        "category": "robbery",
+                    },
+                ]
+            }
+        )
+    )
+    v1 = tmp_path / "v1"
+    replanned = CliRunner().invoke(
+        app,
+        [
+            "replan",
+            "--plan",
+            str(out),
+            "--events",
+            str(events),
+            "--out",
+            str(v1),
+            "--network",
+            str(osm),
+            "--cache-dir",
+            str(cache),
+            "--time-limit",
+            "1",
+        ],
+    )
+    assert replanned.exit_code == 0, replanned.output
+    new = json.loads((v1 / "plan.json").read_text())
+    assert new["summary"]["valid"] is True
+    assert new["summary"]["solve_s"] <= 5
+    changed = [r for r in new["routes"] if r["changed"] and r["unit_id"] != "vol-1"]
+    for route in changed:
+        assert len(route["geometry"]["coordinates"]) > len(route["steps"])  # along the streets
+    from planner.bench.tracks import simulate_track
+
+    track = simulate_track(next(r for r in new["routes"] if r["unit_id"] == "car-1"), seed=4)
+    csv = tmp_path / "tracks.csv"
+    track.assign(at=track["at"].map(lambda t: t.isoformat())).to_csv(csv, index=False)
+    dosed = CliRunner().invoke(
+        app, ["dosage", "--plan", str(v1), "--tracks", str(csv), "--out", str(tmp_path / "d")]
+    )
+    assert dosed.exit_code == 0, dosed.output
+    result = json.loads((tmp_path / "d" / "dosage.json").read_text())
+    (unit,) = [u for u in result["units"] if u["unit_id"] == "car-1"]
+    assert unit["missed"] == []
+    assert 0.85 <= unit["delivered_s"] / unit["planned_s"] <= 1.15
