@@ -11,6 +11,7 @@ from api.commands import _app
 # One import per command module; importing registers the command on the shared app.
 from api.commands import bench as _bench  # noqa: F401
 from api.commands import demo as _demo  # noqa: F401
+from api.commands import dosage as _dosage  # noqa: F401
 from api.commands import export as _export  # noqa: F401
 from api.commands import forecast as _forecast  # noqa: F401
 from api.commands import grids as _grids  # noqa: F401
@@ -20,6 +21,7 @@ from api.commands import hotspots as _hotspots  # noqa: F401
 from api.commands import join as _join  # noqa: F401
 from api.commands import map as _map  # noqa: F401
 from api.commands import plan as _plan  # noqa: F401
+from api.commands import replan as _replan  # noqa: F401
 from api.commands import serve as _serve  # noqa: F401
 from api.commands import token as _token  # noqa: F401
 from api.commands import units as _units  # noqa: F401

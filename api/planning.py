@@ -221,9 +221,11 @@ def write_outputs(
     network: Network | None = None,
     lang: str = "en",
 ) -> dict[str, Path]:
-    """Write plan.json, map.html, report.html and ``routes/<unit_id>.gpx`` under ``out_dir``.
+    """Write plan.json, shift.npz, map.html, report.html and ``routes/<unit_id>.gpx``.
 
-    Labels of the map and the report are in ``lang`` (``"en"`` or ``"zh"``).
+    ``shift.npz`` keeps what ``patrolgrid replan`` needs (:mod:`planner.shift_file`).
+
+        Labels of the map and the report are in ``lang`` (``"en"`` or ``"zh"``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
@@ -231,6 +233,12 @@ def write_outputs(
     files["plan"].write_text(
         json.dumps(run.document, indent=2, ensure_ascii=False), encoding="utf-8"
     )
+    from api.shift import shift_state
+    from planner.shift_file import save_shift
+
+    source = None if network is None else getattr(network, "source", None)
+    state = shift_state(run.problem, run.plan, grids, network=source)
+    files["shift"] = save_shift(state, out_dir / "shift.npz")
     inside = run.incidents.loc[run.incidents["grid_id"].notna()]
     fmap = make_map(
         grids=grids,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .spatial import SpatialGeometry
 
-__all__ = ["Base", "Grid", "Incident", "Plan", "Transition"]
+__all__ = ["Base", "Checkin", "Grid", "Incident", "Plan", "PlanVersion", "Position", "Transition"]
 
 UTCDateTime = sa.DateTime(timezone=True)
 
@@ -121,3 +121,48 @@ class Plan(Base):
     request: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class PlanVersion(Base):
+    """One version of a plan: 0 as made, then one per re-plan (events, document, shift file)."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "version", name="uq_plan_versions_version"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("plans.plan_id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(sa.String(256))
+    events: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    document: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    shift: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class Position(Base):
+    """One AVL ping of a unit; (unit_id, at) is unique, so a resent batch stores nothing twice."""
+
+    __tablename__ = "positions"
+
+    unit_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    lon: Mapped[float] = mapped_column(sa.Float)
+    lat: Mapped[float] = mapped_column(sa.Float)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Checkin(Base):
+    """An explicit check-in of a unit at a checkpoint of a plan."""
+
+    __tablename__ = "checkins"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("plans.plan_id", ondelete="CASCADE"), index=True
+    )
+    checkpoint: Mapped[str] = mapped_column(sa.String(256))
+    unit_id: Mapped[str] = mapped_column(sa.String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(256))

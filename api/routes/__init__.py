@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import collections, grids, hotspots, incidents, metrics, plans, workflow
+from . import (
+    collections,
+    dosage,
+    grids,
+    hotspots,
+    incidents,
+    metrics,
+    plan_events,
+    plans,
+    positions,
+    workflow,
+)
 
 health = APIRouter(tags=["ogc"])
 
@@ -24,4 +35,7 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     hotspots.router,
     plans.router,
+    plan_events.router,
+    positions.router,
+    dosage.router,
 ]

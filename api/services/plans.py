@@ -193,6 +193,11 @@ def run_plan(
             max_stops=request.get("max_stops"),
         )
         risk = run.risk[["grid_id", "count", "risk"]].to_dict(orient="records")
+        from .shift import store_version_zero  # re-planning keeps the shift of version 0
+
+        store_version_zero(
+            database, plan_id, run, grids, network=str(network_path), actor="planner"
+        )
         finish_job(database, plan_id, result={"plan": run.document, "risk": risk}, error=None)
     except (GeoError, PlannerError, MapsError, OSError, KeyError, ValueError) as exc:
         finish_job(database, plan_id, result=None, error=str(exc))

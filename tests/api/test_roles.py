@@ -119,6 +119,34 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
             None,
             {**ALL, "volunteer": 404},
         ),
+        *shift_cases(),
+    ]
+
+
+def shift_cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
+    """Routes of the shift in motion (re-plans, routes by version, check-ins, positions)."""
+    no_shift = {**STAFF, "admin": 409, "dispatcher": 409, "supervisor": 409}
+    events = {"events": [{"type": "unit_unavailable", "unit_id": "car-1", "at": "20:00"}]}
+    checkin = {"checkpoint": "bank", "unit_id": "car-1", "at": "2026-11-02T21:00:00+08:00"}
+    unknown = {**STAFF, "admin": 422, "dispatcher": 422, "supervisor": 422}
+    route = "/plans/{plan_id}/routes/{unit_id}"
+    pings = {"positions": [{"lon": 113.305, "lat": 23.105, "at": "2026-11-02T19:00:00+08:00"}]}
+    return [
+        ("POST", "/plans/{plan_id}/events", "/plans/stored-D1/events", events, no_shift),
+        ("GET", route, "/plans/stored-D1/routes/vol-1", None, ALL),
+        ("GET", route, "/plans/stored-D1/routes/car-1", None, {**ALL, "volunteer": 404}),
+        ("POST", "/plans/{plan_id}/checkins", "/plans/stored-D1/checkins", checkin, unknown),
+        ("POST", "/units/{unit_id}/positions", "/units/car-1/positions", pings, WRITERS),
+        ("GET", "/plans/{plan_id}/dosage", "/plans/stored-D1/dosage", None, STAFF),
+        (
+            "GET",
+            "/plans/{plan_id}/dosage",
+            "/plans/stored-all/dosage",
+            None,
+            _staff_in_district(True),
+        ),
+        ("GET", "/plans/{plan_id}/dosage/map", "/plans/stored-D1/dosage/map", None, STAFF),
+        ("GET", "/metrics/dosage", "/metrics/dosage?plan_id=stored-D1", None, STAFF),
     ]
 
 

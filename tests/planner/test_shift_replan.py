@@ -1,0 +1,205 @@
+"""Re-planning from events: the past kept exactly, few routes changed, bad events named."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.bench.shift import city_shift
+from planner.evaluate import evaluate
+from planner.events import EventError, parse_events
+from planner.shift_file import read_shift, shift_bytes
+from planner.shift_replan import apply_events, split_route
+
+OUT_AND_INCIDENT = {
+    "events": [
+        {"type": "unit_unavailable", "unit_id": "car-2", "at": "20:00"},
+        {"type": "incident", "lon": -75.14, "lat": 39.985, "at": "20:05", "category": "robbery"},
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def shift():  # type: ignore[no-untyped-def]
+    """A planned shift: 4 cars, 40 stops, 18:00-02:00."""
+    return city_shift(0, n_units=4, n_stops=40)
+
+
+def test_shift_file_round_trip(shift) -> None:  # type: ignore[no-untyped-def]
+    """The shift file gives back the same problem, plan and grids."""
+    state, plan = shift
+    back = read_shift(shift_bytes(state))
+    assert back.problem.units == state.problem.units
+    assert back.problem.stops == state.problem.stops
+    assert back.plan == plan
+    assert back.grid_ids == state.grid_ids
+    for mode, m in state.problem.travel_s.items():
+        assert (back.problem.travel_s[mode] == m).all()
+
+
+def test_car_out_and_incident(shift) -> None:  # type: ignore[no-untyped-def]
+    """car-2 out at 20:00 plus an incident: every step before 20:00 kept, car-2 idle after."""
+    state, plan = shift
+    events = parse_events(OUT_AND_INCIDENT, state.problem)
+    result = apply_events(state, events, time_limit_s=1)
+    now = result.now_s
+    assert now == 2 * 3600
+    assert result.evaluation.ok
+    assert evaluate(result.rest_problem, result.rest_plan).ok
+    for old in plan.routes:
+        kept, _ = split_route(old, now)
+        new = result.state.plan.route(old.unit_id)
+        assert new is not None
+        assert new.steps[: len(kept)] == kept
+        if old.unit_id == "car-2":
+            assert new.steps == kept
+            assert all(s.arrival_s <= now or s.start_s < now for s in new.steps)
+    assert "car-2" not in {r.unit_id for r in result.rest_plan.routes}
+    assert result.state.unavailable == {"car-2": now}
+    # only car-2 and the unit sent to the incident changed
+    assert sum(result.changed.values()) <= 2
+    assert result.changed["car-2"] == any(s.start_s >= now for s in plan.route("car-2").steps)
+    incident = result.new_stops[0]
+    visits = [s for r in result.rest_plan.routes for s in r.visits if s.stop_id == incident]
+    assert len(visits) == 1
+    assert visits[0].start_s >= 2 * 3600 + 300
+    assert result.solve_s <= 5.0
+
+
+def test_chained_replans_and_back_in_service(shift) -> None:  # type: ignore[no-untyped-def]
+    """A second batch (car-2 back at 22:00 from a reported place) re-plans from the first."""
+    state, _ = shift
+    first = apply_events(state, parse_events(OUT_AND_INCIDENT, state.problem), time_limit_s=1)
+    nxt = read_shift(shift_bytes(first.state))
+    with pytest.raises(EventError, match=r"events\[0\]\.at: .*before the last re-plan"):
+        parse_events(
+            {"events": [{"type": "unit_available", "unit_id": "car-2", "at": "19:00"}]},
+            nxt.problem,
+            not_before_s=nxt.replanned_at_s,
+        )
+    events = parse_events(
+        {
+            "events": [
+                {
+                    "type": "unit_position",
+                    "unit_id": "car-2",
+                    "lon": -75.15,
+                    "lat": 39.975,
+                    "at": "22:00",
+                },
+                {"type": "unit_available", "unit_id": "car-2", "at": "22:00"},
+            ]
+        },
+        nxt.problem,
+        not_before_s=nxt.replanned_at_s,
+    )
+    second = apply_events(nxt, events, time_limit_s=1)
+    assert second.evaluation.ok
+    assert second.state.version == 2
+    assert "car-2" not in second.state.unavailable
+    back = second.rest_problem.unit("car-2")
+    assert back.start_location == len(nxt.problem.locations)  # the reported place
+    assert back.shift_start_s == 4 * 3600
+    route = second.rest_plan.route("car-2")
+    assert route is None or route.start_s >= 4 * 3600
+    assert second.changed["car-1"] is False  # nothing asked car-1 to change
+
+
+def test_checkpoint_is_visited_in_its_window(shift) -> None:  # type: ignore[no-untyped-def]
+    """A key site added for tonight is visited inside its window for its dwell."""
+    state, _ = shift
+    events = parse_events(
+        {
+            "events": [
+                {
+                    "type": "checkpoint",
+                    "name": "bank",
+                    "lon": -75.15,
+                    "lat": 39.98,
+                    "windows": [["21:00", "21:30"]],
+                    "dwell_min": 10,
+                    "at": "20:30",
+                }
+            ]
+        },
+        state.problem,
+    )
+    result = apply_events(state, events, time_limit_s=1)
+    (visit,) = [
+        s for r in result.rest_plan.routes for s in r.visits if s.stop_id == "checkpoint:bank"
+    ]
+    assert 3 * 3600 <= visit.start_s <= 3 * 3600 + 1800
+    assert visit.service_s >= 600
+    assert sum(result.changed.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "field", "words"),
+    [
+        ({"type": "teleport", "at": "20:00"}, "events.0.type", "not one of"),
+        (
+            {"type": "unit_unavailable", "unit_id": "car-9", "at": "20:00"},
+            "events.0.unit_id",
+            "unknown unit",
+        ),
+        (
+            {"type": "unit_unavailable", "unit_id": "car-1", "at": "2025-01-23T09:00"},
+            "events.0.at",
+            "outside the shift",
+        ),
+        (
+            {"type": "unit_unavailable", "unit_id": "car-1", "at": "soon"},
+            "events.0.at",
+            "not a time",
+        ),
+        (
+            {
+                "type": "unit_position",
+                "unit_id": "car-1",
+                "lon": -75.16,
+                "lat": 95.0,
+                "at": "20:00",
+            },
+            "events.0.lat",
+            "latitude",
+        ),
+        (
+            {
+                "type": "unit_position",
+                "unit_id": "car-1",
+                "lon": -70.0,
+                "lat": 39.97,
+                "at": "20:00",
+            },
+            "events.0.lon",
+            "km from every place",
+        ),
+        (
+            {"type": "incident", "lon": "x", "lat": 39.97, "at": "20:00", "category": "theft"},
+            "events.0.lon",
+            "not a number",
+        ),
+        (
+            {"type": "incident", "lon": -75.15, "lat": 39.98, "at": "20:00"},
+            "events.0.category",
+            "missing",
+        ),
+        (
+            {
+                "type": "checkpoint",
+                "name": "b",
+                "lon": -75.15,
+                "lat": 39.98,
+                "windows": [["22:00", "21:00"]],
+            },
+            "events.0.windows[0]",
+            "ends before",
+        ),
+    ],
+)
+def test_bad_events_are_named(shift, event, field, words) -> None:  # type: ignore[no-untyped-def]
+    """Each bad event is refused with its index and field in the message and in ``field``."""
+    state, _ = shift
+    with pytest.raises(EventError, match=words) as info:
+        parse_events({"events": [event]}, state.problem, source="ev.json")
+    assert info.value.field == field
+    assert str(info.value).startswith("ev.json: events[0]")
