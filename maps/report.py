@@ -279,17 +279,34 @@ def _summary_table(plan: dict[str, Any], t: dict[str, str]) -> str:
 
 def _unassigned_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     items = plan.get("unassigned") or []
-    if not items:
-        return ""
-    body = "".join(
-        f"<tr><td>{escape(str(u.get('stop_id', '')))}</td><td>{escape(str(u.get('grid_id', '')))}"
-        f"</td><td>{escape(str(u.get('reason', '')))}</td></tr>"
-        for u in items
-    )
-    return (
-        f"<h2>{escape(t['unassigned'])}</h2><table class='unassigned'><tr><th>{escape(t['stop'])}"
-        f"</th><th>{escape(t['grid'])}</th><th>{escape(t['reason'])}</th></tr>{body}</table>"
-    )
+    stops = [u for u in items if u.get("stop_id") is not None]
+    units = [u for u in items if u.get("stop_id") is None and u.get("unit_id") is not None]
+    html = ""
+    if stops:
+        body = "".join(
+            f"<tr><td>{escape(str(u['stop_id']))}</td><td>{escape(str(u.get('grid_id') or ''))}"
+            f"</td><td>{escape(str(u.get('reason', '')))}</td></tr>"
+            for u in stops
+        )
+        html += (
+            f"<h2>{escape(t['unassigned'])}</h2><table class='unassigned'><tr><th>"
+            f"{escape(t['stop'])}</th><th>{escape(t['grid'])}</th><th>{escape(t['reason'])}</th>"
+            f"</tr>{body}</table>"
+        )
+    if units:
+        body = "".join(
+            f"<tr><td>{escape(str(u['unit_id']))}</td><td>{escape(str(u.get('reason', '')))}</td></tr>"
+            for u in units
+        )
+        html += (
+            f"<h2>{escape(t['idle_units'])}</h2><table class='idle-units'><tr><th>"
+            f"{escape(t['unit'])}</th><th>{escape(t['reason'])}</th></tr>{body}</table>"
+        )
+    warnings = (plan.get("summary") or {}).get("warnings") or []
+    if warnings:
+        items_html = "".join(f"<li>{escape(str(w))}</li>" for w in warnings)
+        html += f"<h2>{escape(t['warnings'])}</h2><ul class='warnings'>{items_html}</ul>"
+    return html
 
 
 def render_report(plan: dict[str, Any], *, lang: str = "en") -> str:

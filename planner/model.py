@@ -207,6 +207,11 @@ class Stop:
         Skills a unit needs to serve the stop.
     kinds
         Unit kinds allowed here (None: every kind), e.g. police only.
+    presence
+        A presence stop: a dose of patrol at a grid's base risk that fills a unit's free time
+        (:mod:`planner.fill`) rather than a visit the solvers are asked for. Its visits are
+        at least ``min_gap_s`` apart from every visit to the same grid; it is never listed as
+        unassigned and its prize is counted apart (``Evaluation.presence_risk``).
     """
 
     stop_id: str
@@ -220,6 +225,7 @@ class Stop:
     min_gap_s: int = DEFAULT_VISIT_GAP_S
     skills: frozenset[str] = frozenset()
     kinds: frozenset[str] | None = None
+    presence: bool = False
 
     def __post_init__(self) -> None:
         where = f"stop {self.stop_id!r}"

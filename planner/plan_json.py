@@ -10,7 +10,11 @@ Shape (stable)::
      "unassigned": [{"stop_id", "grid_id", "reason"}]}
 
 Times are ISO 8601 with the offset of the problem's time zone. Step types are ``start``,
-``visit``, ``break`` and ``end``; a break names itself in ``break_id``. Police routes' visit steps
+``visit``, ``break`` and ``end``; a break names itself in ``break_id``; a presence dose (a visit
+that fills free time at a grid's base risk) has ``"presence": true``. The summary also names
+the units that do not patrol (``idle_units``: ``unit_id`` and ``reason``; they are never counted
+in ``unassigned``, which counts stops), ``idle_share`` (waiting or off-route share of the shift
+time), ``early_units`` and ``warnings`` (units ending over 30 minutes early with risk left). Police routes' visit steps
 may carry the incidents of the grid they visit; other kinds never do.
 """
 
@@ -109,6 +113,8 @@ def _route_json(
         extra: dict[str, Any] = {"stop_id": stop.stop_id, "grid_id": stop.grid_id}
         extra["visit_number"] = s.visit_number
         extra["risk"] = round(float(stop.prize_of_visit(s.visit_number)), 6)
+        if stop.presence:
+            extra["presence"] = True
         if unit.is_police and incidents is not None and stop.grid_id in incidents:
             extra["incidents"] = [dict(i) for i in incidents[stop.grid_id]]
         add("visit", s.location, s.arrival_s, s.start_s, s.departure_s, **extra)
@@ -201,5 +207,14 @@ def plan_to_json(
         "backend": plan.backend,
         "seed": plan.seed,
         "valid": ev.ok,
+        "presence_risk": round(ev.presence_risk, 6),
+        "idle_share": round(ev.idle_share, 4),
+        "idle_units": [
+            {"unit_id": u.unit_id, "reason": u.reason}
+            for u in plan.unassigned
+            if u.stop_id is None and u.unit_id is not None
+        ],
+        "early_units": list(ev.early_units),
+        "warnings": list(ev.warnings),
     }
     return {"summary": summary, "routes": routes, "unassigned": unassigned}

@@ -171,6 +171,7 @@ def assemble_problem(
                 visits=int(getattr(row, "visits", 1)),
                 min_gap_s=int(getattr(row, "min_gap_s", 7200)),
                 kinds=POLICE_KINDS if grid in police else None,
+                presence=bool(getattr(row, "presence", False)),
             )
         )
     return Problem(

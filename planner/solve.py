@@ -7,9 +7,14 @@ themselves with :func:`register_backend`.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Protocol
 
 from .errors import PlannerError
+from .evaluate import evaluate
+from .feasibility import explain, screen
+from .fill import fill_plan
 from .model import Plan, Problem
 
 __all__ = ["Backend", "backends", "register_backend", "solve"]
@@ -48,8 +53,9 @@ def solve(
     seed: int | None = 0,
     backend: str = "ortools",
     max_solutions: int | None = None,
+    fill: bool = True,
 ) -> Plan:
-    """Plan patrols for ``problem`` with the named backend.
+    """Plan patrols for ``problem`` with the named backend, then fill the units' free time.
 
     Parameters
     ----------
@@ -65,6 +71,9 @@ def solve(
     max_solutions
         A machine-independent search budget (solutions explored); with it, the same seed gives
         the same plan on any machine as long as the time limit is not reached first.
+    fill
+        Fill each unit's free time with more visits after the backend (:mod:`planner.fill`):
+        left-out visits first, then presence doses; the unassigned list is redone after it.
 
     Returns
     -------
@@ -79,7 +88,18 @@ def solve(
     if time_limit_s <= 0:
         msg = f"time_limit_s must be > 0, got {time_limit_s}"
         raise PlannerError(msg)
-    return run(problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions)
+    t0 = time.perf_counter()
+    plan = run(problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions)
+    if not fill:
+        return plan
+    filled = fill_plan(problem, plan)
+    if not evaluate(problem, filled).ok:  # never trade a valid plan for an invalid one
+        filled = plan
+    return dataclasses.replace(
+        filled,
+        unassigned=explain(problem, screen(problem), filled),
+        solve_s=time.perf_counter() - t0,
+    )
 
 
 def _ortools(

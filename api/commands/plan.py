@@ -78,3 +78,7 @@ def plan(
         f"{s['distance_m'] / 1000:.1f} km; wrote {len(files)} files to {out}",
         highlight=False,
     )
+    for u in s.get("idle_units", []):
+        console.print(f"unit {u['unit_id']} does not patrol: {u['reason']}", highlight=False)
+    for w in s.get("warnings", []):
+        console.print(f"warning: {w}", highlight=False)

@@ -8,13 +8,12 @@ from typing import Any
 
 from api.demo import TIMEZONE as TZ
 from api.demo import DemoConfig, build_grids, demo_units, shift_after
+from api.planning import shift_problem
 from geo.hotspots import risk_table
 from geo.incidents import load_incidents
 from geo.join import join_incidents
 from geo.network import load_network
 from planner.model import Problem
-from planner.problem import build_problem
-from planner.stops import incident_centres, stop_table
 from planner.units_file import UnitsFile
 from tests.conftest import PHL
 
@@ -40,19 +39,12 @@ def demo_inputs() -> dict[str, Any]:
 
 
 def problem_for(units: UnitsFile, max_stops: int = 80) -> Problem:
-    """The demo's stops for ``units`` as a problem."""
+    """The demo's shift problem for ``units`` (as ``patrolgrid plan`` builds it)."""
     d = demo_inputs()
-    before = d["joined"].loc[d["joined"]["occurred_at"] < units.shift_start]
-    stops = stop_table(
-        d["risk"],
-        shift_start=units.shift_start,
-        shift_end=units.shift_end,
-        timezone=units.timezone,
-        max_stops=max_stops,
-        dwell_s=units.dwell_s,
+    problem, *_ = shift_problem(
+        d["grids"], d["joined"], d["network"], units, max_stops=max_stops, risk=d["risk"]
     )
-    stops = stops.merge(incident_centres(before), on="grid_id", how="left")
-    return build_problem(units, stops, grids=d["grids"], network=d["network"])
+    return problem
 
 
 def demo_problem() -> Problem:
