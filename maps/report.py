@@ -305,7 +305,7 @@ def _unassigned_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     warnings = (plan.get("summary") or {}).get("warnings") or []
     if warnings:
         items_html = "".join(f"<li>{escape(str(w))}</li>" for w in warnings)
-        html += f"<h2>{escape(t['warnings'])}</h2><ul class='warnings'>{items_html}</ul>"
+        html += f"<h2>{escape(t['plan_warnings'])}</h2><ul class='warnings'>{items_html}</ul>"
     return html
 
 
