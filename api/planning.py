@@ -26,7 +26,7 @@ from planner.evaluate import Evaluation, evaluate
 from planner.model import Plan, Problem, Stop
 from planner.plan_json import plan_to_json
 from planner.problem import allowed_leaves, build_problem
-from planner.solve import solve
+from planner.solve import DEFAULT_BACKEND, solve
 from planner.stops import incident_centres, stop_table
 from planner.units_file import UnitsFile
 
@@ -82,7 +82,7 @@ def plan_shift(
     time_limit_s: float = 10.0,
     seed: int = 0,
     max_stops: int | None = None,
-    backend: str = "ortools",
+    backend: str = DEFAULT_BACKEND,
     risk: pd.DataFrame | None = None,
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.

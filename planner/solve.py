@@ -17,7 +17,13 @@ from .feasibility import explain, screen
 from .fill import fill_plan
 from .model import Plan, Problem
 
-__all__ = ["Backend", "backends", "register_backend", "solve"]
+__all__ = ["DEFAULT_BACKEND", "Backend", "backends", "register_backend", "solve"]
+
+#: The backend real plans use unless told otherwise: the best on real shifts in
+#: ``python -m benchmarks.patrol`` (docs/planner-benchmarks.md).
+DEFAULT_BACKEND = "portfolio"
+#: Share of the time limit kept for the fill pass (about 1.3 s for 500 stops and 40 units).
+FILL_SHARE = 0.1
 
 
 class Backend(Protocol):
@@ -51,7 +57,7 @@ def solve(
     *,
     time_limit_s: float = 10.0,
     seed: int | None = 0,
-    backend: str = "ortools",
+    backend: str = DEFAULT_BACKEND,
     max_solutions: int | None = None,
     fill: bool = True,
 ) -> Plan:
@@ -74,6 +80,7 @@ def solve(
     fill
         Fill each unit's free time with more visits after the backend (:mod:`planner.fill`):
         left-out visits first, then presence doses; the unassigned list is redone after it.
+        The backend then searches for :data:`FILL_SHARE` less of the limit.
 
     Returns
     -------
@@ -89,7 +96,8 @@ def solve(
         msg = f"time_limit_s must be > 0, got {time_limit_s}"
         raise PlannerError(msg)
     t0 = time.perf_counter()
-    plan = run(problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions)
+    search_s = time_limit_s * (1 - FILL_SHARE) if fill else time_limit_s
+    plan = run(problem, time_limit_s=search_s, seed=seed, max_solutions=max_solutions)
     if not fill:
         return plan
     filled = fill_plan(problem, plan)

@@ -13,6 +13,8 @@ from geo.grids import load_grids
 from geo.hierarchy import leaf_grids
 from geo.incidents import load_incidents
 from geo.network import load_network
+from planner.errors import PlannerError
+from planner.solve import DEFAULT_BACKEND, backends
 from planner.units_file import load_units
 
 __all__ = ["plan"]
@@ -52,9 +54,18 @@ def plan(
     cache_dir: Annotated[
         Path | None, typer.Option(help="Cache folder for the parsed network.")
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help=f"Solver backend: {', '.join(backends())} (default: the benchmark's best)."
+        ),
+    ] = DEFAULT_BACKEND,
 ) -> None:
     """Plan patrols for one shift: the right presence in the right grids at the right hours."""
     with cli_errors():
+        if backend not in backends():
+            msg = f"--backend: {backend!r} is not one of {', '.join(backends())}"
+            raise PlannerError(msg)
         unit_file = load_units(units)
         grid_frame = load_grids(grids)
         load = load_incidents(incidents, crs=incidents_crs, timezone=unit_file.timezone)
@@ -69,6 +80,7 @@ def plan(
                 time_limit_s=time_limit,
                 seed=seed,
                 max_stops=max_stops,
+                backend=backend,
             )
         files = write_outputs(run, grid_frame, out, network=net)
     s = run.document["summary"]
