@@ -277,6 +277,11 @@ def _summary_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     return f'<table class="summary">{body}</table>'
 
 
+def _hhmm_text(value: Any) -> str:
+    text = str(value or "")
+    return text[11:16] if len(text) >= 16 else text
+
+
 def _unassigned_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     items = plan.get("unassigned") or []
     stops = [u for u in items if u.get("stop_id") is not None]
@@ -301,6 +306,25 @@ def _unassigned_table(plan: dict[str, Any], t: dict[str, str]) -> str:
         html += (
             f"<h2>{escape(t['idle_units'])}</h2><table class='idle-units'><tr><th>"
             f"{escape(t['unit'])}</th><th>{escape(t['reason'])}</th></tr>{body}</table>"
+        )
+    checkpoints = (plan.get("summary") or {}).get("checkpoints") or []
+    if checkpoints:
+        body = "".join(
+            f"<tr><td>{escape(str(c.get('name', '')))}</td><td>"
+            + (
+                escape(
+                    f"{c.get('unit_id', '')} {_hhmm_text(c.get('start'))}-{_hhmm_text(c.get('end'))}"
+                )
+                if c.get("met")
+                else escape(str(c.get("reason", "")))
+            )
+            + "</td></tr>"
+            for c in checkpoints
+        )
+        html += (
+            f"<h2>{escape(t['checkpoints'])}</h2><table class='checkpoints'><tr><th>"
+            f"{escape(t['checkpoint'])}</th><th>{escape(t['unit'])} / {escape(t['reason'])}</th>"
+            f"</tr>{body}</table>"
         )
     warnings = (plan.get("summary") or {}).get("warnings") or []
     if warnings:

@@ -78,6 +78,8 @@ class Evaluation:
     warnings: tuple[str, ...] = ()
     #: Units that end their patrol early (or never leave) while risk they may serve is left.
     early_units: tuple[str, ...] = ()
+    #: Checkpoints (by name) not served.
+    checkpoints_missed: tuple[str, ...] = ()
     #: Prize of presence doses made (apart from ``risk_covered``).
     presence_risk: float = 0.0
     #: Seconds of the units' shifts not spent travelling, at a stop or on a break.
@@ -322,6 +324,19 @@ def evaluate(problem: Problem, plan: Plan) -> Evaluation:
             if v.stop_id in problem.stop_index:
                 presence[problem.stop(v.stop_id).grid_id] += v.service_s / 60.0
     warnings, early = _early_ends(problem, plan)
+    served = {v.stop_id for r in plan.routes for v in r.visits}
+    reasons = {u.stop_id: u.reason for u in plan.unassigned if u.stop_id is not None}
+    missed = tuple(
+        s.checkpoint for s in problem.stops if s.checkpoint is not None and s.stop_id not in served
+    )
+    warnings = (
+        tuple(
+            f"checkpoint {s.checkpoint} not met: {reasons.get(s.stop_id, 'not visited')}"
+            for s in problem.stops
+            if s.checkpoint is not None and s.stop_id not in served
+        )
+        + warnings
+    )
     shift_s = sum(u.shift_end_s - u.shift_start_s for u in problem.units)
     busy = sum(m.travel_s + m.service_s + m.break_s for m in metrics)
     return Evaluation(
@@ -333,6 +348,7 @@ def evaluate(problem: Problem, plan: Plan) -> Evaluation:
         readiness=readiness(problem, plan),
         warnings=warnings,
         early_units=early,
+        checkpoints_missed=missed,
         presence_risk=float(sum(m.presence_risk for m in metrics)),
         idle_s=max(0, round(shift_s - busy)),
         shift_s=shift_s,

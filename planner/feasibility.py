@@ -81,6 +81,8 @@ def _time_reason(problem: Problem, stop: Stop, allowed: list[int]) -> str:
     """Why no allowed unit can make a visit in time, in words (window past, later, too far)."""
     units = [problem.units[i] for i in allowed]
     wins = problem.windows_of(stop)
+    if all(b < 0 for _, b in wins):
+        return "none of its windows falls inside the shift"
     names = ", ".join(u.unit_id for u in units[:4]) + (" ..." if len(units) > 4 else "")
     reach = min(
         u.shift_start_s + problem.travel(u.mode, u.start_location, stop.location) for u in units
@@ -148,7 +150,12 @@ def explain(problem: Problem, screening: Screening, plan: Plan) -> tuple[Unassig
         n = made.get(stop.stop_id, 0)
         who = [problem.units[i].unit_id for i in screening.candidates[stop.stop_id]]
         names = ", ".join(who[:4]) + (" ..." if len(who) > 4 else "")
-        if n == 0:
+        if n == 0 and stop.checkpoint is not None:
+            reason = (
+                f"not met: the units that may serve it ({names}) cannot fit it in its window "
+                f"({_windows_text(problem, stop)}) with their other checkpoints and breaks"
+            )
+        elif n == 0:
             reason = (
                 f"value: the units that may serve it ({names}) spend its window "
                 f"({_windows_text(problem, stop)}) on visits worth more"

@@ -30,6 +30,8 @@ __all__ = ["fill_plan", "required_gap"]
 
 #: Insertions tried per unit at most (a shift holds far fewer visits).
 MAX_INSERTIONS = 200
+#: What a missed checkpoint is worth to the fill pass (above any risk visit).
+CHECKPOINT_PRIZE = 1e12
 
 
 def required_gap(a: Stop, b: Stop) -> int:
@@ -205,7 +207,12 @@ def _fill_unit(
         if not open_.any():
             break
         prize = np.array(
-            [stops[int(i)].prize_of_visit(int(k)) for i, k in zip(candidates, made, strict=True)]
+            [
+                CHECKPOINT_PRIZE
+                if stops[int(i)].checkpoint
+                else stops[int(i)].prize_of_visit(int(k))
+                for i, k in zip(candidates, made, strict=True)
+            ]
         )
         late = _latest(problem, unit, route, ledger, travel)
         steps = route.steps

@@ -212,6 +212,10 @@ class Stop:
         (:mod:`planner.fill`) rather than a visit the solvers are asked for. Its visits are
         at least ``min_gap_s`` apart from every visit to the same grid; it is never listed as
         unassigned and its prize is counted apart (``Evaluation.presence_risk``).
+    checkpoint
+        The name of the key site when the stop is a checkpoint (:mod:`planner.checkpoints`): a
+        hard visit, weighed above every risk visit by the solvers, its prize never counted in
+        the shift's risk; a missed checkpoint is unassigned with its reason and warned about.
     """
 
     stop_id: str
@@ -226,6 +230,7 @@ class Stop:
     skills: frozenset[str] = frozenset()
     kinds: frozenset[str] | None = None
     presence: bool = False
+    checkpoint: str | None = None
 
     def __post_init__(self) -> None:
         where = f"stop {self.stop_id!r}"

@@ -10,11 +10,14 @@ Shape (stable)::
      "unassigned": [{"stop_id", "grid_id", "reason"}]}
 
 Times are ISO 8601 with the offset of the problem's time zone. Step types are ``start``,
-``visit``, ``break`` and ``end``; a break names itself in ``break_id``; a presence dose (a visit
+``visit``, ``checkpoint`` (a key site, with its ``name``), ``break`` and ``end``; a break names
+itself in ``break_id``; a presence dose (a visit
 that fills free time at a grid's base risk) has ``"presence": true``. The summary also names
 the units that do not patrol (``idle_units``: ``unit_id`` and ``reason``; they are never counted
 in ``unassigned``, which counts stops), ``idle_share`` (waiting or off-route share of the shift
-time), ``early_units`` and ``warnings`` (units ending over 30 minutes early with risk left). Police routes' visit steps
+time), ``early_units`` and ``warnings`` (units ending over 30 minutes early with risk left,
+checkpoints not met) and ``checkpoints`` (``name``, ``met``, and ``unit_id``/``start``/``end``
+or the ``reason``). Police routes' visit steps
 may carry the incidents of the grid they visit; other kinds never do.
 """
 
@@ -111,6 +114,11 @@ def _route_json(
             continue
         stop = problem.stop(s.stop_id)
         extra: dict[str, Any] = {"stop_id": stop.stop_id, "grid_id": stop.grid_id}
+        if stop.checkpoint is not None:
+            extra["name"] = stop.checkpoint
+            add("checkpoint", s.location, s.arrival_s, s.start_s, s.departure_s, **extra)
+            path.append(s.location)
+            continue
         extra["visit_number"] = s.visit_number
         extra["risk"] = round(float(stop.prize_of_visit(s.visit_number)), 6)
         if stop.presence:
@@ -133,6 +141,29 @@ def _route_json(
         "duration_s": int(route.end_s - route.start_s),
         "geometry": _geometry(path_geometry(lon, lat, unit.mode)),
     }
+
+
+def _checkpoints(problem: Problem, plan: Plan, iso: Callable[[int], str]) -> list[dict[str, Any]]:
+    """Each checkpoint: met (by whom, when) or not (why)."""
+    made = {v.stop_id: (r.unit_id, v) for r in plan.routes for v in r.visits}
+    reasons = {u.stop_id: u.reason for u in plan.unassigned if u.stop_id is not None}
+    out = []
+    for stop in problem.stops:
+        if stop.checkpoint is None:
+            continue
+        entry: dict[str, Any] = {"name": stop.checkpoint, "stop_id": stop.stop_id}
+        if stop.stop_id in made:
+            unit_id, v = made[stop.stop_id]
+            entry |= {
+                "met": True,
+                "unit_id": unit_id,
+                "start": iso(v.start_s),
+                "end": iso(v.departure_s),
+            }
+        else:
+            entry |= {"met": False, "reason": reasons.get(stop.stop_id, "not visited")}
+        out.append(entry)
+    return out
 
 
 def plan_to_json(
@@ -216,5 +247,6 @@ def plan_to_json(
         ],
         "early_units": list(ev.early_units),
         "warnings": list(ev.warnings),
+        "checkpoints": _checkpoints(problem, plan, iso),
     }
     return {"summary": summary, "routes": routes, "unassigned": unassigned}

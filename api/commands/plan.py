@@ -54,6 +54,9 @@ def plan(
     cache_dir: Annotated[
         Path | None, typer.Option(help="Cache folder for the parsed network.")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 2 when a checkpoint cannot be met (default: warn, exit 0).")
+    ] = False,
     backend: Annotated[
         str,
         typer.Option(
@@ -94,3 +97,7 @@ def plan(
         console.print(f"unit {u['unit_id']} does not patrol: {u['reason']}", highlight=False)
     for w in s.get("warnings", []):
         console.print(f"warning: {w}", highlight=False)
+    missed = [c["name"] for c in s.get("checkpoints", []) if not c.get("met")]
+    if missed and strict:
+        console.print(f"--strict: checkpoints not met: {', '.join(missed)}", highlight=False)
+        raise typer.Exit(2)
