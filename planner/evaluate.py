@@ -10,9 +10,9 @@ Metrics: risk covered (and its share of the shift's risk), presence minutes per 
 hours, travel, waiting and breaks per unit, and response readiness: the share of candidate grids
 within 3 and 5 minutes of some unit on duty in each 15-minute slice of the shift.
 
-Warnings (not violations: the plan is valid, but a supervisor would ask why): a unit that ends
-its patrol more than :data:`EARLY_END_S` before its shift ends (or never leaves) while a stop it
-may serve still has a window open in that time. Presence stops (``Stop.presence``) count apart:
+Warnings (not violations: the plan is valid, but a supervisor would ask why): a unit back at its
+end depot more than :data:`EARLY_END_S` before its shift ends (or never leaving) while a stop it
+may serve still has a visit wanted and a window open in that time; a checkpoint not met. Presence stops (``Stop.presence``) count apart:
 their prize is ``presence_risk``, never part of ``risk_total``; a presence visit must be its
 ``min_gap_s`` from every other visit to its grid.
 """
@@ -363,8 +363,7 @@ def _early_ends(problem: Problem, plan: Plan) -> tuple[tuple[str, ...], tuple[st
     early: list[str] = []
     for unit in problem.units:
         route = routes.get(unit.unit_id)
-        last = route.steps[-1].departure_s if route is not None else unit.shift_start_s
-        end = max(last, unit.shift_start_s)
+        end = route.end_s if route is not None else unit.shift_start_s
         if unit.shift_end_s - end <= EARLY_END_S:
             continue
         open_after = [
@@ -379,7 +378,7 @@ def _early_ends(problem: Problem, plan: Plan) -> tuple[tuple[str, ...], tuple[st
         if not open_after:
             continue
         early.append(unit.unit_id)
-        what = "never leaves" if route is None else "ends its patrol"
+        what = "never leaves" if route is None else "is back"
         warnings.append(
             f"unit {unit.unit_id} {what} {(unit.shift_end_s - end) // 60} minutes before its "
             f"shift ends while {len(open_after)} stops it may serve are still open"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,7 +192,12 @@ def _windows_array(problem: Problem, idx: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _fill_unit(
-    problem: Problem, unit: Unit, route: Route, ledger: _Ledger, candidates: np.ndarray
+    problem: Problem,
+    unit: Unit,
+    route: Route,
+    ledger: _Ledger,
+    candidates: np.ndarray,
+    deadline: float | None = None,
 ) -> Route:
     travel = np.asarray(problem.travel_s[unit.mode])
     stops = problem.stops
@@ -202,6 +208,8 @@ def _fill_unit(
     lo, hi = _windows_array(problem, candidates)
     rows = np.arange(len(candidates))
     for _ in range(MAX_INSERTIONS):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         made = np.array([ledger.count.get(int(i), 0) for i in candidates], dtype=np.int64)
         open_ = made < wanted
         if not open_.any():
@@ -297,13 +305,14 @@ def _spaced_start(problem: Problem, ledger: _Ledger, i: int, start: int, wend: i
     return None
 
 
-def fill_plan(problem: Problem, plan: Plan) -> Plan:
+def fill_plan(problem: Problem, plan: Plan, *, deadline: float | None = None) -> Plan:
     """``plan`` with each unit's free time filled with more visits (see the module docstring).
 
     Units are filled in problem order. A unit's route is replayed first (breaks on the way at
     the next step's place); when that replay or the filled route breaks a rule of
     :mod:`planner.evaluate`, the unit keeps its route as planned. ``unassigned`` is left to the
-    caller to recompute (:func:`planner.feasibility.explain`).
+    caller to recompute (:func:`planner.feasibility.explain`). ``deadline`` (a
+    ``time.perf_counter()`` value) stops the filling when reached; what is filled stays.
     """
     ledger = _Ledger(by_grid={}, count={})
     for r in plan.routes:
@@ -312,7 +321,14 @@ def fill_plan(problem: Problem, plan: Plan) -> Plan:
             ledger.add(i, problem.stops[i].grid_id, v.start_s)
     routes = {r.unit_id: r for r in plan.routes}
     out: list[Route] = []
-    for unit in problem.units:
+
+    def busy(unit: Unit) -> float:
+        r = routes.get(unit.unit_id)
+        worked = 0 if r is None else sum(s.service_s for s in r.steps)
+        return worked / max(1, unit.shift_end_s - unit.shift_start_s)
+
+    # the idlest units first: when the deadline cuts the pass short, they got their share
+    for unit in sorted(problem.units, key=busy):
         travel = np.asarray(problem.travel_s[unit.mode])
         allowed = np.array(
             [i for i, s in enumerate(problem.stops) if problem.may_serve(unit, s)], dtype=np.int64
@@ -331,7 +347,7 @@ def fill_plan(problem: Problem, plan: Plan) -> Plan:
                 out.append(planned)
             continue
         snapshot = {g: list(v) for g, v in ledger.by_grid.items()}, dict(ledger.count)
-        filled = _fill_unit(problem, unit, route, ledger, allowed)
+        filled = _fill_unit(problem, unit, route, ledger, allowed, deadline)
         filled = _tighten(problem, unit, filled, travel)
         if filled.visits and _valid(problem, unit, filled):
             out.append(filled)

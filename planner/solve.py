@@ -22,8 +22,11 @@ __all__ = ["DEFAULT_BACKEND", "Backend", "backends", "register_backend", "solve"
 #: The backend real plans use unless told otherwise: the best on real shifts in
 #: ``python -m benchmarks.patrol`` (docs/planner-benchmarks.md).
 DEFAULT_BACKEND = "portfolio"
-#: Share of the time limit kept for the fill pass (about 1.3 s for 500 stops and 40 units).
-FILL_SHARE = 0.1
+#: Share of the time limit kept for the fill pass (about 1.3 s for 500 stops and 40 units on
+#: an idle core; more where the cores are shared).
+FILL_SHARE = 0.2
+#: Share of the time limit kept after the fill pass for the evaluator and the reasons.
+FILL_MARGIN = 0.02
 
 
 class Backend(Protocol):
@@ -100,7 +103,12 @@ def solve(
     plan = run(problem, time_limit_s=search_s, seed=seed, max_solutions=max_solutions)
     if not fill:
         return plan
-    filled = fill_plan(problem, plan)
+    # the fill pass stops at the limit (less a margin for the evaluator and the reasons)
+    # (it gets its share even when the backend overran a very short limit)
+    deadline = max(
+        t0 + time_limit_s * (1 - FILL_MARGIN), time.perf_counter() + FILL_SHARE * time_limit_s
+    )
+    filled = fill_plan(problem, plan, deadline=deadline)
     if not evaluate(problem, filled).ok:  # never trade a valid plan for an invalid one
         filled = plan
     return dataclasses.replace(

@@ -65,7 +65,8 @@ def test_unit_patrols_until_its_shift_ends() -> None:
     spaced from every other visit to the same grid."""
     car = Unit("car", "police_car", "drive", 0, shift_end_s=8 * 3600)
     hot = Stop("a", "g1", 1, prize=10.0, windows=((0, 3600),))
-    p = _with_presence(_line_problem((car,), (hot, Stop("b", "g2", 2, windows=((0, 3600),)))))
+    stops = (hot, Stop("b", "g2", 2, windows=((0, 3600),)))
+    p = _with_presence(_line_problem((car,), stops), gap_s=1800, doses=16)
     plan = solve(p, time_limit_s=1, seed=0)
     ev = evaluate(p, plan)
     assert ev.ok, ev.violations
