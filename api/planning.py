@@ -27,7 +27,7 @@ from planner.model import Plan, Problem, Stop
 from planner.plan_json import plan_to_json
 from planner.problem import allowed_leaves, build_problem
 from planner.solve import DEFAULT_BACKEND, solve
-from planner.stops import incident_centres, stop_table
+from planner.stops import grid_skills, incident_centres, stop_table
 from planner.units_file import UnitsFile
 
 __all__ = ["PlanRun", "incident_records", "plan_shift", "shift_problem", "write_outputs"]
@@ -84,6 +84,7 @@ def plan_shift(
     max_stops: int | None = None,
     backend: str = DEFAULT_BACKEND,
     risk: pd.DataFrame | None = None,
+    category_skills: dict[str, str] | None = None,
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
 
@@ -104,6 +105,8 @@ def plan_shift(
     risk
         The risk table at the shift start, when the caller has it already
         (``geo.hotspots.risk_table`` of the incidents before the shift); computed when None.
+    category_skills
+        Category -> skill needed (:func:`planner.stops.category_skills` of a category table).
 
     Raises
     ------
@@ -111,7 +114,13 @@ def plan_shift(
         When the plan fails its independent evaluation (a solver bug, never the user's input).
     """
     problem, stops, before, risk = shift_problem(
-        grids, incidents, network, units, max_stops=max_stops, risk=risk
+        grids,
+        incidents,
+        network,
+        units,
+        max_stops=max_stops,
+        risk=risk,
+        category_skills=category_skills,
     )
     plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
     evaluation = evaluate(problem, plan)
@@ -137,13 +146,16 @@ def shift_problem(
     *,
     max_stops: int | None = None,
     risk: pd.DataFrame | None = None,
+    category_skills: dict[str, str] | None = None,
 ) -> tuple[Problem, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The shift's planning problem: risk before it, stops (with presence doses), problem.
 
     Every grid has at least the base risk (:data:`BASE_SHARE`); every leaf grid of a unit
     restricted to an area is kept whatever ``max_stops`` says, so a volunteer in a community
     with few recorded incidents still patrols it; each kept grid also gets presence doses
-    (:data:`PRESENCE_GAP_S` apart) that fill the units' free time.
+    (:data:`PRESENCE_GAP_S` apart) that fill the units' free time. ``category_skills``
+    (category -> skill, :func:`planner.stops.category_skills`) makes the stop of a grid with
+    incidents of such a category need the skill.
 
     Returns
     -------
@@ -175,6 +187,9 @@ def shift_problem(
         )
         raise PlannerError(msg)
     stops = stops.merge(incident_centres(before), on="grid_id", how="left")
+    if category_skills:
+        needs = grid_skills(before, category_skills)
+        stops["skills"] = [sorted(needs.get(str(g), ())) for g in stops["grid_id"]]
     problem = build_problem(units, stops, grids=grids, network=network)
     return problem, stops, before, risk
 

@@ -183,6 +183,7 @@ def assemble_problem(
                 min_gap_s=int(getattr(row, "min_gap_s", 7200)),
                 kinds=POLICE_KINDS if grid in police else None,
                 presence=bool(getattr(row, "presence", False)),
+                skills=frozenset(getattr(row, "skills", None) or ()),
             )
         )
     for k, cp in enumerate(units.checkpoints):

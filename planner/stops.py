@@ -23,7 +23,15 @@ import pandas as pd
 from .errors import ProblemError
 from .model import DEFAULT_DWELL_S, DEFAULT_VISIT_GAP_S
 
-__all__ = ["HOW_COLUMNS", "hourly_risk", "incident_centres", "shift_hours", "stop_table"]
+__all__ = [
+    "HOW_COLUMNS",
+    "category_skills",
+    "grid_skills",
+    "hourly_risk",
+    "incident_centres",
+    "shift_hours",
+    "stop_table",
+]
 
 HOW_COLUMNS: tuple[str, ...] = tuple(f"how_{h:03d}" for h in range(168))
 
@@ -277,3 +285,42 @@ def incident_centres(joined: pd.DataFrame) -> pd.DataFrame:
             "near_lat": (sums["wy"] / sums["w"]).to_numpy(),
         }
     )
+
+
+def category_skills(table: pd.DataFrame) -> dict[str, str]:
+    """Category -> skill needed, from a category table's optional ``skill`` column.
+
+    ``table`` is a category table frame (``geo.categories.CategoryTable.table``: ``category``,
+    ``severity``, ``group`` and, here, ``skill``); rows with an empty skill need none.
+    Categories are matched trimmed and case-folded, as the category table matches them.
+    """
+    if "skill" not in table.columns:
+        return {}
+    out: dict[str, str] = {}
+    for category, skill in zip(table["category"], table["skill"], strict=True):
+        text = "" if skill is None or (isinstance(skill, float) and np.isnan(skill)) else str(skill)
+        if text.strip():
+            out[" ".join(str(category).split()).casefold()] = text.strip()
+    return out
+
+
+def grid_skills(incidents: pd.DataFrame, skills: dict[str, str]) -> dict[str, frozenset[str]]:
+    """Skills each grid's stop needs: those of the categories of its incidents.
+
+    Parameters
+    ----------
+    incidents
+        Joined incidents (``grid_id``, ``category``), e.g. those before the shift.
+    skills
+        Category (trimmed, case-folded) -> skill, from :func:`category_skills`.
+    """
+    if not skills or incidents.empty or "category" not in incidents.columns:
+        return {}
+    inside = incidents.loc[incidents["grid_id"].notna()]
+    keys = inside["category"].astype(str).map(lambda c: " ".join(c.split()).casefold())
+    need = keys.map(skills)
+    hit = inside.assign(skill=need.to_numpy()).dropna(subset=["skill"])
+    return {
+        str(g): frozenset(rows["skill"].astype(str))
+        for g, rows in hit.groupby(hit["grid_id"].astype(str), sort=True)
+    }

@@ -9,12 +9,14 @@ import typer
 
 from api.commands._app import app, cli_errors, console
 from api.planning import plan_shift, write_outputs
+from geo.categories import load_categories
 from geo.grids import load_grids
 from geo.hierarchy import leaf_grids
 from geo.incidents import load_incidents
 from geo.network import load_network
 from planner.errors import PlannerError
 from planner.solve import DEFAULT_BACKEND, backends
+from planner.stops import category_skills
 from planner.units_file import load_units
 
 __all__ = ["plan"]
@@ -54,6 +56,13 @@ def plan(
     cache_dir: Annotated[
         Path | None, typer.Option(help="Cache folder for the parsed network.")
     ] = None,
+    categories: Annotated[
+        Path | None,
+        typer.Option(
+            help="Category table CSV (category, severity, group, optional skill: a grid with "
+            "incidents of a category needing a skill is served only by units with it)."
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option(help="Exit 2 when a checkpoint cannot be met (default: warn, exit 0).")
     ] = False,
@@ -71,7 +80,10 @@ def plan(
             raise PlannerError(msg)
         unit_file = load_units(units)
         grid_frame = load_grids(grids)
-        load = load_incidents(incidents, crs=incidents_crs, timezone=unit_file.timezone)
+        table = None if categories is None else load_categories(categories)
+        load = load_incidents(
+            incidents, crs=incidents_crs, timezone=unit_file.timezone, categories=table
+        )
         area = leaf_grids(grid_frame).union_all()
         net = load_network(network, polygon=area, cache_dir=cache_dir)
         with console.status("planning"):
@@ -84,6 +96,7 @@ def plan(
                 seed=seed,
                 max_stops=max_stops,
                 backend=backend,
+                category_skills=None if table is None else category_skills(table.table),
             )
         files = write_outputs(run, grid_frame, out, network=net)
     s = run.document["summary"]
