@@ -25,15 +25,27 @@ from planner.errors import PlannerError
 from planner.evaluate import Evaluation, evaluate
 from planner.model import Plan, Problem, Stop
 from planner.plan_json import plan_to_json
-from planner.problem import build_problem
-from planner.solve import solve
-from planner.stops import incident_centres, stop_table
+from planner.problem import allowed_leaves, build_problem
+from planner.solve import DEFAULT_BACKEND, solve
+from planner.stops import grid_skills, incident_centres, stop_table
 from planner.units_file import UnitsFile
 
-__all__ = ["PlanRun", "check_depots", "incident_records", "plan_shift", "write_outputs"]
+__all__ = [
+    "PlanRun",
+    "check_depots",
+    "incident_records",
+    "plan_shift",
+    "shift_problem",
+    "write_outputs",
+]
 
 #: Incidents attached to each police visit step (most recent first).
 INCIDENTS_PER_STEP = 5
+#: Base risk of every grid, as a share of the mean hourly risk of grids with incidents
+#: (presence has value where few incidents are recorded).
+BASE_SHARE = 0.25
+#: Presence doses at one grid are at least this far apart (and from its other visits).
+PRESENCE_GAP_S = 3600
 
 
 @dataclass(frozen=True)
@@ -124,8 +136,9 @@ def plan_shift(
     time_limit_s: float = 10.0,
     seed: int = 0,
     max_stops: int | None = None,
-    backend: str = "ortools",
+    backend: str = DEFAULT_BACKEND,
     risk: pd.DataFrame | None = None,
+    category_skills: dict[str, str] | None = None,
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
 
@@ -146,32 +159,23 @@ def plan_shift(
     risk
         The risk table at the shift start, when the caller has it already
         (``geo.hotspots.risk_table`` of the incidents before the shift); computed when None.
+    category_skills
+        Category -> skill needed (:func:`planner.stops.category_skills` of a category table).
 
     Raises
     ------
     PlannerError
         When the plan fails its independent evaluation (a solver bug, never the user's input).
     """
-    joined = incidents if "grid_id" in incidents.columns else join_incidents(incidents, grids)
-    before = joined.loc[joined["occurred_at"] < units.shift_start]
-    if risk is None:
-        risk = risk_table(before, grids, now=units.shift_start, timezone=units.timezone)
-    stops = stop_table(
-        risk,
-        shift_start=units.shift_start,
-        shift_end=units.shift_end,
-        timezone=units.timezone,
-        max_stops=max_stops or units.max_stops or 200,
-        dwell_s=units.dwell_s,
+    problem, stops, before, risk = shift_problem(
+        grids,
+        incidents,
+        network,
+        units,
+        max_stops=max_stops,
+        risk=risk,
+        category_skills=category_skills,
     )
-    if stops.empty:
-        msg = (
-            f"no grid has any risk before the shift start {units.shift_start}: "
-            "check the incidents' dates and the shift in the units file"
-        )
-        raise PlannerError(msg)
-    stops = stops.merge(incident_centres(before), on="grid_id", how="left")
-    problem = build_problem(units, stops, grids=grids, network=network)
     plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
     evaluation = evaluate(problem, plan)
     if not evaluation.ok:
@@ -188,18 +192,74 @@ def plan_shift(
     return PlanRun(problem, plan, evaluation, document, risk, stops, before)
 
 
+def shift_problem(
+    grids: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    network: Network,
+    units: UnitsFile,
+    *,
+    max_stops: int | None = None,
+    risk: pd.DataFrame | None = None,
+    category_skills: dict[str, str] | None = None,
+) -> tuple[Problem, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The shift's planning problem: risk before it, stops (with presence doses), problem.
+
+    Every grid has at least the base risk (:data:`BASE_SHARE`); every leaf grid of a unit
+    restricted to an area is kept whatever ``max_stops`` says, so a volunteer in a community
+    with few recorded incidents still patrols it; each kept grid also gets presence doses
+    (:data:`PRESENCE_GAP_S` apart) that fill the units' free time. ``category_skills``
+    (category -> skill, :func:`planner.stops.category_skills`) makes the stop of a grid with
+    incidents of such a category need the skill.
+
+    Returns
+    -------
+    problem, stops, incidents_before, risk
+    """
+    joined = incidents if "grid_id" in incidents.columns else join_incidents(incidents, grids)
+    before = joined.loc[joined["occurred_at"] < units.shift_start]
+    if risk is None:
+        risk = risk_table(before, grids, now=units.shift_start, timezone=units.timezone)
+    keep: set[str] = set()
+    for u in units.units:
+        if u.grids:
+            keep |= allowed_leaves(grids, u.grids)
+    stops = stop_table(
+        risk,
+        shift_start=units.shift_start,
+        shift_end=units.shift_end,
+        timezone=units.timezone,
+        max_stops=max_stops or units.max_stops or 200,
+        dwell_s=units.dwell_s,
+        base_share=BASE_SHARE,
+        keep=keep,
+        presence_gap_s=PRESENCE_GAP_S,
+    )
+    if stops.empty:
+        msg = (
+            f"no grid has any risk before the shift start {units.shift_start}: "
+            "check the incidents' dates and the shift in the units file"
+        )
+        raise PlannerError(msg)
+    stops = stops.merge(incident_centres(before), on="grid_id", how="left")
+    if category_skills:
+        needs = grid_skills(before, category_skills)
+        stops["skills"] = [sorted(needs.get(str(g), ())) for g in stops["grid_id"]]
+    problem = build_problem(units, stops, grids=grids, network=network)
+    return problem, stops, before, risk
+
+
 def _report_unplaced(
     document: dict[str, Any], stops: pd.DataFrame, problem: Problem, units: UnitsFile
 ) -> None:
     """List stops that found no street as unassigned, and count their risk in the total."""
     placed = {stop.grid_id for stop in problem.stops}
     mode = "drive" if any(u.mode == "drive" for u in units.units) else units.units[0].mode
-    missed = stops.loc[~stops["grid_id"].astype(str).isin(placed)]
+    missed = stops.loc[~stops["grid_id"].astype(str).isin(placed) & ~stops["presence"]]
     for gid in missed["grid_id"].astype(str).drop_duplicates():
         reason = f"no street open to {mode} traffic in or next to the grid"
         document["unassigned"].append({"stop_id": gid, "grid_id": gid, "reason": reason})
     summary = document["summary"]
-    summary["unassigned"] = len(document["unassigned"])
+    summary["unassigned"] = sum(1 for u in document["unassigned"] if u.get("stop_id") is not None)
     if len(missed):
         lost = sum(
             Stop(

@@ -224,18 +224,18 @@ def _yaml_table(source: Path) -> tuple[pd.DataFrame, int | None]:
     if not isinstance(entries, Mapping):
         msg = (
             f"category table {source}: expected 'categories:' mapping each category to "
-            "{severity, group, police_only} (or to a severity)"
+            "{severity, group, police_only, skill} (or to a severity)"
         )
         raise IncidentError(msg)
     rows = []
     for category, spec in entries.items():
         if not isinstance(spec, Mapping):
             spec = {"severity": spec}
-        unknown = set(spec) - {"severity", "group", "police_only"}
+        unknown = set(spec) - {"severity", "group", "police_only", "skill"}
         if unknown:
             msg = (
                 f"category table {source}: category {category!r} has unknown key(s) "
-                f"{', '.join(sorted(map(str, unknown)))}; use severity, group, police_only"
+                f"{', '.join(sorted(map(str, unknown)))}; use severity, group, police_only, skill"
             )
             raise IncidentError(msg)
         rows.append(
@@ -244,9 +244,10 @@ def _yaml_table(source: Path) -> tuple[pd.DataFrame, int | None]:
                 "severity": spec.get("severity"),
                 "group": spec.get("group", ""),
                 "police_only": spec.get("police_only", False),
+                "skill": str(spec.get("skill") or ""),
             }
         )
-    table = pd.DataFrame(rows, columns=["category", "severity", "group", "police_only"])
+    table = pd.DataFrame(rows, columns=["category", "severity", "group", "police_only", "skill"])
     return table, None if default is None else int(default)
 
 

@@ -314,14 +314,17 @@ def _route_data(
             bounds.append(lat_lon)
             if step.get("type") == "start":
                 depots.setdefault((lat_lon[0], lat_lon[1]), [*lat_lon, unit])
-            elif step.get("type") == "visit":
+            elif step.get("type") in ("visit", "checkpoint"):
                 order += 1
                 dwell_min = round(float(step.get("service_s", 0) or 0) / 60.0, 1)
+                label = str(step.get("grid_id", ""))
+                if step.get("type") == "checkpoint":
+                    label = f"checkpoint {step.get('name', '')}"
                 stops.append(
                     [
                         *lat_lon,
                         order,
-                        str(step.get("grid_id", "")),
+                        label,
                         _hhmm(step.get("arrival")),
                         _hhmm(step.get("departure")),
                         dwell_min,

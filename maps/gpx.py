@@ -36,6 +36,8 @@ def stop_label(step: dict[str, Any], order: int) -> str:
     kind = str(step.get("type", "visit"))
     if kind == "visit":
         return f"{order} {step.get('grid_id') or step.get('stop_id') or ''}".strip()
+    if kind == "checkpoint":
+        return f"{order} checkpoint {step.get('name') or ''}".strip()
     return kind
 
 
@@ -65,7 +67,7 @@ def route_to_gpx(route: dict[str, Any], *, simplify_m: float = 0.0) -> gpxpy.gpx
     for step in route.get("steps", []):
         if "lon" not in step or "lat" not in step:
             continue
-        if step.get("type") == "visit":
+        if step.get("type") in ("visit", "checkpoint"):
             order += 1
         point = gpxpy.gpx.GPXRoutePoint(
             latitude=round(float(step["lat"]), 6),

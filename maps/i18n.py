@@ -69,6 +69,11 @@ _EN: dict[str, str] = {
     "no_readiness": "The plan carries no readiness figures.",
     "reason": "Reason",
     "equal_shares": "(the plan gives no risk per visit: equal shares shown)",
+    "idle_units": "Units not patrolling",
+    "plan_warnings": "Warnings",
+    "checkpoints": "Checkpoints",
+    "checkpoint": "Checkpoint",
+    "idle_share": "Idle share",
 }
 
 _ZH: dict[str, str] = {
@@ -132,6 +137,11 @@ _ZH: dict[str, str] = {
     "no_readiness": "方案未包含响应就绪数据。",
     "reason": "原因",
     "equal_shares": "(方案未给出每次巡访的风险:按平均分配显示)",
+    "idle_units": "未巡逻的单元",
+    "plan_warnings": "提醒",
+    "checkpoints": "重点部位",
+    "checkpoint": "重点部位",
+    "idle_share": "空闲占比",
 }
 
 _TABLES = {"en": _EN, "zh": _ZH}

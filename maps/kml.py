@@ -92,9 +92,12 @@ def routes_to_kml(
                 )
             )
         for row in stop_rows(route, with_incidents=with_incidents):
-            label = (
-                f"{row['order']} {row['grid']}".strip() if row["type"] == "visit" else row["type"]
-            )
+            if row["type"] == "visit":
+                label = f"{row['order']} {row['grid']}".strip()
+            elif row["type"] == "checkpoint":
+                label = f"{row['order']} checkpoint {row['grid']}".strip()
+            else:
+                label = row["type"]
             placemarks.append(
                 Placemark(
                     name=label,

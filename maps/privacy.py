@@ -31,6 +31,7 @@ AUDIENCES: tuple[str, ...] = ("police", "volunteer", "grid_worker", "property_se
 _ROUTE_FIELDS = ("unit_id", "kind", "mode", "distance_m", "duration_s", "geometry")
 _STEP_FIELDS = (
     "type",
+    "name",
     "stop_id",
     "grid_id",
     "lon",

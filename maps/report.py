@@ -277,19 +277,60 @@ def _summary_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     return f'<table class="summary">{body}</table>'
 
 
+def _hhmm_text(value: Any) -> str:
+    text = str(value or "")
+    return text[11:16] if len(text) >= 16 else text
+
+
 def _unassigned_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     items = plan.get("unassigned") or []
-    if not items:
-        return ""
-    body = "".join(
-        f"<tr><td>{escape(str(u.get('stop_id', '')))}</td><td>{escape(str(u.get('grid_id', '')))}"
-        f"</td><td>{escape(str(u.get('reason', '')))}</td></tr>"
-        for u in items
-    )
-    return (
-        f"<h2>{escape(t['unassigned'])}</h2><table class='unassigned'><tr><th>{escape(t['stop'])}"
-        f"</th><th>{escape(t['grid'])}</th><th>{escape(t['reason'])}</th></tr>{body}</table>"
-    )
+    stops = [u for u in items if u.get("stop_id") is not None]
+    units = [u for u in items if u.get("stop_id") is None and u.get("unit_id") is not None]
+    html = ""
+    if stops:
+        body = "".join(
+            f"<tr><td>{escape(str(u['stop_id']))}</td><td>{escape(str(u.get('grid_id') or ''))}"
+            f"</td><td>{escape(str(u.get('reason', '')))}</td></tr>"
+            for u in stops
+        )
+        html += (
+            f"<h2>{escape(t['unassigned'])}</h2><table class='unassigned'><tr><th>"
+            f"{escape(t['stop'])}</th><th>{escape(t['grid'])}</th><th>{escape(t['reason'])}</th>"
+            f"</tr>{body}</table>"
+        )
+    if units:
+        body = "".join(
+            f"<tr><td>{escape(str(u['unit_id']))}</td><td>{escape(str(u.get('reason', '')))}</td></tr>"
+            for u in units
+        )
+        html += (
+            f"<h2>{escape(t['idle_units'])}</h2><table class='idle-units'><tr><th>"
+            f"{escape(t['unit'])}</th><th>{escape(t['reason'])}</th></tr>{body}</table>"
+        )
+    checkpoints = (plan.get("summary") or {}).get("checkpoints") or []
+    if checkpoints:
+        body = "".join(
+            f"<tr><td>{escape(str(c.get('name', '')))}</td><td>"
+            + (
+                escape(
+                    f"{c.get('unit_id', '')} {_hhmm_text(c.get('start'))}-{_hhmm_text(c.get('end'))}"
+                )
+                if c.get("met")
+                else escape(str(c.get("reason", "")))
+            )
+            + "</td></tr>"
+            for c in checkpoints
+        )
+        html += (
+            f"<h2>{escape(t['checkpoints'])}</h2><table class='checkpoints'><tr><th>"
+            f"{escape(t['checkpoint'])}</th><th>{escape(t['unit'])} / {escape(t['reason'])}</th>"
+            f"</tr>{body}</table>"
+        )
+    warnings = (plan.get("summary") or {}).get("warnings") or []
+    if warnings:
+        items_html = "".join(f"<li>{escape(str(w))}</li>" for w in warnings)
+        html += f"<h2>{escape(t['plan_warnings'])}</h2><ul class='warnings'>{items_html}</ul>"
+    return html
 
 
 def render_report(plan: dict[str, Any], *, lang: str = "en") -> str:

@@ -59,13 +59,15 @@ def stop_rows(route: dict[str, Any], *, with_incidents: bool = False) -> list[di
         if "lon" not in step or "lat" not in step:
             continue
         kind = str(step.get("type", "visit"))
-        if kind == "visit":
+        if kind in ("visit", "checkpoint"):
             order += 1
         row: dict[str, Any] = {
             "unit": unit,
-            "order": order if kind == "visit" else 0,
+            "order": order if kind in ("visit", "checkpoint") else 0,
             "type": kind,
-            "grid": str(step.get("grid_id") or ""),
+            "grid": str(step.get("name") or "")
+            if kind == "checkpoint"
+            else str(step.get("grid_id") or ""),
             "lon": round(float(step["lon"]), 6),
             "lat": round(float(step["lat"]), 6),
             "arrival": str(step.get("arrival") or ""),

@@ -9,6 +9,12 @@ as sentences; a plan is good when there are none.
 Metrics: risk covered (and its share of the shift's risk), presence minutes per grid, km,
 hours, travel, waiting and breaks per unit, and response readiness: the share of candidate grids
 within 3 and 5 minutes of some unit on duty in each 15-minute slice of the shift.
+
+Warnings (not violations: the plan is valid, but a supervisor would ask why): a unit back at its
+end depot more than :data:`EARLY_END_S` before its shift ends (or never leaving) while a stop it
+may serve still has a visit wanted and a window open in that time; a checkpoint not met. Presence stops (``Stop.presence``) count apart:
+their prize is ``presence_risk``, never part of ``risk_total``; a presence visit must be its
+``min_gap_s`` from every other visit to its grid.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ TOLERANCE_S = 1e-6
 #: Readiness slices and thresholds (the 1-3-5 minute quick-response targets).
 SLICE_S = 900
 READY_S = (180, 300)
+#: A unit ending its patrol this long before its shift ends, with risk left it may serve, is
+#: warned about.
+EARLY_END_S = 1800
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class UnitMetrics:
     waiting_s: int
     break_s: int
     risk_covered: float
+    presence_risk: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,22 @@ class Evaluation:
     presence_min: dict[str, float]
     units: tuple[UnitMetrics, ...]
     readiness: tuple[Readiness, ...]
+    warnings: tuple[str, ...] = ()
+    #: Units that end their patrol early (or never leave) while risk they may serve is left.
+    early_units: tuple[str, ...] = ()
+    #: Checkpoints (by name) not served.
+    checkpoints_missed: tuple[str, ...] = ()
+    #: Prize of presence doses made (apart from ``risk_covered``).
+    presence_risk: float = 0.0
+    #: Seconds of the units' shifts not spent travelling, at a stop or on a break.
+    idle_s: int = 0
+    #: Sum of the units' shift lengths.
+    shift_s: int = 0
+
+    @property
+    def idle_share(self) -> float:
+        """Share of the units' shift time spent idle (waiting, or off the route)."""
+        return self.idle_s / self.shift_s if self.shift_s > 0 else 0.0
 
     @property
     def ok(self) -> bool:
@@ -104,7 +130,7 @@ def _check_route(problem: Problem, unit: Unit, route: Route, out: list[str]) -> 
     leg_breaks = 0
     distance = travel = 0.0
     service = waiting = breaks_s = 0
-    risk = 0.0
+    risk = presence_risk = 0.0
     seen_breaks: Counter[str] = Counter()
     by_id = {b.break_id: b for b in unit.breaks}
     for step in route.steps:
@@ -158,7 +184,10 @@ def _check_route(problem: Problem, unit: Unit, route: Route, out: list[str]) -> 
         travel += leg
         service += step.service_s
         waiting += step.waiting_s
-        risk += stop.prize_of_visit(step.visit_number)
+        if stop.presence:
+            presence_risk += stop.prize_of_visit(step.visit_number)
+        else:
+            risk += stop.prize_of_visit(step.visit_number)
         here, departure, leg_breaks = stop.location, step.departure_s, 0
     leg = problem.travel(unit.mode, here, unit.end)
     if not np.isfinite(leg) or route.end_s - departure + TOLERANCE_S < leg + leg_breaks:
@@ -181,16 +210,30 @@ def _check_route(problem: Problem, unit: Unit, route: Route, out: list[str]) -> 
         waiting_s=waiting,
         break_s=breaks_s,
         risk_covered=risk,
+        presence_risk=presence_risk,
     )
 
 
 def _check_stops(problem: Problem, plan: Plan, out: list[str]) -> None:
     starts: dict[str, list[int]] = defaultdict(list)
     numbers: dict[str, list[int]] = defaultdict(list)
+    by_grid: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for r in plan.routes:
         for v in r.visits:
             starts[v.stop_id].append(v.start_s)
             numbers[v.stop_id].append(v.visit_number)
+            if v.stop_id in problem.stop_index:
+                by_grid[problem.stop(v.stop_id).grid_id].append((v.start_s, v.stop_id))
+    for stop in problem.stops:
+        if not stop.presence:
+            continue
+        for t in starts.get(stop.stop_id, []):
+            for u, other in by_grid[stop.grid_id]:
+                if other != stop.stop_id and abs(u - t) < stop.min_gap_s:
+                    out.append(
+                        f"presence stop {stop.stop_id} visited {abs(u - t)} s from a visit to "
+                        f"{other} in the same grid, less than {stop.min_gap_s} s"
+                    )
     listed = {u.stop_id for u in plan.unassigned if u.stop_id is not None}
     for stop in problem.stops:
         made = sorted(starts.get(stop.stop_id, []))
@@ -203,7 +246,7 @@ def _check_stops(problem: Problem, plan: Plan, out: list[str]) -> None:
                 out.append(
                     f"stop {stop.stop_id} visited {b - a} s apart, less than {stop.min_gap_s} s"
                 )
-        if len(made) < stop.visits and stop.stop_id not in listed:
+        if len(made) < stop.visits and stop.stop_id not in listed and not stop.presence:
             out.append(f"stop {stop.stop_id} is neither fully visited nor listed as unassigned")
 
 
@@ -280,11 +323,64 @@ def evaluate(problem: Problem, plan: Plan) -> Evaluation:
         for v in r.visits:
             if v.stop_id in problem.stop_index:
                 presence[problem.stop(v.stop_id).grid_id] += v.service_s / 60.0
+    warnings, early = _early_ends(problem, plan)
+    served = {v.stop_id for r in plan.routes for v in r.visits}
+    reasons = {u.stop_id: u.reason for u in plan.unassigned if u.stop_id is not None}
+    missed = tuple(
+        s.checkpoint for s in problem.stops if s.checkpoint is not None and s.stop_id not in served
+    )
+    warnings = (
+        tuple(
+            f"checkpoint {s.checkpoint} not met: {reasons.get(s.stop_id, 'not visited')}"
+            for s in problem.stops
+            if s.checkpoint is not None and s.stop_id not in served
+        )
+        + warnings
+    )
+    shift_s = sum(u.shift_end_s - u.shift_start_s for u in problem.units)
+    busy = sum(m.travel_s + m.service_s + m.break_s for m in metrics)
     return Evaluation(
         violations=tuple(violations),
-        risk_total=float(sum(s.total_prize for s in problem.stops)),
+        risk_total=float(sum(s.total_prize for s in problem.stops if not s.presence)),
         risk_covered=float(sum(m.risk_covered for m in metrics)),
         presence_min=dict(presence),
         units=tuple(metrics),
         readiness=readiness(problem, plan),
+        warnings=warnings,
+        early_units=early,
+        checkpoints_missed=missed,
+        presence_risk=float(sum(m.presence_risk for m in metrics)),
+        idle_s=max(0, round(shift_s - busy)),
+        shift_s=shift_s,
     )
+
+
+def _early_ends(problem: Problem, plan: Plan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Units ending more than EARLY_END_S early while a stop they may serve is still open."""
+    routes = {r.unit_id: r for r in plan.routes if r.visits}
+    made = Counter(v.stop_id for r in plan.routes for v in r.visits)
+    warnings: list[str] = []
+    early: list[str] = []
+    for unit in problem.units:
+        route = routes.get(unit.unit_id)
+        end = route.end_s if route is not None else unit.shift_start_s
+        if unit.shift_end_s - end <= EARLY_END_S:
+            continue
+        open_after = [
+            s
+            for s in problem.stops
+            if problem.may_serve(unit, s)
+            and made[s.stop_id] < s.visits
+            and any(
+                b >= end and a + s.dwell_s <= unit.shift_end_s for a, b in problem.windows_of(s)
+            )
+        ]
+        if not open_after:
+            continue
+        early.append(unit.unit_id)
+        what = "never leaves" if route is None else "is back"
+        warnings.append(
+            f"unit {unit.unit_id} {what} {(unit.shift_end_s - end) // 60} minutes before its "
+            f"shift ends while {len(open_after)} stops it may serve are still open"
+        )
+    return tuple(warnings), tuple(early)

@@ -8,8 +8,10 @@ repeat visit) was not made, and why a unit stayed at its depot.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from .model import Plan, Problem, Stop, Unassigned, Unit
 
@@ -58,24 +60,67 @@ def _area_reason(problem: Problem, stop: Stop) -> str:
     return f"no unit may enter grid {stop.grid_id}"
 
 
+def clock(problem: Problem, seconds: float) -> str:
+    """``HH:MM`` local time of ``seconds`` from the plan's start (``+Ns`` without a start)."""
+    if problem.start is None:
+        return f"+{int(seconds)}s"
+    when = problem.start + dt.timedelta(seconds=int(seconds))
+    try:
+        return when.astimezone(ZoneInfo(problem.timezone)).strftime("%H:%M")
+    except (KeyError, ValueError):
+        return when.strftime("%H:%M")
+
+
+def _windows_text(problem: Problem, stop: Stop) -> str:
+    return ", ".join(
+        f"{clock(problem, a)}-{clock(problem, b)}" for a, b in problem.windows_of(stop)
+    )
+
+
+def _time_reason(problem: Problem, stop: Stop, allowed: list[int]) -> str:
+    """Why no allowed unit can make a visit in time, in words (window past, later, too far)."""
+    units = [problem.units[i] for i in allowed]
+    wins = problem.windows_of(stop)
+    if all(b < 0 for _, b in wins):
+        return "none of its windows falls inside the shift"
+    names = ", ".join(u.unit_id for u in units[:4]) + (" ..." if len(units) > 4 else "")
+    reach = min(
+        u.shift_start_s + problem.travel(u.mode, u.start_location, stop.location) for u in units
+    )
+    if all(b < reach for _, b in wins):
+        return (
+            f"window already past: it closes ({_windows_text(problem, stop)}) before any unit "
+            f"allowed there ({names}) can reach it"
+        )
+    if all(a + stop.dwell_s > max(u.shift_end_s for u in units) for a, _ in wins):
+        return (
+            f"window ({_windows_text(problem, stop)}) opens after the shifts of the units "
+            f"allowed there ({names}) end"
+        )
+    return (
+        f"too far: no unit allowed there ({names}) can reach it in its window "
+        f"({_windows_text(problem, stop)}) and get back before its shift ends"
+    )
+
+
 def screen(problem: Problem) -> Screening:
-    """Find, for each stop, the units that may serve it within their shifts."""
+    """Find, for each stop, the units that may serve it within their shifts.
+
+    Presence stops (``Stop.presence``) are neither candidates nor unassigned: they are for the
+    fill pass (:mod:`planner.fill`), never for the solvers.
+    """
     candidates: dict[str, tuple[int, ...]] = {}
     out: list[Unassigned] = []
     for stop in problem.stops:
+        if stop.presence:
+            continue
         allowed = [i for i, u in enumerate(problem.units) if problem.may_serve(u, stop)]
         if not allowed:
             out.append(Unassigned(stop.stop_id, stop.grid_id, _area_reason(problem, stop)))
             continue
         timely = [i for i in allowed if earliest_start(problem, problem.units[i], stop) is not None]
         if not timely:
-            out.append(
-                Unassigned(
-                    stop.stop_id,
-                    stop.grid_id,
-                    "no unit can reach it within its window and return before its shift ends",
-                )
-            )
+            out.append(Unassigned(stop.stop_id, stop.grid_id, _time_reason(problem, stop, allowed)))
             continue
         candidates[stop.stop_id] = tuple(timely)
     return Screening(candidates=candidates, unassigned=tuple(out))
@@ -86,7 +131,10 @@ def _unit_reason(problem: Problem, unit: Unit) -> str | None:
         return f"{unit.kind} has no grid it may enter"
     eligible = [s for s in problem.stops if problem.may_serve(unit, s)]
     if not eligible:
-        return "no candidate stop in the grids it may enter"
+        kinds = any(s.kinds is not None and unit.kind not in s.kinds for s in problem.stops)
+        skills = any(not s.skills <= unit.skills for s in problem.stops)
+        why = "kind or skills" if kinds or skills else "area: its grids have no candidate stop"
+        return f"no stop it may serve ({why})"
     if all(earliest_start(problem, unit, s) is None for s in eligible):
         return "shift too short to reach any stop in its window and return"
     return None
@@ -100,12 +148,23 @@ def explain(problem: Problem, screening: Screening, plan: Plan) -> tuple[Unassig
         if stop.stop_id not in screening.candidates:
             continue
         n = made.get(stop.stop_id, 0)
-        if n == 0:
-            reason = "dropped: lower value than the stops visited (no unit had time for it)"
+        who = [problem.units[i].unit_id for i in screening.candidates[stop.stop_id]]
+        names = ", ".join(who[:4]) + (" ..." if len(who) > 4 else "")
+        if n == 0 and stop.checkpoint is not None:
+            reason = (
+                f"not met: the units that may serve it ({names}) cannot fit it in its window "
+                f"({_windows_text(problem, stop)}) with their other checkpoints and breaks"
+            )
+        elif n == 0:
+            reason = (
+                f"value: the units that may serve it ({names}) spend its window "
+                f"({_windows_text(problem, stop)}) on visits worth more"
+            )
         elif n < stop.visits:
             reason = (
-                f"{n} of {stop.visits} visits made: no unit had time for another visit "
-                f"at least {stop.min_gap_s // 60} minutes after the last"
+                f"{n} of {stop.visits} visits made: the units that may serve it ({names}) have "
+                f"no room for another visit at least {stop.min_gap_s // 60} minutes from the "
+                "others without dropping visits worth more"
             )
         else:
             continue
@@ -114,8 +173,9 @@ def explain(problem: Problem, screening: Screening, plan: Plan) -> tuple[Unassig
     for unit in problem.units:
         if unit.unit_id in used:
             continue
-        reason = (
-            _unit_reason(problem, unit) or "not needed: the stops it could serve went to others"
+        reason = _unit_reason(problem, unit) or (
+            "no room: every visit it may make is taken by other units or does not fit "
+            "its shift and breaks"
         )
         out.append(Unassigned(None, None, reason, unit_id=unit.unit_id))
     return tuple(out)

@@ -207,6 +207,15 @@ class Stop:
         Skills a unit needs to serve the stop.
     kinds
         Unit kinds allowed here (None: every kind), e.g. police only.
+    presence
+        A presence stop: a dose of patrol at a grid's base risk that fills a unit's free time
+        (:mod:`planner.fill`) rather than a visit the solvers are asked for. Its visits are
+        at least ``min_gap_s`` apart from every visit to the same grid; it is never listed as
+        unassigned and its prize is counted apart (``Evaluation.presence_risk``).
+    checkpoint
+        The name of the key site when the stop is a checkpoint (:mod:`planner.checkpoints`): a
+        hard visit, weighed above every risk visit by the solvers, its prize never counted in
+        the shift's risk; a missed checkpoint is unassigned with its reason and warned about.
     """
 
     stop_id: str
@@ -220,6 +229,8 @@ class Stop:
     min_gap_s: int = DEFAULT_VISIT_GAP_S
     skills: frozenset[str] = frozenset()
     kinds: frozenset[str] | None = None
+    presence: bool = False
+    checkpoint: str | None = None
 
     def __post_init__(self) -> None:
         where = f"stop {self.stop_id!r}"

@@ -223,6 +223,9 @@ def solve_ortools(
             cumul.RemoveInterval(b0 + 1, a1 - 1)
         # SetAllowedVehiclesForIndex's Span binding is broken in 9.15; -1 keeps the visit optional.
         routing.VehicleVar(index).SetValues([-1, *screening.candidates[stop.stop_id]])
+        if stop.checkpoint is not None:  # a hard visit: outweighs every prize
+            routing.AddDisjunction([index], BREAK_PENALTY)
+            continue
         prize = stop.prize_of_visit(k) * scale
         if rng is not None:
             prize *= 1.0 + PRIZE_NOISE * (2 * rng.random() - 1)

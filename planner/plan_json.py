@@ -10,7 +10,14 @@ Shape (stable)::
      "unassigned": [{"stop_id", "grid_id", "reason"}]}
 
 Times are ISO 8601 with the offset of the problem's time zone. Step types are ``start``,
-``visit``, ``break`` and ``end``; a break names itself in ``break_id``. Police routes' visit steps
+``visit``, ``checkpoint`` (a key site, with its ``name``), ``break`` and ``end``; a break names
+itself in ``break_id``; a presence dose (a visit
+that fills free time at a grid's base risk) has ``"presence": true``. The summary also names
+the units that do not patrol (``idle_units``: ``unit_id`` and ``reason``; they are never counted
+in ``unassigned``, which counts stops), ``idle_share`` (waiting or off-route share of the shift
+time), ``early_units`` and ``warnings`` (units ending over 30 minutes early with risk left,
+checkpoints not met) and ``checkpoints`` (``name``, ``met``, and ``unit_id``/``start``/``end``
+or the ``reason``). Police routes' visit steps
 may carry the incidents of the grid they visit; other kinds never do.
 """
 
@@ -107,8 +114,15 @@ def _route_json(
             continue
         stop = problem.stop(s.stop_id)
         extra: dict[str, Any] = {"stop_id": stop.stop_id, "grid_id": stop.grid_id}
+        if stop.checkpoint is not None:
+            extra["name"] = stop.checkpoint
+            add("checkpoint", s.location, s.arrival_s, s.start_s, s.departure_s, **extra)
+            path.append(s.location)
+            continue
         extra["visit_number"] = s.visit_number
         extra["risk"] = round(float(stop.prize_of_visit(s.visit_number)), 6)
+        if stop.presence:
+            extra["presence"] = True
         if unit.is_police and incidents is not None and stop.grid_id in incidents:
             extra["incidents"] = [dict(i) for i in incidents[stop.grid_id]]
         add("visit", s.location, s.arrival_s, s.start_s, s.departure_s, **extra)
@@ -127,6 +141,29 @@ def _route_json(
         "duration_s": int(route.end_s - route.start_s),
         "geometry": _geometry(path_geometry(lon, lat, unit.mode)),
     }
+
+
+def _checkpoints(problem: Problem, plan: Plan, iso: Callable[[int], str]) -> list[dict[str, Any]]:
+    """Each checkpoint: met (by whom, when) or not (why)."""
+    made = {v.stop_id: (r.unit_id, v) for r in plan.routes for v in r.visits}
+    reasons = {u.stop_id: u.reason for u in plan.unassigned if u.stop_id is not None}
+    out = []
+    for stop in problem.stops:
+        if stop.checkpoint is None:
+            continue
+        entry: dict[str, Any] = {"name": stop.checkpoint, "stop_id": stop.stop_id}
+        if stop.stop_id in made:
+            unit_id, v = made[stop.stop_id]
+            entry |= {
+                "met": True,
+                "unit_id": unit_id,
+                "start": iso(v.start_s),
+                "end": iso(v.departure_s),
+            }
+        else:
+            entry |= {"met": False, "reason": reasons.get(stop.stop_id, "not visited")}
+        out.append(entry)
+    return out
 
 
 def plan_to_json(
@@ -201,5 +238,15 @@ def plan_to_json(
         "backend": plan.backend,
         "seed": plan.seed,
         "valid": ev.ok,
+        "presence_risk": round(ev.presence_risk, 6),
+        "idle_share": round(ev.idle_share, 4),
+        "idle_units": [
+            {"unit_id": u.unit_id, "reason": u.reason}
+            for u in plan.unassigned
+            if u.stop_id is None and u.unit_id is not None
+        ],
+        "early_units": list(ev.early_units),
+        "warnings": list(ev.warnings),
+        "checkpoints": _checkpoints(problem, plan, iso),
     }
     return {"summary": summary, "routes": routes, "unassigned": unassigned}

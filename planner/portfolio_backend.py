@@ -146,6 +146,11 @@ def lower(problem: Problem, screening: Screening | None = None) -> Lowered | Non
     prize[n_dep : n_dep + n_stop_nodes] = [
         max(1, round(p / top * PRIZE_RESOLUTION)) if p > 0 else 0 for p in prizes
     ]
+    # checkpoints are hard visits: each outweighs all risk visits together
+    hard = int(prize.sum()) + 1
+    for j, n in enumerate(nodes[:n_stop_nodes]):
+        if problem.stops[n.stop].checkpoint is not None:
+            prize[n_dep + j] = hard
     required = np.zeros(len(loc), dtype=bool)
     required[n_dep + n_stop_nodes :] = True
     allowed: list[set[int]] = [set() for _ in problem.units]

@@ -20,10 +20,12 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.errors import GeoError
 from geo.hierarchy import ancestor_table
 
+from .checkpoints import checkpoint_windows
 from .errors import ProblemError
 from .model import POLICE_KINDS, Break, Problem, Stop, Unit
 from .units_file import UnitsFile
@@ -94,15 +96,20 @@ def problem_points(units: UnitsFile, stops: pd.DataFrame) -> tuple[np.ndarray, n
     """Longitudes and latitudes of every place of the problem, in matrix order.
 
     Depots (start and end, deduplicated, in the units' order) come first, then one place per
-    stop row (columns ``lon``, ``lat``).
+    stop row (columns ``lon``, ``lat``), then one per checkpoint of the units file.
     """
     depots: list[tuple[float, float]] = []
     for u in units.units:
         for p in (u.depot, u.end_depot or u.depot):
             if p not in depots:
                 depots.append(p)
-    lon = np.concatenate([[p[0] for p in depots], stops["lon"].to_numpy(dtype=float)])
-    lat = np.concatenate([[p[1] for p in depots], stops["lat"].to_numpy(dtype=float)])
+    cps = units.checkpoints
+    lon = np.concatenate(
+        [[p[0] for p in depots], stops["lon"].to_numpy(dtype=float), [c.lon for c in cps]]
+    )
+    lat = np.concatenate(
+        [[p[1] for p in depots], stops["lat"].to_numpy(dtype=float), [c.lat for c in cps]]
+    )
     return lon, lat
 
 
@@ -118,6 +125,7 @@ def assemble_problem(
     distance_m: Mapping[str, np.ndarray] | None = None,
     allowed: Mapping[str, frozenset[str] | None] | None = None,
     police_only: Collection[str] = (),
+    checkpoint_grids: Mapping[str, str] | None = None,
 ) -> Problem:
     """Turn units, a stop table and matrices over :func:`problem_points` into a Problem.
 
@@ -134,9 +142,12 @@ def assemble_problem(
         taken as leaf ids.
     police_only
         Leaf grid ids only police may enter.
+    checkpoint_grids
+        The leaf grid each checkpoint (by name) lies in; ``"checkpoint:<name>"`` when unknown
+        (then only units without an area may serve it).
     """
     lon, lat = problem_points(units, stops)
-    n_depots = len(lon) - len(stops)
+    n_depots = len(lon) - len(stops) - len(units.checkpoints)
     depot_index = {
         (float(x), float(y)): i
         for i, (x, y) in enumerate(zip(lon[:n_depots], lat[:n_depots], strict=True))
@@ -188,6 +199,27 @@ def assemble_problem(
                 visits=int(getattr(row, "visits", 1)),
                 min_gap_s=int(getattr(row, "min_gap_s", 7200)),
                 kinds=POLICE_KINDS if grid in police else None,
+                presence=bool(getattr(row, "presence", False)),
+                skills=frozenset(getattr(row, "skills", None) or ()),
+            )
+        )
+    for k, cp in enumerate(units.checkpoints):
+        dwell = units.dwell_s if cp.dwell_s is None else cp.dwell_s
+        windows = checkpoint_windows(
+            cp, origin=origin, shift_end=units.shift_end, timezone=units.timezone, dwell_s=dwell
+        )
+        grid = (checkpoint_grids or {}).get(cp.name, f"checkpoint:{cp.name}")
+        built_stops.append(
+            Stop(
+                stop_id=f"checkpoint:{cp.name}",
+                grid_id=grid,
+                location=n_depots + len(stops) + k,
+                dwell_s=dwell,
+                # no window inside the shift: one that cannot be met (reported, never routed)
+                windows=windows or ((-1, -1),),
+                prize=0.0,
+                kinds=cp.kinds,
+                checkpoint=cp.name,
             )
         )
     return Problem(
@@ -313,5 +345,26 @@ def build_problem(
     }
     police = allowed_leaves(grids, units.police_only) if units.police_only else frozenset()
     return assemble_problem(
-        units, placed, travel_s=travel, distance_m=dist, allowed=allowed, police_only=police
+        units,
+        placed,
+        travel_s=travel,
+        distance_m=dist,
+        allowed=allowed,
+        police_only=police,
+        checkpoint_grids=checkpoint_grids(units, grids),
     )
+
+
+def checkpoint_grids(units: UnitsFile, grids: pd.DataFrame) -> dict[str, str]:
+    """The leaf grid each checkpoint lies in (checkpoints outside every grid are left out)."""
+    if not units.checkpoints:
+        return {}
+    parents = set(grids["parent_id"].dropna().astype(str))
+    leaves = grids.loc[~grids["grid_id"].astype(str).isin(parents)]
+    out: dict[str, str] = {}
+    for cp in units.checkpoints:
+        point = shapely.Point(cp.lon, cp.lat)
+        hit = leaves.loc[leaves.geometry.covers(point)]
+        if len(hit):
+            out[cp.name] = str(hit["grid_id"].iloc[0])
+    return out

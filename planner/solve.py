@@ -7,12 +7,26 @@ themselves with :func:`register_backend`.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Protocol
 
 from .errors import PlannerError
+from .evaluate import evaluate
+from .feasibility import explain, screen
+from .fill import fill_plan
 from .model import Plan, Problem
 
-__all__ = ["Backend", "backends", "register_backend", "solve"]
+__all__ = ["DEFAULT_BACKEND", "Backend", "backends", "register_backend", "solve"]
+
+#: The backend real plans use unless told otherwise: the best on real shifts in
+#: ``python -m benchmarks.patrol`` (docs/planner-benchmarks.md).
+DEFAULT_BACKEND = "portfolio"
+#: Share of the time limit kept for the fill pass (about 1.3 s for 500 stops and 40 units on
+#: an idle core; more where the cores are shared).
+FILL_SHARE = 0.2
+#: Share of the time limit kept after the fill pass for the evaluator and the reasons.
+FILL_MARGIN = 0.02
 
 
 class Backend(Protocol):
@@ -46,10 +60,11 @@ def solve(
     *,
     time_limit_s: float = 10.0,
     seed: int | None = 0,
-    backend: str = "ortools",
+    backend: str = DEFAULT_BACKEND,
     max_solutions: int | None = None,
+    fill: bool = True,
 ) -> Plan:
-    """Plan patrols for ``problem`` with the named backend.
+    """Plan patrols for ``problem`` with the named backend, then fill the units' free time.
 
     Parameters
     ----------
@@ -65,6 +80,10 @@ def solve(
     max_solutions
         A machine-independent search budget (solutions explored); with it, the same seed gives
         the same plan on any machine as long as the time limit is not reached first.
+    fill
+        Fill each unit's free time with more visits after the backend (:mod:`planner.fill`):
+        left-out visits first, then presence doses; the unassigned list is redone after it.
+        The backend then searches for :data:`FILL_SHARE` less of the limit.
 
     Returns
     -------
@@ -79,7 +98,24 @@ def solve(
     if time_limit_s <= 0:
         msg = f"time_limit_s must be > 0, got {time_limit_s}"
         raise PlannerError(msg)
-    return run(problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions)
+    t0 = time.perf_counter()
+    search_s = time_limit_s * (1 - FILL_SHARE) if fill else time_limit_s
+    plan = run(problem, time_limit_s=search_s, seed=seed, max_solutions=max_solutions)
+    if not fill:
+        return plan
+    # the fill pass stops at the limit (less a margin for the evaluator and the reasons)
+    # (it gets its share even when the backend overran a very short limit)
+    deadline = max(
+        t0 + time_limit_s * (1 - FILL_MARGIN), time.perf_counter() + FILL_SHARE * time_limit_s
+    )
+    filled = fill_plan(problem, plan, deadline=deadline)
+    if not evaluate(problem, filled).ok:  # never trade a valid plan for an invalid one
+        filled = plan
+    return dataclasses.replace(
+        filled,
+        unassigned=explain(problem, screen(problem), filled),
+        solve_s=time.perf_counter() - t0,
+    )
 
 
 def _ortools(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,15 @@ import pandas as pd
 from .errors import ProblemError
 from .model import DEFAULT_DWELL_S, DEFAULT_VISIT_GAP_S
 
-__all__ = ["HOW_COLUMNS", "hourly_risk", "incident_centres", "shift_hours", "stop_table"]
+__all__ = [
+    "HOW_COLUMNS",
+    "category_skills",
+    "grid_skills",
+    "hourly_risk",
+    "incident_centres",
+    "shift_hours",
+    "stop_table",
+]
 
 HOW_COLUMNS: tuple[str, ...] = tuple(f"how_{h:03d}" for h in range(168))
 
@@ -118,6 +127,10 @@ def stop_table(
     min_gap_s: int = DEFAULT_VISIT_GAP_S,
     repeat_quantile: float = 0.9,
     max_visits: int = 3,
+    base_share: float = 0.0,
+    keep: Collection[str] = (),
+    presence_gap_s: int | None = None,
+    max_presence_visits: int = 8,
 ) -> pd.DataFrame:
     """The grids worth a visit in this shift, with windows, prizes and wanted visits.
 
@@ -141,6 +154,20 @@ def stop_table(
         midpoint between it and the top want ``max_visits``), where the windows leave room.
     max_visits
         Most visits per shift.
+    base_share
+        Base (prior) risk: every grid's hourly risk is at least this share of the mean hourly
+        risk of the grids with any risk, so a grid with few recorded incidents still has value
+        (presence has value) and a unit allowed only there still patrols. 0: recorded risk only.
+    keep
+        Grid ids kept whatever ``max_stops`` says (e.g. the best grids of each volunteer's
+        area), when they are in ``risk``.
+    presence_gap_s
+        When set, each kept grid also gets a *presence* stop (``stop_id`` ``"<grid_id>~p"``,
+        ``presence`` True): doses of patrol at any time of the shift, at least this far apart
+        from any visit to the grid, worth the grid's mean risk per dwell. They fill the units'
+        free time (:mod:`planner.fill`); the solvers never see them.
+    max_presence_visits
+        Most doses per presence stop.
 
     Returns
     -------
@@ -148,20 +175,28 @@ def stop_table(
         One row per stop, hottest first: ``stop_id`` (``"<grid_id>"``), ``grid_id``,
         ``shift_risk`` (risk expected over the whole shift), ``prize`` (risk expected in the
         windows), ``windows`` (list of ``(start_s, end_s)`` for the start of a visit),
-        ``visits``, ``dwell_s``, ``min_gap_s``.
+        ``visits``, ``dwell_s``, ``min_gap_s``, ``presence``.
     """
     values, start_s = hourly_risk(risk, shift_start, shift_end, timezone)
     end_s = int((pd.Timestamp(shift_end) - pd.Timestamp(shift_start)).total_seconds())
+    _, _, weight = shift_hours(shift_start, shift_end, timezone)
+    if base_share > 0:
+        risky = values.sum(axis=1) > 0
+        if risky.any():
+            hourly = values[risky].sum(axis=1) / weight.sum()
+            values = np.maximum(values, base_share * float(hourly.mean()) * weight[None, :])
     shift_risk = values.sum(axis=1)
     order = np.argsort(-shift_risk, kind="stable")
     order = order[shift_risk[order] > 0]
+    ids = risk["grid_id"].astype(str).to_numpy()
     if max_stops is not None:
-        order = order[:max_stops]
+        kept = set(keep)
+        extra = [i for i in order[max_stops:] if ids[i] in kept]
+        order = np.concatenate([order[:max_stops], np.asarray(extra, dtype=order.dtype)])
     hot = shift_risk[order]
     q1 = float(np.quantile(hot, repeat_quantile)) if len(hot) else np.inf
     q2 = (q1 + float(hot.max())) / 2 if len(hot) else np.inf
     rows = []
-    ids = risk["grid_id"].astype(str).to_numpy()
     for i in order:
         windows, prize = _windows(values[i], start_s, end_s, dwell_s)
         if not windows:
@@ -179,7 +214,25 @@ def stop_table(
                 "visits": int(max(1, min(wanted, room, max_visits))),
                 "dwell_s": int(dwell_s),
                 "min_gap_s": int(min_gap_s),
+                "presence": False,
             }
+        )
+    if presence_gap_s is not None and end_s > dwell_s:
+        doses = min(max_presence_visits, 1 + (end_s - dwell_s) // max(presence_gap_s, 1))
+        hours = float(weight.sum())
+        rows.extend(
+            {
+                "stop_id": f"{ids[i]}~p",
+                "grid_id": ids[i],
+                "shift_risk": float(shift_risk[i]),
+                "prize": float(shift_risk[i]) / hours * dwell_s / 3600,
+                "windows": [(0, end_s - dwell_s)],
+                "visits": int(doses),
+                "dwell_s": int(dwell_s),
+                "min_gap_s": int(presence_gap_s),
+                "presence": True,
+            }
+            for i in order
         )
     columns = [
         "stop_id",
@@ -190,6 +243,7 @@ def stop_table(
         "visits",
         "dwell_s",
         "min_gap_s",
+        "presence",
     ]
     return pd.DataFrame(rows, columns=columns)
 
@@ -231,3 +285,42 @@ def incident_centres(joined: pd.DataFrame) -> pd.DataFrame:
             "near_lat": (sums["wy"] / sums["w"]).to_numpy(),
         }
     )
+
+
+def category_skills(table: pd.DataFrame) -> dict[str, str]:
+    """Category -> skill needed, from a category table's optional ``skill`` column.
+
+    ``table`` is a category table frame (``geo.categories.CategoryTable.table``: ``category``,
+    ``severity``, ``group`` and, here, ``skill``); rows with an empty skill need none.
+    Categories are matched trimmed and case-folded, as the category table matches them.
+    """
+    if "skill" not in table.columns:
+        return {}
+    out: dict[str, str] = {}
+    for category, skill in zip(table["category"], table["skill"], strict=True):
+        text = "" if skill is None or (isinstance(skill, float) and np.isnan(skill)) else str(skill)
+        if text.strip():
+            out[" ".join(str(category).split()).casefold()] = text.strip()
+    return out
+
+
+def grid_skills(incidents: pd.DataFrame, skills: dict[str, str]) -> dict[str, frozenset[str]]:
+    """Skills each grid's stop needs: those of the categories of its incidents.
+
+    Parameters
+    ----------
+    incidents
+        Joined incidents (``grid_id``, ``category``), e.g. those before the shift.
+    skills
+        Category (trimmed, case-folded) -> skill, from :func:`category_skills`.
+    """
+    if not skills or incidents.empty or "category" not in incidents.columns:
+        return {}
+    inside = incidents.loc[incidents["grid_id"].notna()]
+    keys = inside["category"].astype(str).map(lambda c: " ".join(c.split()).casefold())
+    need = keys.map(skills)
+    hit = inside.assign(skill=need.to_numpy()).dropna(subset=["skill"])
+    return {
+        str(g): frozenset(rows["skill"].astype(str))
+        for g, rows in hit.groupby(hit["grid_id"].astype(str), sort=True)
+    }

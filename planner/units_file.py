@@ -18,7 +18,8 @@ copies, ids suffixed ``-1``, ``-2``...). ``mode`` defaults to ``drive`` for poli
 ``walk`` otherwise. ``grids`` takes ids of any level (a community id means all its cells); a
 volunteer without ``grids`` may go nowhere (and is reported), other kinds may go anywhere.
 Top level, also: ``police_only`` (grid ids of any level only police may enter), ``dwell_min``
-(presence per visit, default 12), ``max_stops``.
+(presence per visit, default 12), ``max_stops``, ``checkpoints`` (key sites visited inside
+their windows, :mod:`planner.checkpoints`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .checkpoints import CheckpointSpec, parse_checkpoints
 from .errors import ProblemError
 from .model import MODES, UNIT_KINDS
 
@@ -167,6 +169,7 @@ class UnitsFile:
     police_only: tuple[str, ...] = ()
     dwell_s: int = 720
     max_stops: int | None = None
+    checkpoints: tuple[CheckpointSpec, ...] = ()
 
 
 def _fail(where: str, what: str) -> ProblemError:
@@ -302,6 +305,7 @@ def parse_units(doc: Any, *, source: str = "units file") -> UnitsFile:
         police_only=tuple(str(g) for g in doc.get("police_only") or []),
         dwell_s=round(float(doc.get("dwell_min", 12)) * 60),
         max_stops=None if max_stops is None else int(max_stops),
+        checkpoints=parse_checkpoints(doc.get("checkpoints"), source=source),
     )
 
 

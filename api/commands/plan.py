@@ -17,8 +17,12 @@ from api.commands._inputs import (
     read_incidents,
 )
 from api.planning import check_depots, plan_shift, write_outputs
+from geo.categories import load_categories
 from geo.hierarchy import leaf_grids
 from geo.network import load_network
+from planner.errors import PlannerError
+from planner.solve import DEFAULT_BACKEND, backends
+from planner.stops import category_skills
 from planner.units_file import load_units
 
 __all__ = ["plan"]
@@ -67,9 +71,21 @@ def plan(
     cache_dir: Annotated[
         Path | None, typer.Option(help="Cache folder for the parsed network.")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 2 when a checkpoint cannot be met (default: warn, exit 0).")
+    ] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help=f"Solver backend: {', '.join(backends())} (default: the benchmark's best)."
+        ),
+    ] = DEFAULT_BACKEND,
 ) -> None:
     """Plan patrols for one shift: the right presence in the right grids at the right hours."""
     with cli_errors():
+        if backend not in backends():
+            msg = f"--backend: {backend!r} is not one of {', '.join(backends())}"
+            raise PlannerError(msg)
         unit_file = load_units(units)
         grid_frame = read_grids_file(grids, grids_crs)
         frame, _ = read_incidents(
@@ -79,6 +95,8 @@ def plan(
             categories=categories,
             crs=incidents_crs,
         )
+        # A category table's optional ``skill`` column makes a grid's stop need that skill.
+        table = None if categories is None else load_categories(categories)
         area = leaf_grids(grid_frame).union_all()
         net = load_network(network, polygon=area, cache_dir=cache_dir)
         check_depots(unit_file, net, source=str(units))
@@ -91,6 +109,8 @@ def plan(
                 time_limit_s=time_limit,
                 seed=seed,
                 max_stops=max_stops,
+                backend=backend,
+                category_skills=None if table is None else category_skills(table.table),
             )
         files = write_outputs(run, grid_frame, out, network=net)
     s = run.document["summary"]
@@ -100,3 +120,11 @@ def plan(
         f"{s['distance_m'] / 1000:.1f} km; wrote {len(files)} files to {out}",
         highlight=False,
     )
+    for u in s.get("idle_units", []):
+        console.print(f"unit {u['unit_id']} does not patrol: {u['reason']}", highlight=False)
+    for w in s.get("warnings", []):
+        console.print(f"warning: {w}", highlight=False)
+    missed = [c["name"] for c in s.get("checkpoints", []) if not c.get("met")]
+    if missed and strict:
+        console.print(f"--strict: checkpoints not met: {', '.join(missed)}", highlight=False)
+        raise typer.Exit(2)

@@ -48,6 +48,9 @@ class PlanIn(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     time_limit_s: float = Field(default=10.0, gt=0, le=600)
     max_stops: int | None = Field(default=None, ge=1, le=5000)
+    backend: Literal["ortools", "portfolio"] | None = Field(
+        default=None, description="Solver backend (default: the benchmark's best)"
+    )
 
 
 class PlanAccepted(BaseModel):

@@ -28,6 +28,7 @@ from geo.errors import GeoError
 from maps.errors import MapsError
 from maps.privacy import CIVILIAN_KINDS, export_route
 from planner.errors import PlannerError
+from planner.solve import DEFAULT_BACKEND
 from planner.units_file import parse_units
 
 from .grids import GridCache, GridSet
@@ -191,6 +192,7 @@ def run_plan(
             time_limit_s=min(float(request.get("time_limit_s", 10.0)), settings.plan_time_limit_s),
             seed=int(request.get("seed", 0)),
             max_stops=request.get("max_stops"),
+            backend=request.get("backend") or DEFAULT_BACKEND,
         )
         risk = run.risk[["grid_id", "count", "risk"]].to_dict(orient="records")
         from .shift import store_version_zero  # re-planning keeps the shift of version 0

@@ -13,13 +13,19 @@ from typing import Any
 
 import numpy as np
 import pyvrp
-from pyvrp.constants import MAX_VALUE
 from pyvrp.stop import MaxIterations, MultipleCriteria
 
 from .arrays import HORIZON, EngineResult, Routes, RoutingArrays, objective
 from .clock import Budget, Clock
 
-__all__ = ["lexicographic_prize_weight", "solve", "to_problem_data", "to_solution"]
+__all__ = ["BANNED", "lexicographic_prize_weight", "solve", "to_problem_data", "to_solution"]
+
+#: Travel time and cost to and from a visit a vehicle may not serve: far beyond any shift (so a
+#: route through it is never feasible) yet small enough that PyVRP's penalised costs cannot
+#: overflow. ``pyvrp.constants.MAX_VALUE`` (2**44) times a grown time-warp penalty overflows
+#: int64 inside PyVRP's local search, which then cycles on "improving" moves forever (seen on
+#: the demo shift: a 10 s solve had not returned after 5 minutes).
+BANNED = 10**9
 
 
 def lexicographic_prize_weight(arrays: RoutingArrays) -> int:
@@ -113,8 +119,8 @@ def _profiles(arrays: RoutingArrays) -> tuple[list[Any], list[Any], list[int]]:
             if v.allowed is not None:
                 banned = [i for i in arrays.visits if i not in v.allowed]
                 for matrix in (distance, duration):
-                    matrix[:, banned] = MAX_VALUE
-                    matrix[banned, :] = MAX_VALUE
+                    matrix[:, banned] = BANNED
+                    matrix[banned, :] = BANNED
                     matrix[banned, banned] = 0
             distances.append(distance)
             durations.append(duration)

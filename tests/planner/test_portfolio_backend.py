@@ -142,7 +142,7 @@ def test_unassigned_keep_reasons() -> None:
     plan = solve_portfolio(p, time_limit_s=0.5, seed=0)
     reasons = {u.stop_id: u.reason for u in plan.unassigned if u.stop_id}
     assert reasons["c"] == "no unit may enter grid g3"
-    assert reasons["b"].startswith("dropped")
+    assert reasons["b"].startswith("value: ")
     assert [v.stop_id for r in plan.routes for v in r.visits] == ["a"]
     assert evaluate(p, plan).ok
 
