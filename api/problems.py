@@ -161,6 +161,7 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this",
     404: "Not found (or outside the token's scope)",
     409: "Conflict with the current state",
+    412: "If-Match does not match the current version (read again and retry)",
     413: "Request body too large",
     422: "Invalid input; `field` names the first bad field",
 }
