@@ -340,8 +340,8 @@ def content_disposition(name: str) -> str:
     ``filename`` is an ASCII fallback (other characters, quotes and backslashes become ``_``);
     ``filename*`` carries the exact name, UTF-8 percent-encoded (RFC 8187).
 
-    >>> content_disposition('car "1"/北.gpx')
-    'attachment; filename="car__1___.gpx"; filename*=UTF-8\'\'car%20%221%22%2F%E5%8C%97.gpx'
+    >>> print(content_disposition('car "1"/北.gpx'))
+    attachment; filename="car__1___.gpx"; filename*=UTF-8''car%20%221%22%2F%E5%8C%97.gpx
     """
     fallback = "".join(c if " " <= c <= "~" and c not in '"\\/' else "_" for c in name)
     fallback = fallback.replace(" ", "_")
