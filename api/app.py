@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db.engine import Database
+from api.docs_ui import install_docs
 from api.problems import install_handlers, problem_response
 from api.services.grids import GridCache
 from api.services.plans import NetworkCache, fail_interrupted
@@ -132,6 +133,8 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
         version="0.1.0",
         summary="Grids, incidents, the incident workflow, hotspots and patrol plans.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "ogc", "description": "OGC API - Features (grids, incidents)"},
             {"name": "incidents", "description": "Ingestion from the dispatch system"},
@@ -147,6 +150,7 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
     app.state.grid_cache = GridCache(database)
     app.state.networks = NetworkCache()
     install_handlers(app)
+    install_docs(app)
     _include_routers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

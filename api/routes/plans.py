@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal, current_principal, require_roles
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
-from api.problems import ProblemError, responses
+from api.problems import ProblemError, responses, scrub
 from api.services import incidents as incidents_service
 from api.services import plans as service
 from api.validation import Count, Identifier, Label, Number
@@ -227,7 +227,7 @@ def get_plan(
         created_at=job.created_at.isoformat(),
         updated_at=job.updated_at.isoformat(),
         district=job.district_id,
-        error=job.error,
+        error=None if job.error is None else scrub(job.error),
         result=plan,
     )
 
