@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .spatial import SpatialGeometry
 
-__all__ = ["Base", "Grid", "Incident", "Plan", "Transition"]
+__all__ = ["Base", "Grid", "Incident", "Plan", "RevokedToken", "Transition"]
 
 UTCDateTime = sa.DateTime(timezone=True)
 
@@ -121,3 +121,14 @@ class Plan(Base):
     request: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class RevokedToken(Base):
+    """A bearer token revoked by its id (the deny list checked on every request)."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
