@@ -34,9 +34,11 @@ __all__ = [
     "FreeText",
     "Identifier",
     "Label",
+    "LocalTime",
     "Number",
     "Timestamp",
     "check_identifier",
+    "check_local_time",
     "check_text",
     "json_depth",
     "parse_time",
@@ -177,6 +179,36 @@ def parse_time(text: str, *, what: str = "time") -> datetime:
     return utc
 
 
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
+
+
+def check_local_time(value: str) -> str:
+    """A time of a units document: ``HH:MM``, or ISO 8601 with or without an offset, 1900..2200.
+
+    >>> check_local_time("18:00"), check_local_time("2026-11-02T18:00")
+    ('18:00', '2026-11-02T18:00')
+    """
+    if _CLOCK.match(value):
+        hours, minutes = (int(part) for part in value.split(":"))
+        if hours > 23 or minutes > 59:
+            msg = "must be a clock time HH:MM between 00:00 and 23:59"
+            raise ValueError(msg)
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        msg = "must be HH:MM or an ISO 8601 time such as 2026-11-02T18:00"
+        raise ValueError(msg) from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        msg = f"must be between the years {MIN_YEAR} and {MAX_YEAR}"
+        raise ValueError(msg)
+    offset = parsed.utcoffset()
+    if offset is not None and abs(offset) >= timedelta(hours=24):
+        msg = "has an impossible UTC offset"
+        raise ValueError(msg)
+    return value
+
+
 def _time_validator(value: Any) -> datetime:
     if isinstance(value, datetime):  # already parsed (Python callers)
         if value.tzinfo is None:
@@ -220,6 +252,14 @@ FreeText = Annotated[
 ]
 #: An RFC 3339 time with its offset (1900..2200), answered as an aware UTC datetime.
 Timestamp = Annotated[datetime, BeforeValidator(_time_validator)]
+#: A time of a units document (``HH:MM`` or ISO 8601, offset optional), kept as text.
+LocalTime = Annotated[
+    str,
+    BeforeValidator(_strict_str),
+    Field(min_length=1, max_length=40),
+    AfterValidator(check_text),
+    AfterValidator(check_local_time),
+]
 #: A finite JSON number (never a bool or a string).
 Number = Annotated[float, BeforeValidator(_strict_number)]
 #: A JSON integer (never a bool, a float or a string).

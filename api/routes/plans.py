@@ -20,7 +20,7 @@ from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses, scrub
 from api.services import incidents as incidents_service
 from api.services import plans as service
-from api.validation import Count, Identifier, Label, Number
+from api.validation import Count, Identifier, Label, LocalTime, Number
 from maps.export import export_plan
 from planner.units_file import parse_units
 
@@ -40,7 +40,7 @@ MEDIA_TYPES = {
 
 _LOOSE = ConfigDict(extra="allow")
 #: A time in a units document: ISO 8601, or HH:MM on the shift's clock for breaks.
-UnitsTime = Annotated[Label, Field(max_length=40)]
+UnitsTime = LocalTime
 LonLat = Annotated[list[Number], Field(min_length=2, max_length=2)]
 Minutes = Annotated[Number, Field(ge=0, le=7 * 24 * 60)]
 
@@ -181,7 +181,7 @@ async def post_plan(
         raise ProblemError(422, "units: at most 1000 units in all (count included)", field="units")
     try:
         parse_units(units, source="request body 'units'")  # bad units: 422 now, not later
-    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+    except (TypeError, ValueError, ArithmeticError, NotImplementedError) as exc:
         raise ProblemError(422, f"units: {exc}", field="units") from None
     if settings.network_path is None:
         msg = "planning is not configured: set PATROLGRID_NETWORK_PATH to an OpenStreetMap file"
