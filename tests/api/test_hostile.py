@@ -527,3 +527,52 @@ def test_audit_count_matches_versions(app: Any, client: TestClient) -> None:
             sa.select(sa.func.count()).select_from(Transition).where(Transition.incident_id == "v1")
         )
     assert version == audit == 3
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_racing_transitions_in_process(app: Any, client: TestClient) -> None:
+    """Two threads moving one incident with the same expected version: one wins, one gets 412,
+    on each database; the audit trail has exactly the winner's entry after the common ones."""
+    import threading
+
+    from api.auth import Principal
+    from api.problems import ProblemError
+    from api.services import incidents as service
+    from api.workflow import TransitionRequest
+
+    client.post("/incidents", json=incident("rc"), headers=DISPATCHER)
+    for to in ("verified", "accepted"):
+        client.post("/incidents/rc/transitions", json={"to": to}, headers=DISPATCHER)
+    who = Principal(role="dispatcher", subject="t")
+    for round_ in range(5):
+        version = client.get("/incidents/rc", headers=DISPATCHER).json()["version"]
+        barrier = threading.Barrier(2)
+        outcome: dict[str, int] = {}
+
+        def move(
+            unit: str,
+            version: int = version,
+            barrier: Any = barrier,
+            outcome: dict[str, int] = outcome,
+        ) -> None:
+            request = TransitionRequest("dispatched", unit_id=unit)
+            barrier.wait()
+            try:
+                service.apply_transition(
+                    app.state.database, "rc", request, who, {}, expected_version=version
+                )
+                outcome[unit] = 200
+            except ProblemError as exc:
+                outcome[unit] = exc.status
+
+        threads = [threading.Thread(target=move, args=(f"u{round_}{k}",)) for k in "ab"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcome.values()) == [200, 412], outcome
+        winner = next(u for u, status in outcome.items() if status == 200)
+        assert client.get("/incidents/rc", headers=DISPATCHER).json()["unit_id"] == winner
+        trail = client.get("/incidents/rc/transitions", headers=DISPATCHER).json()
+        assert trail[-1]["details"]["unit_id"] == winner
+        assert len(trail) == 4 + round_
