@@ -11,25 +11,30 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db.engine import Database
+from api.docs_ui import install_docs
 from api.problems import install_handlers, problem_response
 from api.services.grids import GridCache
 from api.services.plans import NetworkCache, fail_interrupted
 from api.settings import Settings, get_settings
+from api.validation import MAX_JSON_DEPTH, json_depth, text_problem
 
 __all__ = ["BodyLimit", "create_app"]
 
 
-class _TooLargeError(Exception):
-    pass
-
-
 class BodyLimit:
-    """ASGI middleware refusing request bodies over ``max_bytes`` (declared or streamed)."""
+    """ASGI middleware guarding the shape of every request before any route sees it.
+
+    * The path and the query string must not carry control characters (``%00``...): 400.
+    * A body over ``max_bytes`` (declared or streamed) is refused with 413.
+    * A JSON body nested deeper than :data:`api.validation.MAX_JSON_DEPTH` is refused with 400
+      (the body is read once here, bounded by ``max_bytes``, and replayed to the route).
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -39,34 +44,56 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        refusal = _refuse_target(scope)
+        if refusal is not None:
+            await problem_response(400, refusal[1], field=refusal[0])(scope, receive, send)
+            return
         detail = f"request body is larger than {self.max_bytes} bytes (PATROLGRID_MAX_BODY_BYTES)"
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 await problem_response(413, detail, field="body")(scope, receive, send)
                 return
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLargeError:
-            if not started:
+            if message["type"] != "http.request":
+                break  # the client went away
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
                 await problem_response(413, detail, field="body")(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body.lstrip()[:1] in (b"{", b"[") and json_depth(body) > MAX_JSON_DEPTH:
+            msg = f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            await problem_response(400, msg, field="body")(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _refuse_target(scope: Scope) -> tuple[str, str] | None:
+    """``(field, detail)`` when the path or query carries text no id or parameter may hold."""
+    problem = text_problem(scope.get("path", ""))
+    if problem:
+        return "path", f"path: {problem}"
+    query = unquote_plus(scope.get("query_string", b"").decode("latin-1"), errors="replace")
+    problem = text_problem(query)
+    if problem:
+        return "query", f"query: {problem}"
+    return None
 
 
 def create_app(settings: Settings | None = None, *, schema: str | None = None) -> FastAPI:
@@ -106,6 +133,8 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
         version="0.1.0",
         summary="Grids, incidents, the incident workflow, hotspots and patrol plans.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "ogc", "description": "OGC API - Features (grids, incidents)"},
             {"name": "incidents", "description": "Ingestion from the dispatch system"},
@@ -121,6 +150,7 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
     app.state.grid_cache = GridCache(database)
     app.state.networks = NetworkCache()
     install_handlers(app)
+    install_docs(app)
     _include_routers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,8 +1,10 @@
 """Bearer tokens and roles.
 
-A token is ``pg1.<payload>.<signature>``: the payload (base64url JSON: role, community,
-district, subject, issued/expiry times) signed with HMAC-SHA256 under the ``PATROLGRID_SECRET``
-setting. Nothing is stored; changing the secret revokes every token. Tokens and the secret are
+A token is ``pg1.<payload>.<signature>``: the payload (base64url JSON: token id ``jti``, role,
+community, district, subject, issued/expiry times) signed with HMAC-SHA256 under the
+``PATROLGRID_SECRET`` setting. Tokens live 12 hours by default (``PATROLGRID_TOKEN_TTL_S``).
+One token is revoked by its id (``patrolgrid token revoke ID``: a deny list in the database,
+checked on every request); changing the secret revokes every token. Tokens and the secret are
 never logged.
 
 Roles
@@ -24,6 +26,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,6 +35,7 @@ from fastapi import Depends, Request
 from .problems import ProblemError
 
 __all__ = [
+    "DEFAULT_TTL_S",
     "ROLES",
     "Principal",
     "TokenError",
@@ -42,6 +46,8 @@ __all__ = [
 ]
 
 ROLES: tuple[str, ...] = ("admin", "dispatcher", "supervisor", "volunteer")
+#: Default lifetime of a token: one shift and a half.
+DEFAULT_TTL_S = 12 * 3600
 _PREFIX = "pg1"
 
 
@@ -57,6 +63,7 @@ class Principal:
     subject: str
     community: str | None = None
     district: str | None = None
+    token_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -84,8 +91,9 @@ def create_token(
     community: str | None = None,
     district: str | None = None,
     subject: str | None = None,
-    ttl_s: int = 30 * 24 * 3600,
+    ttl_s: int = DEFAULT_TTL_S,
     now: float | None = None,
+    token_id: str | None = None,
 ) -> str:
     """Sign a bearer token.
 
@@ -112,6 +120,7 @@ def create_token(
         raise TokenError(msg)
     issued = int(time.time() if now is None else now)
     body: dict[str, Any] = {
+        "jti": token_id or uuid.uuid4().hex,
         "role": role,
         "sub": subject or role,
         "iat": issued,
@@ -149,6 +158,9 @@ def verify_token(secret: str, token: str, *, now: float | None = None) -> Princi
     if not isinstance(body, dict) or body.get("role") not in ROLES:
         msg = "bearer token names no known role"
         raise TokenError(msg)
+    if not isinstance(body.get("jti"), str):
+        msg = "bearer token has no id (an old token); create a new one"
+        raise TokenError(msg)
     if float(body.get("exp", 0)) < (time.time() if now is None else now):
         msg = "bearer token has expired; create a new one"
         raise TokenError(msg)
@@ -157,6 +169,7 @@ def verify_token(secret: str, token: str, *, now: float | None = None) -> Princi
         subject=str(body.get("sub", body["role"])),
         community=body.get("community"),
         district=body.get("district"),
+        token_id=body["jti"],
     )
 
 
@@ -170,9 +183,15 @@ def current_principal(request: Request) -> Principal:
         raise ProblemError(401, detail, field="header.authorization", headers=challenge)
     secret = request.app.state.settings.secret.get_secret_value()
     try:
-        return verify_token(secret, token.strip())
+        principal = verify_token(secret, token.strip())
     except TokenError as exc:
         raise ProblemError(401, str(exc), field="header.authorization", headers=challenge) from None
+    from api.services.tokens import is_revoked
+
+    if is_revoked(request.app.state.database, principal.token_id):
+        msg = "bearer token has been revoked; ask for a new one"
+        raise ProblemError(401, msg, field="header.authorization", headers=challenge)
+    return principal
 
 
 def require_roles(*roles: str) -> Any:

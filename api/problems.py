@@ -9,7 +9,12 @@ and, where one field is at fault, ``field`` (a JSON pointer-like dotted path suc
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
+import tempfile
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +35,7 @@ __all__ = [
     "install_handlers",
     "problem_response",
     "responses",
+    "scrub",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -86,6 +92,29 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+def _server_prefixes() -> list[str]:
+    """Folders of this server whose paths must never appear in an answer (longest first)."""
+    root = str(Path(__file__).resolve().parents[1])
+    found = {tempfile.gettempdir(), os.path.realpath(tempfile.gettempdir()), root, sys.prefix}
+    found |= {sys.base_prefix, str(Path.home()), os.getcwd()}
+    return sorted((p for p in found if len(p) > 1), key=len, reverse=True)
+
+
+_PATHS = re.compile(
+    "(" + "|".join(re.escape(p) for p in _server_prefixes()) + r")(?:/[^\s'\"(),;:]*)?"
+)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every path under a server folder cut to its file name.
+
+    >>> import tempfile
+    >>> scrub(f"cannot read {tempfile.gettempdir()}/patrolgrid-grids-x/upload.geojson: bad")
+    'cannot read upload.geojson: bad'
+    """
+    return _PATHS.sub(lambda m: Path(m.group(0)).name or "<server path>", text)
+
+
 def problem_response(
     status: int,
     detail: str | None,
@@ -99,7 +128,7 @@ def problem_response(
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        "detail": None if detail is None else scrub(detail),
     }
     if field is not None:
         body["field"] = field
@@ -130,14 +159,17 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _loc(err.get("loc", ())), "reason": str(err.get("msg", "invalid"))}
+            {"field": _loc(err.get("loc", ())), "reason": scrub(str(err.get("msg", "invalid")))}
             for err in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "reason": "invalid request"}
+        # OGC API - Features answers an invalid parameter with 400 (Requirement 7.15/7.16)
+        route = request.scope.get("route")
+        status = 400 if "ogc" in (getattr(route, "tags", None) or ()) else 422
         return problem_response(
-            422,
+            status,
             f"{first['field']}: {first['reason']}",
             field=first["field"],
             errors=errors,
@@ -161,6 +193,7 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this",
     404: "Not found (or outside the token's scope)",
     409: "Conflict with the current state",
+    412: "If-Match does not match the current version (read again and retry)",
     413: "Request body too large",
     422: "Invalid input; `field` names the first bad field",
 }

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_STAGE_LIMITS_S),
         description="Seconds an incident may stay in each stage before it is overdue (JSON object).",
     )
-    token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60, description="Lifetime of a new token.")
+    token_ttl_s: int = Field(
+        default=12 * 3600, ge=60, description="Lifetime of a new token (default 12 hours)."
+    )
     network_path: Path | None = Field(
         default=None, description="Street network file (.osm/.osm.pbf/.graphml) used for plans."
     )

@@ -1,4 +1,4 @@
-"""``patrolgrid token create``: print a signed bearer token for a role."""
+"""``patrolgrid token create`` / ``token revoke``: bearer tokens for a role, revoked by id."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands._app import app, cli_errors, console, fail
+from api.commands._app import app, cli_errors, console, err_console, fail
 
 token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -25,7 +25,7 @@ def create(
     ttl_days: Annotated[float | None, typer.Option(help="Lifetime in days.", min=0.001)] = None,
 ) -> None:
     """Print a bearer token signed with PATROLGRID_SECRET (send it as Authorization: Bearer ...)."""
-    from api.auth import TokenError, create_token
+    from api.auth import TokenError, create_token, verify_token
     from api.settings import Settings
 
     with cli_errors():
@@ -44,3 +44,33 @@ def create(
         except (TokenError, RuntimeError, ValueError) as exc:
             raise fail(str(exc)) from None
         console.print(token, highlight=False, soft_wrap=True)
+        token_id = verify_token(settings.secret.get_secret_value(), token).token_id
+        err_console.print(
+            f"token id: {token_id} (revoke with `patrolgrid token revoke {token_id}`)",
+            highlight=False,
+        )
+
+
+@token_app.command("revoke")
+def revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (printed by `token create`).")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the deny list).")] = None,
+) -> None:
+    """Revoke one token by its id: the server refuses it from the next request on."""
+    from api.db.engine import Database
+    from api.services.tokens import revoke as deny
+    from api.settings import Settings
+    from api.validation import text_problem
+
+    with cli_errors():
+        if not 1 <= len(token_id) <= 64 or text_problem(token_id):
+            raise fail("TOKEN_ID: expected the printable id printed by `patrolgrid token create`")
+        settings = Settings()
+        database = Database(settings.database_url, schema=settings.db_schema)
+        try:
+            database.migrate()
+            added = deny(database, token_id, reason=reason)
+        finally:
+            database.dispose()
+        state = "revoked" if added else "was already revoked"
+        console.print(f"token {token_id} {state}", highlight=False)

@@ -15,7 +15,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .spatial import SpatialGeometry
 
-__all__ = ["Base", "Checkin", "Grid", "Incident", "Plan", "PlanVersion", "Position", "Transition"]
+__all__ = [
+    "Base",
+    "Checkin",
+    "Grid",
+    "Incident",
+    "Plan",
+    "PlanVersion",
+    "Position",
+    "RevokedToken",
+    "Transition",
+]
 
 UTCDateTime = sa.DateTime(timezone=True)
 
@@ -166,3 +176,14 @@ class Checkin(Base):
     unit_id: Mapped[str] = mapped_column(sa.String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(sa.String(256))
+
+
+class RevokedToken(Base):
+    """A bearer token revoked by its id (the deny list checked on every request)."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -18,6 +18,8 @@ from api.services import features
 router = APIRouter(tags=["ogc"])
 
 GEOJSON = "application/geo+json"
+#: Largest page of ``/items``; a bigger ``limit`` is clamped to it (OGC API - Features 7.15.3).
+MAX_LIMIT = 10_000
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
@@ -96,14 +98,16 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _collection_info(request: Request, collection: features.Collection) -> CollectionInfo:
+def _collection_info(
+    request: Request, collection: features.Collection, extent: dict[str, Any]
+) -> CollectionInfo:
     base = _base(request)
     return CollectionInfo(
         id=collection.id,
         title=collection.title,
         description=collection.description,
         crs=["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
-        extent={"spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]}},
+        extent=extent,
         links=[
             Link(href=f"{base}/collections/{collection.id}", rel="self", type="application/json"),
             Link(href=f"{base}/collections/{collection.id}/items", rel="items", type=GEOJSON),
@@ -144,16 +148,25 @@ def conformance() -> Conformance:
     responses=responses(401),
 )
 def collections(
-    request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    database: DatabaseDep,
 ) -> Collections:
-    """The collections the caller may read (volunteers do not see ``incidents``)."""
+    """The collections the caller may read (volunteers do not see ``incidents``).
+
+    Each extent is the real one of the data in the caller's scope (bbox and time interval).
+    """
     visible = [
         c
         for c in features.COLLECTIONS.values()
         if c.id != "incidents" or principal.role != "volunteer"
     ]
+    with database.sessions() as session:
+        extents = [features.extent(session, c, principal) for c in visible]
     return Collections(
-        collections=[_collection_info(request, c) for c in visible],
+        collections=[
+            _collection_info(request, c, e) for c, e in zip(visible, extents, strict=True)
+        ],
         links=[Link(href=f"{_base(request)}/collections", rel="self", type="application/json")],
     )
 
@@ -165,17 +178,19 @@ CollectionId = Annotated[str, Path(description="`grids` or `incidents`", max_len
     "/collections/{collectionId}",
     response_model=CollectionInfo,
     summary="One collection",
-    responses=responses(401, 403, 404),
+    responses=responses(400, 401, 403, 404),
 )
 def collection(
     request: Request,
     collectionId: CollectionId,  # noqa: N803 (OGC parameter name)
     principal: Annotated[Principal, Depends(current_principal)],
+    database: DatabaseDep,
 ) -> CollectionInfo:
-    """A collection's description."""
+    """A collection's description with its real extent in the caller's scope."""
     found = features.collection_or_404(collectionId)
     features._check_access(found, principal)
-    return _collection_info(request, found)
+    with database.sessions() as session:
+        return _collection_info(request, found, features.extent(session, found, principal))
 
 
 @router.get(
@@ -187,7 +202,7 @@ def collection(
             "description": "A page of features",
             "content": {GEOJSON: {"schema": FeatureCollectionOut.model_json_schema()}},
         },
-        **responses(400, 401, 403, 404, 422),
+        **responses(400, 401, 403, 404),
     },
 )
 async def items(
@@ -202,7 +217,9 @@ async def items(
         str | None,
         Query(description="RFC 3339 instant or interval start/end ('..' open)", max_length=100),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    limit: Annotated[
+        int, Query(ge=1, description=f"Page size; above {MAX_LIMIT} it is clamped to {MAX_LIMIT}")
+    ] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
     level: Annotated[
         str | None,
@@ -211,6 +228,7 @@ async def items(
 ) -> JSONResponse:
     """Features filtered by ``bbox`` and ``datetime`` in the database, paged with ``next`` links."""
     found = features.collection_or_404(collectionId)
+    limit = min(limit, MAX_LIMIT)
     box = features.parse_bbox(bbox)
     interval = features.parse_datetime(datetime)
 
@@ -266,7 +284,7 @@ async def items(
             "description": "The feature",
             "content": {GEOJSON: {"schema": FeatureOut.model_json_schema()}},
         },
-        **responses(401, 403, 404),
+        **responses(400, 401, 403, 404),
     },
 )
 def item(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import Principal, require_roles
+from api.concurrency import etag
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.services import incidents as service
@@ -31,13 +32,24 @@ class RejectedRow(BaseModel):
     reason: str
 
 
+class ConflictRow(BaseModel):
+    """A row whose id is stored with other content, not applied (resend to correct it)."""
+
+    index: int
+    incident_id: str
+    fields: list[str]
+    reason: str
+
+
 class IngestAnswer(BaseModel):
-    """What happened to a batch: stored, already there, refused (with reasons)."""
+    """What happened to a batch: stored, already there, corrected, conflicting, refused."""
 
     accepted: int
     duplicates: int
     outside: int
     rejected: list[RejectedRow]
+    updated: int = 0
+    conflicts: list[ConflictRow] = []
 
 
 class IncidentOut(BaseModel):
@@ -64,6 +76,7 @@ class IncidentOut(BaseModel):
     handled_at: str | None
     closed_at: str | None
     satisfaction: int | None
+    version: int
 
 
 class OverdueOut(IncidentOut):
@@ -142,16 +155,25 @@ async def post_incidents(
         bool,
         Query(description="Store nothing if any row is rejected (default: store the good rows)"),
     ] = False,
+    on_conflict: Annotated[
+        Literal["report", "update"],
+        Query(
+            description="A stored id resent with other content: report it in `conflicts` "
+            "(default) or apply it as a correction (audited)"
+        ),
+    ] = "report",
 ) -> Any:
     """Store incidents idempotently by ``incident_id``; bad rows are reported, good ones stored.
 
-    A retried batch stores nothing twice: already stored ids are counted as ``duplicates``.
+    A retried batch stores nothing twice: already stored ids with the same content are counted
+    as ``duplicates``; with other content they are ``conflicts``, or corrections (``updated``,
+    each with an audit entry) with ``on_conflict=update`` or a row ``version``.
     With ``atomic=true`` a batch with any rejected row stores nothing and answers 422.
     """
     try:
         body = json.loads(await request.body())
         rows = rows_of(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         text = (
             str(exc)
             if not isinstance(exc, json.JSONDecodeError)
@@ -169,6 +191,7 @@ async def post_incidents(
         actor=principal.label,
         limits_s=settings.stage_limits_s,
         atomic=atomic,
+        on_conflict=on_conflict,
     )
     answer = IngestAnswer(
         accepted=result.accepted,
@@ -177,6 +200,13 @@ async def post_incidents(
         rejected=[
             RejectedRow(index=r.index, incident_id=r.incident_id, reason=r.reason)
             for r in result.rejected
+        ],
+        updated=result.updated,
+        conflicts=[
+            ConflictRow(
+                index=c.index, incident_id=c.incident_id, fields=list(c.fields), reason=c.reason
+            )
+            for c in result.conflicts
         ],
     )
     if atomic and result.rejected:
@@ -192,6 +222,7 @@ async def post_incidents(
                     {"field": f"incidents.{r.index}", "reason": r.reason} for r in result.rejected
                 ],
                 "rejected": [r.model_dump() for r in answer.rejected],
+                "conflicts": [c.model_dump() for c in answer.conflicts],
             },
             status_code=422,
             media_type="application/problem+json",
@@ -221,7 +252,13 @@ def get_overdue(
     responses=responses(401, 403, 404),
 )
 def get_incident(
-    incident_id: IncidentId, principal: Reader, database: DatabaseDep
+    incident_id: IncidentId, principal: Reader, database: DatabaseDep, response: Response
 ) -> dict[str, Any]:
-    """An incident with its workflow state (supervisors: in their district only)."""
-    return service.get_incident(database, incident_id, principal)
+    """An incident with its workflow state (supervisors: in their district only).
+
+    The ``ETag`` header is the incident's version: send it back as ``If-Match`` with a
+    transition so that it fails with 412 if someone else changed the incident meanwhile.
+    """
+    body = service.get_incident(database, incident_id, principal)
+    response.headers["ETag"] = etag(body["version"])
+    return body

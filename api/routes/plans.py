@@ -7,18 +7,20 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal, current_principal, require_roles
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
-from api.problems import ProblemError, responses
+from api.problems import ProblemError, responses, scrub
 from api.services import incidents as incidents_service
 from api.services import plans as service
+from api.validation import Count, Identifier, Label, LocalTime, Number
 from maps.export import export_plan
 from planner.units_file import parse_units
 
@@ -36,10 +38,64 @@ MEDIA_TYPES = {
 }
 
 
+_LOOSE = ConfigDict(extra="allow")
+#: A time in a units document: ISO 8601, or HH:MM on the shift's clock for breaks.
+UnitsTime = LocalTime
+LonLat = Annotated[list[Number], Field(min_length=2, max_length=2)]
+Minutes = Annotated[Number, Field(ge=0, le=7 * 24 * 60)]
+
+
+class ShiftIn(BaseModel):
+    """A shift: start and end (ISO 8601; local to the document's time zone without offset)."""
+
+    model_config = _LOOSE
+    start: UnitsTime
+    end: UnitsTime
+
+
+class BreakIn(BaseModel):
+    """A break of a unit."""
+
+    model_config = _LOOSE
+    earliest: UnitsTime
+    latest: UnitsTime | None = None
+    minutes: Minutes
+    at: Label | None = None
+
+
+class UnitIn(BaseModel):
+    """One unit of a units document (see :mod:`planner.units_file`)."""
+
+    model_config = _LOOSE
+    unit_id: Identifier
+    kind: Label
+    mode: Label | None = None
+    depot: LonLat
+    end_depot: LonLat | None = None
+    shift: ShiftIn | None = None
+    max_duration_min: Minutes | None = None
+    breaks: list[BreakIn] | None = Field(default=None, max_length=16)
+    skills: list[Label] | None = Field(default=None, max_length=64)
+    grids: list[Identifier] | None = Field(default=None, max_length=10_000)
+    count: Count = Field(default=1, ge=1, le=100)
+
+
+class UnitsIn(BaseModel):
+    """A units document, as in a units file: strict types, bounded sizes."""
+
+    model_config = _LOOSE
+    timezone: Label = "UTC"
+    shift: ShiftIn
+    units: list[UnitIn] = Field(min_length=1, max_length=500)
+    police_only: list[Identifier] | None = Field(default=None, max_length=10_000)
+    dwell_min: Minutes | None = None
+    max_stops: Count | None = Field(default=None, ge=1, le=5000)
+
+
 class PlanIn(BaseModel):
     """A planning request: the units document (as in a units file) and solver settings."""
 
-    units: dict[str, Any] = Field(
+    units: UnitsIn = Field(
         description="timezone, shift {start, end}, units [...] (see planner.units_file)"
     )
     district: str | None = Field(
@@ -92,7 +148,11 @@ def _visible_plan(request: Request, job: Any, principal: Principal) -> dict[str,
     if principal.role == "volunteer":
         if not plan["routes"]:
             raise ProblemError(404, f"plan {job.plan_id!r} has no route of your community")
-        plan["unassigned"] = []
+        plan = {
+            "summary": service.volunteer_summary(plan.get("summary", {}), plan["routes"]),
+            "routes": plan["routes"],
+            "unassigned": [],
+        }
     return plan
 
 
@@ -119,11 +179,17 @@ async def post_plan(
                 403, "district: a supervisor plans for its own district only", field="district"
             )
         district = principal.district
-    parse_units(body.units, source="request body 'units'")  # bad units: 422 now, not later
+    units = body.units.model_dump(exclude_unset=True)
+    if sum(u.count for u in body.units.units) > 1000:
+        raise ProblemError(422, "units: at most 1000 units in all (count included)", field="units")
+    try:
+        parse_units(units, source="request body 'units'")  # bad units: 422 now, not later
+    except (TypeError, ValueError, ArithmeticError, NotImplementedError) as exc:
+        raise ProblemError(422, f"units: {exc}", field="units") from None
     if settings.network_path is None:
         msg = "planning is not configured: set PATROLGRID_NETWORK_PATH to an OpenStreetMap file"
         raise ProblemError(409, msg)
-    payload = body.model_dump() | {"district": district}
+    payload = body.model_dump() | {"district": district, "units": units}
     plan_id = await run_in_threadpool(
         service.create_job, database, payload, actor=principal.label, district_id=district
     )
@@ -164,7 +230,7 @@ def get_plan(
         created_at=job.created_at.isoformat(),
         updated_at=job.updated_at.isoformat(),
         district=job.district_id,
-        error=job.error,
+        error=None if job.error is None else scrub(job.error),
         result=plan,
     )
 
@@ -255,15 +321,31 @@ async def get_plan_export(
             )
             files = [Path(p) for e in exported for p in e.files]
             if len(files) == 1:
-                return files[0].read_bytes(), files[0].name
+                return files[0].read_bytes(), files[0].name.rpartition(".")[2]
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for path in files:
                     archive.write(path, path.name)
-            return buffer.getvalue(), f"{unit}.zip"
+            return buffer.getvalue(), "zip"
 
-    data, name = await run_in_threadpool(write)
-    media = MEDIA_TYPES[format] if not name.endswith(".zip") else "application/zip"
+    data, suffix = await run_in_threadpool(write)
+    media = MEDIA_TYPES[format] if suffix != "zip" else "application/zip"
     return Response(
-        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        data,
+        media_type=media,
+        headers={"Content-Disposition": content_disposition(f"{unit}.{suffix}")},
     )
+
+
+def content_disposition(name: str) -> str:
+    """An RFC 6266 ``attachment`` header for any file name (Unicode, quotes, backslashes).
+
+    ``filename`` is an ASCII fallback (other characters, quotes and backslashes become ``_``);
+    ``filename*`` carries the exact name, UTF-8 percent-encoded (RFC 8187).
+
+    >>> print(content_disposition('car "1"/北.gpx'))
+    attachment; filename="car__1___.gpx"; filename*=UTF-8''car%20%221%22%2F%E5%8C%97.gpx
+    """
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\/' else "_" for c in name)
+    fallback = fallback.replace(" ", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, require_roles
+from api.concurrency import etag, expected_version
 from api.deps import DatabaseDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.routes.incidents import IncidentOut
 from api.services import incidents as service
+from api.validation import Count, FreeText, Identifier, Label
 from api.workflow import DEPARTMENTS, STATES, TransitionRequest, WorkflowError
 
 router = APIRouter(tags=["workflow"])
@@ -21,15 +24,15 @@ IncidentId = Annotated[str, Path(max_length=128)]
 
 
 class TransitionIn(BaseModel):
-    """A requested move of an incident."""
+    """A requested move of an incident (strict types, see :mod:`api.validation`)."""
 
-    to: str = Field(description=f"Target state: one of {', '.join(STATES)}", max_length=32)
-    note: str | None = Field(default=None, max_length=4000)
-    unit_id: str | None = Field(default=None, max_length=128, description="Dispatch to this unit")
-    department: str | None = Field(
+    to: Label = Field(description=f"Target state: one of {', '.join(STATES)}", max_length=32)
+    note: FreeText | None = None
+    unit_id: Identifier | None = Field(default=None, description="Dispatch to this unit")
+    department: Label | None = Field(
         default=None, max_length=32, description=f"Dispatch to: {', '.join(DEPARTMENTS)}"
     )
-    satisfaction: int | None = Field(default=None, ge=1, le=5, description="With to=rated")
+    satisfaction: Count | None = Field(default=None, ge=1, le=5, description="With to=rated")
 
 
 class AuditEntry(BaseModel):
@@ -47,7 +50,7 @@ class AuditEntry(BaseModel):
     "/incidents/{incident_id}/transitions",
     response_model=IncidentOut,
     summary="Move an incident to another state",
-    responses=responses(401, 403, 404, 409, 422),
+    responses=responses(400, 401, 403, 404, 409, 412, 422),
 )
 async def post_transition(
     incident_id: IncidentId,
@@ -55,20 +58,37 @@ async def post_transition(
     principal: Annotated[Principal, require_roles("admin", "dispatcher")],
     database: DatabaseDep,
     settings: SettingsDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=64,
+            description="The incident's ETag as read: 412 if it changed since (recommended)",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Apply a legal transition (409 problem for an illegal one) and record who, when, why."""
+    """Apply a legal transition (409 problem for an illegal one) and record who, when, why.
+
+    With ``If-Match`` the move is applied only to the version that was read (412 otherwise);
+    two racing moves never both succeed. The answer carries the new ``ETag``.
+    """
     request = TransitionRequest(**body.model_dump())
     try:
-        return await run_in_threadpool(
-            service.apply_transition,
-            database,
-            incident_id,
-            request,
-            principal,
-            settings.stage_limits_s,
+        answer = await run_in_threadpool(
+            partial(
+                service.apply_transition,
+                database,
+                incident_id,
+                request,
+                principal,
+                settings.stage_limits_s,
+                expected_version=expected_version(if_match),
+            )
         )
     except WorkflowError as exc:
         raise ProblemError(exc.status, str(exc), field=exc.field) from None
+    response.headers["ETag"] = etag(answer["version"])
+    return answer
 
 
 @router.get(

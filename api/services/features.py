@@ -16,11 +16,20 @@ from api.auth import Principal
 from api.db.models import Grid, Incident
 from api.db.spatial import bbox_clause
 from api.problems import ProblemError
+from api.validation import parse_time
 
 from .incidents import incident_dict
 from .scope import grid_scope, incident_scope, sees_incidents
 
-__all__ = ["COLLECTIONS", "Collection", "feature", "items", "parse_bbox", "parse_datetime"]
+__all__ = [
+    "COLLECTIONS",
+    "Collection",
+    "extent",
+    "feature",
+    "items",
+    "parse_bbox",
+    "parse_datetime",
+]
 
 
 @dataclass(frozen=True)
@@ -76,11 +85,12 @@ def _instant(text: str) -> datetime | None:
     if text in ("", ".."):
         return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        msg = f"datetime: {text!r} is not an RFC 3339 date-time (e.g. 2024-01-01T00:00:00Z)"
-        raise ProblemError(400, msg, field="datetime") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return parse_time(text, what="datetime")
+    except ValueError as exc:
+        try:  # a time without an offset is read as UTC
+            return parse_time(f"{text}Z", what="datetime")
+        except ValueError:
+            raise ProblemError(400, f"{exc} (RFC 3339)", field="datetime") from None
 
 
 def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] | None:
@@ -99,6 +109,52 @@ def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] 
     if instant is None:
         raise ProblemError(400, "datetime: give an instant or an interval", field="datetime")
     return instant, instant
+
+
+def extent(session: Session, collection: Collection, principal: Principal) -> dict[str, Any]:
+    """The collection's real extent in the caller's scope: bbox (CRS84) and time interval.
+
+    An empty collection (or scope) has an empty extent ``{}``.
+    """
+    if not _may_read(collection, principal):
+        return {}
+    model = collection.model
+    scope = grid_scope(principal) if model is Grid else incident_scope(principal)
+    columns = [
+        sa.func.min(model.minx),
+        sa.func.min(model.miny),
+        sa.func.max(model.maxx),
+        sa.func.max(model.maxy),
+    ]
+    if collection.time_column is not None:
+        column = getattr(model, collection.time_column)
+        columns += [sa.func.min(column), sa.func.max(column)]
+    row = session.execute(sa.select(*columns).where(scope)).one()
+    if row[0] is None:
+        return {}
+    out: dict[str, Any] = {
+        "spatial": {
+            "bbox": [[float(row[0]), float(row[1]), float(row[2]), float(row[3])]],
+            "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        }
+    }
+    if collection.time_column is not None:
+        start, end = (_as_utc(v) for v in row[4:6])
+        out["temporal"] = {
+            "interval": [[start, end]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
+    return out
+
+
+def _as_utc(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite aggregates may hand back text
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _geojson(geometries: list[Any]) -> list[dict[str, Any]]:
@@ -138,8 +194,12 @@ def _incident_feature(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _may_read(collection: Collection, principal: Principal) -> bool:
+    return collection.id != "incidents" or sees_incidents(principal)
+
+
 def _check_access(collection: Collection, principal: Principal) -> None:
-    if collection.id == "incidents" and not sees_incidents(principal):
+    if not _may_read(collection, principal):
         raise ProblemError(403, "volunteers never see incident details")
 
 

@@ -1,7 +1,8 @@
 """The incident workflow in the database: transitions with an audit trail, overdue, metrics.
 
-A transition is a compare-and-set on the incident's ``version``: two dispatchers moving the
-same incident at once cannot both succeed (the second gets 409 and retries on fresh state).
+A transition is a compare-and-set on the incident's ``version`` (its ``ETag``): two dispatchers
+moving the same incident at once cannot both succeed (the second gets 412 and retries on fresh
+state); with ``If-Match`` a move based on a stale read fails with 412 too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from api.auth import Principal
+from api.concurrency import stale
 from api.db.engine import Database
 from api.db.models import Incident, Transition
 from api.problems import ProblemError
@@ -46,6 +48,7 @@ PUBLIC_COLUMNS = (
     "handled_at",
     "closed_at",
     "satisfaction",
+    "version",
 )
 
 
@@ -84,62 +87,55 @@ def apply_transition(
     principal: Principal,
     limits_s: Mapping[str, int],
     *,
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Move an incident to ``request.to`` and record it in the audit trail.
+    """Move an incident to ``request.to`` and record it in the audit trail, atomically.
+
+    One transaction: read the state, check the move (and ``expected_version``, the caller's
+    ``If-Match``), claim the row with a compare-and-set on ``version``, and only then take
+    the time, write the new state and its audit entry. The claim holds the row's write lock
+    until commit, so the times of an incident's audit entries follow its commit order.
 
     Raises
     ------
     ProblemError
-        404 unknown incident, 409 illegal move or a concurrent change, 422 missing details.
+        404 unknown incident, 412 a stale ``expected_version`` or a concurrent change.
     api.workflow.WorkflowError
-        Mapped to 409/422 by the route.
+        Mapped to 409 (illegal move) or 422 (missing details) by the route.
     """
-    now = now or datetime.now(UTC)
-    with database.sessions() as session:
+    with database.session() as session:
         current = _get(session, incident_id, principal)
         state, version = current.state, current.version
         has_dispatch = current.dispatched_at is not None
-        session.rollback()  # end the read; the write below is its own compare-and-set
-    check_transition(state, request)
-    values: dict[str, Any] = {
-        "state": request.to,
-        "state_since": now,
-        "due_at": due_at(request.to, now, limits_s),
-        "version": version + 1,
-    }
-    if request.to == "dispatched":
-        values["unit_id"] = request.unit_id
-        values["department"] = request.department
-        if not has_dispatch:
-            values["dispatched_at"] = now
-    elif request.to == "handled":
-        values["handled_at"] = now
-    elif request.to == "closed":
-        values["closed_at"] = now
-    elif request.to == "rated":
-        values["satisfaction"] = request.satisfaction
-    elif request.to == "reopened":
-        values["closed_at"] = None
-        values["satisfaction"] = None
-    details = {
-        k: v
-        for k, v in {
-            "unit_id": request.unit_id,
-            "department": request.department,
-            "satisfaction": request.satisfaction,
-        }.items()
-        if v is not None
-    }
-    with database.session() as session:
-        updated = session.execute(
+        if expected_version is not None and expected_version != version:
+            raise stale(f"incident {incident_id!r}", expected_version, version)
+        check_transition(state, request)
+        claimed = session.execute(
             sa.update(Incident)
             .where(Incident.incident_id == incident_id, Incident.version == version)
-            .values(**values)
+            .values(version=version + 1)
         )
-        if updated.rowcount != 1:
-            msg = f"incident {incident_id!r} changed while this transition ran; read it again and retry"
-            raise ProblemError(409, msg, field="to")
+        if claimed.rowcount != 1:
+            session.rollback()
+            latest = session.scalar(
+                sa.select(Incident.version).where(Incident.incident_id == incident_id)
+            )
+            raise stale(f"incident {incident_id!r}", version, int(latest or version))
+        now = now or datetime.now(UTC)  # taken under the row's write lock: commit order
+        values = _transition_values(request, now, limits_s, has_dispatch=has_dispatch)
+        session.execute(
+            sa.update(Incident).where(Incident.incident_id == incident_id).values(**values)
+        )
+        details = {
+            k: v
+            for k, v in {
+                "unit_id": request.unit_id,
+                "department": request.department,
+                "satisfaction": request.satisfaction,
+            }.items()
+            if v is not None
+        }
         session.add(
             Transition(
                 incident_id=incident_id,
@@ -155,6 +151,32 @@ def apply_transition(
         return incident_dict(_get(session, incident_id, principal))
 
 
+def _transition_values(
+    request: TransitionRequest, now: datetime, limits_s: Mapping[str, int], *, has_dispatch: bool
+) -> dict[str, Any]:
+    """The columns a move to ``request.to`` sets."""
+    values: dict[str, Any] = {
+        "state": request.to,
+        "state_since": now,
+        "due_at": due_at(request.to, now, limits_s),
+    }
+    if request.to == "dispatched":
+        values["unit_id"] = request.unit_id
+        values["department"] = request.department
+        if not has_dispatch:
+            values["dispatched_at"] = now
+    elif request.to == "handled":
+        values["handled_at"] = now
+    elif request.to == "closed":
+        values["closed_at"] = now
+    elif request.to == "rated":
+        values["satisfaction"] = request.satisfaction
+    elif request.to == "reopened":
+        values["closed_at"] = None
+        values["satisfaction"] = None
+    return values
+
+
 def audit_trail(database: Database, incident_id: str, principal: Principal) -> list[dict[str, Any]]:
     """Every transition of one incident, oldest first."""
     with database.sessions() as session:
@@ -162,7 +184,7 @@ def audit_trail(database: Database, incident_id: str, principal: Principal) -> l
         rows = session.scalars(
             sa.select(Transition)
             .where(Transition.incident_id == incident_id)
-            .order_by(Transition.at, Transition.id)
+            .order_by(Transition.id)
         ).all()
         return [
             {

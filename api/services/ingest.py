@@ -11,7 +11,6 @@ crash of the server process.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -19,12 +18,13 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shapely import Point
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db.engine import Database
 from api.db.models import Incident, Transition
+from api.validation import Count, FreeText, Identifier, Label, Number, Timestamp, text_problem
 from geo.categories import CategoryTable, default_categories
 
 from .grids import GridCache
@@ -33,35 +33,25 @@ __all__ = ["IncidentIn", "IngestResult", "Rejected", "ingest", "rows_of"]
 
 
 class IncidentIn(BaseModel):
-    """One incident as the dispatch system sends it."""
+    """One incident as the dispatch system sends it (strict types: see :mod:`api.validation`)."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore")
 
-    incident_id: str = Field(min_length=1, max_length=128, description="The dispatch system's id.")
-    occurred_at: AwareDatetime = Field(description="ISO 8601 time with its UTC offset.")
-    category: str = Field(min_length=1, max_length=128)
-    lon: float = Field(ge=-180, le=180, description="Longitude, WGS84 (EPSG:4326).")
-    lat: float = Field(ge=-90, le=90, description="Latitude, WGS84 (EPSG:4326).")
-    severity: int | None = Field(
+    incident_id: Identifier = Field(description="The dispatch system's id (printable, no '/').")
+    occurred_at: Timestamp = Field(description="RFC 3339 time with its UTC offset (1900..2200).")
+    category: Label
+    lon: Number = Field(ge=-180, le=180, description="Longitude, WGS84 (EPSG:4326).")
+    lat: Number = Field(ge=-90, le=90, description="Latitude, WGS84 (EPSG:4326).")
+    severity: Count | None = Field(
         default=None, ge=1, le=5, description="1..5; from the category table when absent."
     )
-    description: str | None = Field(default=None, max_length=4000, description="Sensitive.")
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _plausible_time(cls, value: datetime) -> datetime:
-        if not 1900 <= value.astimezone(UTC).year <= 2200:
-            msg = "must be between the years 1900 and 2200"
-            raise ValueError(msg)
-        return value
-
-    @field_validator("lon", "lat")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            msg = "must be a finite number"
-            raise ValueError(msg)
-        return value
+    description: FreeText | None = Field(default=None, description="Sensitive.")
+    version: Count | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="A correction of the stored incident at this version (see on_conflict).",
+    )
 
 
 @dataclass(frozen=True)
@@ -73,6 +63,16 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A row whose id is stored (or earlier in the batch) with other content; not applied."""
+
+    index: int
+    incident_id: str
+    fields: tuple[str, ...]
+    reason: str
+
+
 @dataclass
 class IngestResult:
     """What happened to a batch."""
@@ -80,8 +80,11 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     outside: int = 0
+    updated: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     accepted_ids: list[str] = field(default_factory=list)
+    updated_ids: list[str] = field(default_factory=list)
 
 
 def _feature_row(feature: Any) -> dict[str, Any]:
@@ -94,8 +97,11 @@ def _feature_row(feature: Any) -> dict[str, Any]:
         raise TypeError(msg)
     geometry = feature.get("geometry") or {}
     row = dict(props)
-    if feature.get("id") is not None and "incident_id" not in row:
-        row["incident_id"] = str(feature["id"])
+    fid = feature.get("id")
+    if fid is not None and "incident_id" not in row:
+        # GeoJSON allows string or number ids; anything else is left for validation to refuse
+        is_number = isinstance(fid, int | float) and not isinstance(fid, bool)
+        row["incident_id"] = str(fid) if is_number else fid
     if not isinstance(geometry, dict) or geometry.get("type") != "Point":
         msg = "geometry: must be a GeoJSON Point"
         raise TypeError(msg)
@@ -135,10 +141,28 @@ def rows_of(body: Any) -> list[Any]:
     raise ValueError(msg)
 
 
-def _reason(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "row"
-    return f"{where}: {err.get('msg', 'invalid')}"
+#: Every reason a single row can fail validation; none of them may fail its batch.
+_ROW_ERRORS = (ValidationError, TypeError, ValueError, OverflowError, ArithmeticError, KeyError)
+#: The fields of a row that a correction may change, in answer order.
+CONTENT_FIELDS = ("occurred_at", "category", "severity", "description", "lon", "lat")
+ON_CONFLICT = ("report", "update")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "row"
+        return f"{where}: {err.get('msg', 'invalid')}"
+    return str(exc) or type(exc).__name__
+
+
+def _reported_id(raw_id: Any) -> str | None:
+    """The id to echo in an answer: only clean text (never a control character or surrogate)."""
+    if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    if not isinstance(raw_id, str) or len(raw_id) > 128 or text_problem(raw_id):
+        return None
+    return raw_id
 
 
 def _validate(rows: list[Any]) -> tuple[list[tuple[int, IncidentIn]], list[Rejected]]:
@@ -151,11 +175,12 @@ def _validate(rows: list[Any]) -> tuple[list[tuple[int, IncidentIn]], list[Rejec
             if isinstance(raw, dict) and raw.get("type") == "Feature":
                 row = _feature_row(raw)
                 raw_id = row.get("incident_id")
+            if not isinstance(row, dict):
+                msg = "row: must be a JSON object"
+                raise TypeError(msg)
             good.append((index, IncidentIn.model_validate(row)))
-        except ValidationError as exc:
-            rejected.append(Rejected(index, None if raw_id is None else str(raw_id), _reason(exc)))
-        except TypeError as exc:
-            rejected.append(Rejected(index, None if raw_id is None else str(raw_id), str(exc)))
+        except _ROW_ERRORS as exc:
+            rejected.append(Rejected(index, _reported_id(raw_id), _reason(exc)))
     return good, rejected
 
 
@@ -171,6 +196,28 @@ def _insert(table: sa.Table, dialect: str) -> Any:
     return sqlite.insert(table)
 
 
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:  # SQLite hands back naive UTC
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _changed(record: dict[str, Any], other: Any) -> tuple[str, ...]:
+    """Content fields where ``record`` differs from ``other`` (a row mapping or a model)."""
+
+    def get(name: str) -> Any:
+        return _utc(other[name] if isinstance(other, dict) else getattr(other, name))
+
+    return tuple(name for name in CONTENT_FIELDS if _utc(record[name]) != get(name))
+
+
+@dataclass
+class _Row:
+    index: int
+    item: IncidentIn
+    record: dict[str, Any]
+
+
 def ingest(
     database: Database,
     grids: GridCache,
@@ -179,105 +226,228 @@ def ingest(
     actor: str,
     limits_s: dict[str, int],
     atomic: bool = False,
+    on_conflict: str = "report",
     now: datetime | None = None,
 ) -> IngestResult:
     """Validate, join and store a batch; see the module docstring.
+
+    A row whose id is already stored with the same content is a duplicate. With other content
+    it is a correction: applied (with its own audit entry) when ``on_conflict="update"`` or the
+    row carries the stored ``version``, otherwise reported in ``conflicts`` and not applied.
 
     Parameters
     ----------
     atomic
         Store nothing when any row is rejected (the default stores the good rows).
+    on_conflict
+        ``"report"`` (default) or ``"update"``.
     """
     now = now or datetime.now(UTC)
     good, rejected = _validate(rows)
     result = IngestResult(rejected=rejected)
-    seen: set[str] = set()
-    unique: list[IncidentIn] = []
-    for _, item in good:
-        if item.incident_id in seen:
-            result.duplicates += 1
-            continue
-        seen.add(item.incident_id)
-        unique.append(item)
-    if (atomic and rejected) or not unique:
+    if (atomic and rejected) or not good:
         return result
-    # One global order of unique-key inserts: concurrent overlapping batches then wait on each
-    # other instead of deadlocking (PostgreSQL locks each key as it inserts it).
-    unique.sort(key=lambda item: item.incident_id)
-
     gridset = grids.get()
-    lon = np.array([r.lon for r in unique], dtype=float)
-    lat = np.array([r.lat for r in unique], dtype=float)
-    leaf: list[str | None] = [None] * len(unique)
+    lon = np.array([r.lon for _, r in good], dtype=float)
+    lat = np.array([r.lat for _, r in good], dtype=float)
+    leaf: list[str | None] = [None] * len(good)
     if gridset.index is not None:
         found = gridset.index.assign(lon, lat)  # geo.join.assign_grids on a prepared index
         names = found.categories.to_numpy(dtype=object)
         leaf = [None if code < 0 else names[code] for code in found.codes.tolist()]
-    missing_severity = [r.category for r in unique if r.severity is None]
+    missing_severity = [r.category for _, r in good if r.severity is None]
     classified = iter(
         _categories().classify(missing_severity).severity.tolist() if missing_severity else []
     )
     due = limits_s.get("reported")
     due_at = None if due is None else now + timedelta(seconds=int(due))
-    records = []
-    for item, grid_id in zip(unique, leaf, strict=True):
+    first: dict[str, _Row] = {}
+    for (index, item), grid_id in zip(good, leaf, strict=True):
         chain: dict[str, Any] = {"district_id": None, "street_id": None, "community_id": None}
         if grid_id is not None:
             chain = dict(gridset.chains[str(grid_id)])
+        record = {
+            "incident_id": item.incident_id,
+            "occurred_at": item.occurred_at,
+            "received_at": now,
+            "category": item.category,
+            "severity": item.severity if item.severity is not None else int(next(classified)),
+            "description": item.description,
+            "lon": item.lon,
+            "lat": item.lat,
+            "minx": item.lon,
+            "maxx": item.lon,
+            "miny": item.lat,
+            "maxy": item.lat,
+            "geom": Point(item.lon, item.lat),
+            "grid_id": None if grid_id is None else str(grid_id),
+            **chain,
+            "state": "reported",
+            "state_since": now,
+            "due_at": due_at,
+            "version": 1,
+        }
+        earlier = first.get(item.incident_id)
+        if earlier is None:
+            first[item.incident_id] = _Row(index, item, record)
+            continue
+        fields = _changed(record, earlier.record)
+        if fields:
+            reason = f"differs from row {earlier.index} of this batch in {', '.join(fields)}"
+            result.conflicts.append(Conflict(index, item.incident_id, fields, reason))
         else:
-            result.outside += 1
-        records.append(
-            {
-                "incident_id": item.incident_id,
-                "occurred_at": item.occurred_at.astimezone(UTC),
-                "received_at": now,
-                "category": item.category,
-                "severity": item.severity if item.severity is not None else int(next(classified)),
-                "description": item.description,
-                "lon": item.lon,
-                "lat": item.lat,
-                "minx": item.lon,
-                "maxx": item.lon,
-                "miny": item.lat,
-                "maxy": item.lat,
-                "geom": Point(item.lon, item.lat),
-                "grid_id": None if grid_id is None else str(grid_id),
-                **chain,
-                "state": "reported",
-                "state_since": now,
-                "due_at": due_at,
-                "version": 1,
-            }
-        )
+            result.duplicates += 1
+    # One global order of unique-key writes: concurrent overlapping batches then wait on each
+    # other instead of deadlocking (PostgreSQL locks each key as it inserts it).
+    unique = sorted(first.values(), key=lambda r: r.item.incident_id)
+    try:
+        with database.session() as session:
+            outcome = _store(session, database.dialect, unique, actor, now, on_conflict)
+        _merge(result, outcome)
+    except sa.exc.OperationalError:
+        raise  # the database is unavailable: nothing was stored, the batch may be retried
+    except (sa.exc.StatementError, ValueError):
+        # Some row passed validation but the database refused it: store the batch row by row
+        # so that only that row is rejected (each row in its own transaction, with its audit).
+        for row in unique:
+            try:
+                with database.session() as session:
+                    outcome = _store(session, database.dialect, [row], actor, now, on_conflict)
+                _merge(result, outcome)
+            except sa.exc.OperationalError:
+                raise
+            except (sa.exc.StatementError, ValueError) as exc:
+                reason = f"the database refused this row ({type(exc).__name__})"
+                result.rejected.append(Rejected(row.index, row.item.incident_id, reason))
+        result.rejected.sort(key=lambda r: r.index)
+    stored = set(result.accepted_ids)
+    result.outside = sum(
+        1 for r in unique if r.record["grid_id"] is None and r.item.incident_id in stored
+    )
+    return result
+
+
+def _store(
+    session: sa.orm.Session,
+    dialect: str,
+    rows: list[_Row],
+    actor: str,
+    now: datetime,
+    on_conflict: str,
+) -> IngestResult:
+    """Insert new rows, sort the others into duplicates, corrections and conflicts.
+
+    Returns what happened, to be merged into the batch's answer once the transaction commits.
+    """
     table = Incident.__table__
     statement = (
-        _insert(table, database.dialect)
+        _insert(table, dialect)
         .on_conflict_do_nothing(index_elements=["incident_id"])
         .returning(table.c.incident_id)
     )
-    with database.session() as session:
-        inserted = session.execute(statement, records).scalars().all()
-        if inserted:
-            session.execute(
-                sa.insert(Transition),
-                [
-                    {
-                        "incident_id": incident_id,
-                        "at": now,
-                        "actor": actor,
-                        "from_state": None,
-                        "to_state": "reported",
-                        "note": "ingested",
-                    }
-                    for incident_id in inserted
-                ],
+    inserted = list(session.execute(statement, [r.record for r in rows]).scalars().all())
+    audit = [
+        {
+            "incident_id": incident_id,
+            "at": now,
+            "actor": actor,
+            "from_state": None,
+            "to_state": "reported",
+            "note": "ingested",
+            "details": None,
+        }
+        for incident_id in inserted
+    ]
+    fresh = set(inserted)
+    others = [r for r in rows if r.item.incident_id not in fresh]
+    stored: dict[str, Incident] = {}
+    if others:
+        ids = [r.item.incident_id for r in others]
+        stored = {
+            incident.incident_id: incident
+            for incident in session.scalars(
+                sa.select(Incident)
+                .where(Incident.incident_id.in_(ids))
+                .order_by(Incident.incident_id)
             )
-    result.accepted = len(inserted)
-    result.duplicates += len(unique) - len(inserted)
-    result.accepted_ids = list(inserted)
-    if result.outside and len(inserted) < len(unique):
-        stored = set(inserted)
-        result.outside = sum(
-            1 for r, g in zip(unique, leaf, strict=True) if g is None and r.incident_id in stored
+        }
+    duplicates = 0
+    updated: list[str] = []
+    conflicts: list[Conflict] = []
+    for row in others:
+        current = stored.get(row.item.incident_id)
+        if current is None:  # deleted meanwhile: cannot happen without a delete route
+            continue
+        fields = _changed(row.record, current)
+        if not fields:
+            duplicates += 1
+            continue
+        wanted = row.item.version
+        if on_conflict != "update" and wanted is None:
+            reason = (
+                f"stored with other {', '.join(fields)} (version {current.version}); resend "
+                'with ?on_conflict=update or "version" to correct it'
+            )
+            conflicts.append(Conflict(row.index, row.item.incident_id, fields, reason))
+            continue
+        expected = current.version if wanted is None else wanted
+        values = {
+            name: row.record[name]
+            for name in (
+                *CONTENT_FIELDS,
+                "minx",
+                "maxx",
+                "miny",
+                "maxy",
+                "geom",
+                "grid_id",
+                "community_id",
+                "street_id",
+                "district_id",
+            )
+        }
+        changed = session.execute(
+            sa.update(Incident)
+            .where(Incident.incident_id == row.item.incident_id, Incident.version == expected)
+            .values(**values, version=expected + 1)
         )
-    return result
+        if changed.rowcount != 1:
+            reason = (
+                f"version {wanted} is stale: the stored incident is at version {current.version}"
+                if wanted is not None
+                else "changed by another request meanwhile; resend to correct it"
+            )
+            conflicts.append(Conflict(row.index, row.item.incident_id, fields, reason))
+            continue
+        updated.append(row.item.incident_id)
+        audit.append(
+            {
+                "incident_id": row.item.incident_id,
+                "at": now,
+                "actor": actor,
+                "from_state": current.state,
+                "to_state": current.state,
+                "note": "corrected",
+                "details": {"corrected": list(fields), "version": expected + 1},
+            }
+        )
+    if audit:
+        session.execute(sa.insert(Transition), audit)
+    return IngestResult(
+        accepted=len(inserted),
+        duplicates=duplicates,
+        updated=len(updated),
+        conflicts=conflicts,
+        accepted_ids=inserted,
+        updated_ids=updated,
+    )
+
+
+def _merge(result: IngestResult, outcome: IngestResult) -> None:
+    result.accepted += outcome.accepted
+    result.accepted_ids.extend(outcome.accepted_ids)
+    result.duplicates += outcome.duplicates
+    result.updated += outcome.updated
+    result.updated_ids.extend(outcome.updated_ids)
+    result.conflicts.extend(outcome.conflicts)
+    result.conflicts.sort(key=lambda c: c.index)

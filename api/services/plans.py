@@ -44,6 +44,7 @@ __all__ = [
     "run_plan",
     "start_job",
     "visible_routes",
+    "volunteer_summary",
 ]
 
 log = logging.getLogger("patrolgrid.api")
@@ -206,6 +207,27 @@ def run_plan(
     except Exception as exc:  # a bug: keep the job honest, log the trace server-side
         log.exception("plan job %s failed", plan_id)
         finish_job(database, plan_id, result=None, error=f"internal error ({type(exc).__name__})")
+
+
+#: Summary members that describe the shift, not the plan's police side: kept for volunteers.
+_SHIFT_MEMBERS = ("shift_start", "shift_end", "timezone")
+
+
+def volunteer_summary(summary: dict[str, Any], routes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A plan summary built only from the routes a volunteer sees (a whitelist).
+
+    The shift's clock is kept; every figure is recomputed from ``routes``; nothing of the
+    rest of the plan (police presence, risk totals, readiness, unassigned grids) is carried.
+    """
+    out = {k: summary[k] for k in _SHIFT_MEMBERS if k in summary}
+    out["units"] = len({r.get("unit_id") for r in routes})
+    out["routes"] = len(routes)
+    out["visits"] = sum(
+        1 for r in routes for step in r.get("steps", []) if step.get("type") == "visit"
+    )
+    out["distance_m"] = round(sum(float(r.get("distance_m") or 0) for r in routes), 1)
+    out["duration_s"] = int(sum(float(r.get("duration_s") or 0) for r in routes))
+    return out
 
 
 def visible_routes(

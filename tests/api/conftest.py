@@ -29,7 +29,16 @@ PG_URL = os.environ.get(
     "PATROLGRID_TEST_POSTGIS_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 SECRET = "test-secret-0123456789abcdef"
-TABLES = ("transitions", "incidents", "plan_versions", "checkins", "plans", "positions", "grids")
+TABLES = (
+    "transitions",
+    "incidents",
+    "plan_versions",
+    "checkins",
+    "plans",
+    "positions",
+    "grids",
+    "revoked_tokens",
+)
 
 
 def postgis_available(url: str = PG_URL) -> bool:

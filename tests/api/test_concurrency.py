@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -182,3 +183,76 @@ def test_killed_server_loses_no_acknowledged_incident(
     assert len(stored) == len(set(stored)) == len(rows)
     assert accepted <= len(rows)  # a batch committed just before the kill was never acknowledged
     assert audit == len(rows)
+
+
+@pytest.mark.slow
+def test_racing_dispatchers_get_one_200_and_one_412(
+    server_env: tuple[dict[str, str], Database],
+) -> None:
+    """Two dispatchers re-dispatching one incident at once with the same If-Match: one 200, one
+    412; the stored state is the winner's, and the audit trail, in commit order, agrees with it.
+
+    Also: ids with characters a URL must escape round-trip through a real server.
+    """
+    env, _database = server_env
+    ids = [f"race-{i}" for i in range(6)] + ["a%2Fb", "ü %25 #?"]
+    rows = [
+        {
+            "incident_id": incident_id,
+            "occurred_at": "2026-11-01T08:30:00+08:00",
+            "category": "theft",
+            "lon": 113.305,
+            "lat": 23.105,
+        }
+        for incident_id in ids
+    ]
+    with ServerProcess(env) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        assert http.post("/incidents", json={"incidents": rows}, headers=HEADERS).json()[
+            "accepted"
+        ] == len(ids)
+        for incident_id in ids:
+            path = f"/incidents/{quote(incident_id, safe='')}"
+            for body in ({"to": "verified"}, {"to": "accepted"}):
+                assert http.post(f"{path}/transitions", json=body, headers=HEADERS).is_success
+            first = http.post(
+                f"{path}/transitions", json={"to": "dispatched", "unit_id": "u0"}, headers=HEADERS
+            )
+            assert first.status_code == 200, first.text
+            tag = http.get(path, headers=HEADERS).headers["etag"]
+            barrier = threading.Barrier(2)
+            answers: dict[str, int] = {}
+
+            def dispatch(
+                unit: str,
+                path: str = path,
+                tag: str = tag,
+                barrier: Any = barrier,
+                answers: dict[str, int] = answers,
+            ) -> None:
+                with httpx.Client(base_url=server.url, timeout=60) as own:
+                    barrier.wait()
+                    response = own.post(
+                        f"{path}/transitions",
+                        json={"to": "dispatched", "unit_id": unit},
+                        headers={**HEADERS, "If-Match": tag},
+                    )
+                    answers[unit] = response.status_code
+
+            threads = [threading.Thread(target=dispatch, args=(u,)) for u in ("u1", "u2")]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(answers.values()) == [200, 412], (incident_id, answers)
+            winner = next(u for u, status in answers.items() if status == 200)
+            stored = http.get(path, headers=HEADERS).json()
+            assert stored["incident_id"] == incident_id
+            assert stored["unit_id"] == winner
+            trail = http.get(f"{path}/transitions", headers=HEADERS).json()
+            assert trail[-1]["details"]["unit_id"] == winner
+            assert [t["details"].get("unit_id") for t in trail if t["to"] == "dispatched"] == [
+                "u0",
+                winner,
+            ]
+            times = [t["at"] for t in trail]
+            assert times == sorted(times)

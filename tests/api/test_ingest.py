@@ -25,9 +25,23 @@ def test_batch_is_joined_and_idempotent(app: Any, client: TestClient) -> None:
     batch = {"incidents": [incident("a1", "g11"), incident("a2", "g21"), incident("a3", "g31")]}
     first = client.post("/incidents", json=batch, headers=DISPATCHER)
     assert first.status_code == 200, first.text
-    assert first.json() == {"accepted": 3, "duplicates": 0, "outside": 0, "rejected": []}
+    assert first.json() == {
+        "accepted": 3,
+        "duplicates": 0,
+        "outside": 0,
+        "rejected": [],
+        "updated": 0,
+        "conflicts": [],
+    }
     again = client.post("/incidents", json=batch, headers=DISPATCHER)
-    assert again.json() == {"accepted": 0, "duplicates": 3, "outside": 0, "rejected": []}
+    assert again.json() == {
+        "accepted": 0,
+        "duplicates": 3,
+        "outside": 0,
+        "rejected": [],
+        "updated": 0,
+        "conflicts": [],
+    }
     assert _count(app, Incident) == 3
     assert _count(app, Transition) == 3
     got = client.get("/incidents/a2", headers=DISPATCHER).json()
@@ -109,7 +123,14 @@ def test_feature_collection_and_single_incident(app: Any, client: TestClient) ->
     single = incident("s1")
     single["lon"], single["lat"] = 0.0, 0.0
     answer = client.post("/incidents", json=single, headers=DISPATCHER).json()
-    assert answer == {"accepted": 1, "duplicates": 0, "outside": 1, "rejected": []}
+    assert answer == {
+        "accepted": 1,
+        "duplicates": 0,
+        "outside": 1,
+        "rejected": [],
+        "updated": 0,
+        "conflicts": [],
+    }
     assert client.get("/incidents/f1", headers=DISPATCHER).json()["grid_id"] == "g12"
     assert client.get("/incidents/s1", headers=DISPATCHER).json()["grid_id"] is None
 

@@ -96,8 +96,10 @@ def test_incident_paging_and_datetime(client: TestClient) -> None:
         ("bbox=3,0,1,1", "bbox", 400),
         ("datetime=yesterday", "datetime", 400),
         ("datetime=2026-02-01T00:00:00Z/2026-01-01T00:00:00Z", "datetime", 400),
-        ("limit=0", "query.limit", 422),
-        ("limit=10001", "query.limit", 422),
+        ("limit=0", "query.limit", 400),
+        ("limit=abc", "query.limit", 400),
+        ("offset=-1", "query.offset", 400),
+        ("datetime=9999-12-31T23:59:59-14:00", "datetime", 400),
     ],
 )
 def test_bad_parameters_are_problems_naming_the_field(

@@ -51,6 +51,7 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
         ("GET", "/docs", "/docs", None, PUBLIC),
         ("GET", "/docs/oauth2-redirect", "/docs/oauth2-redirect", None, PUBLIC),
         ("GET", "/redoc", "/redoc", None, PUBLIC),
+        ("GET", "/docs-assets", "/docs-assets/swagger-ui.css", None, PUBLIC),
         ("GET", "/collections", "/collections", None, ALL),
         ("GET", "/collections/{collectionId}", "/collections/grids", None, ALL),
         ("GET", "/collections/{collectionId}", "/collections/incidents", None, STAFF),
