@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.db.engine import Database
 from api.problems import install_handlers, problem_response
 from api.services.grids import GridCache
+from api.services.loop_setup import install_loop, sla_background
 from api.services.plans import NetworkCache, fail_interrupted
 from api.settings import Settings, get_settings
 
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
         fail_interrupted(database)
         app.state.plan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
         try:
-            yield
+            async with sla_background(app):
+                yield
         finally:
             app.state.plan_executor.shutdown(wait=False, cancel_futures=True)
             database.dispose()
@@ -114,12 +116,15 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
             {"name": "metrics", "description": "Workflow metrics per grid and level"},
             {"name": "hotspots", "description": "Risk per grid"},
             {"name": "plans", "description": "Patrol plans (background jobs), maps, exports"},
+            {"name": "open311", "description": "Open311 GeoReport v2 for residents' reports"},
+            {"name": "departments", "description": "Department queues, SLAs, residents' details"},
         ],
     )
     app.state.settings = settings
     app.state.database = database
     app.state.grid_cache = GridCache(database)
     app.state.networks = NetworkCache()
+    install_loop(app, settings)
     install_handlers(app)
     _include_routers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

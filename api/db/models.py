@@ -17,6 +17,8 @@ from .spatial import SpatialGeometry
 
 __all__ = ["Base", "Grid", "Incident", "Plan", "Transition"]
 
+# The residents-and-departments tables live in api/db/loop_models.py (imported at the end).
+
 UTCDateTime = sa.DateTime(timezone=True)
 
 
@@ -88,6 +90,8 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     satisfaction: Mapped[int | None] = mapped_column(sa.SmallInteger)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: When the SLA sweep escalated the incident in its current stage (cleared by a transition).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Transition(Base):
@@ -121,3 +125,6 @@ class Plan(Base):
     request: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+from . import loop_models as loop_models  # noqa: E402  (registers the loop tables on Base)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import collections, grids, hotspots, incidents, metrics, plans, workflow
+from . import (
+    collections,
+    departments,
+    grids,
+    hotspots,
+    incidents,
+    metrics,
+    open311,
+    plans,
+    workflow,
+)
 
 health = APIRouter(tags=["ogc"])
 
@@ -24,4 +34,6 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     hotspots.router,
     plans.router,
+    open311.router,
+    departments.router,
 ]

@@ -18,7 +18,7 @@ from api.services.ingest import IncidentIn, ingest, rows_of
 
 router = APIRouter(tags=["incidents"])
 
-Reader = Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")]
+Reader = Annotated[Principal, require_roles("admin", "dispatcher", "supervisor", "department")]
 Writer = Annotated[Principal, require_roles("admin", "dispatcher")]
 IncidentId = Annotated[str, Path(max_length=128, description="The dispatch system's id")]
 
@@ -167,7 +167,7 @@ async def post_incidents(
         grid_cache,
         rows,
         actor=principal.label,
-        limits_s=settings.stage_limits_s,
+        limits_s=request.app.state.stage_limits,
         atomic=atomic,
     )
     answer = IngestAnswer(

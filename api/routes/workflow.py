@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -12,7 +12,9 @@ from api.auth import Principal, require_roles
 from api.deps import DatabaseDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.routes.incidents import IncidentOut
+from api.services import departments as departments_service
 from api.services import incidents as service
+from api.services.sla import apply_rating_rule
 from api.workflow import DEPARTMENTS, STATES, TransitionRequest, WorkflowError
 
 router = APIRouter(tags=["workflow"])
@@ -30,6 +32,9 @@ class TransitionIn(BaseModel):
         default=None, max_length=32, description=f"Dispatch to: {', '.join(DEPARTMENTS)}"
     )
     satisfaction: int | None = Field(default=None, ge=1, le=5, description="With to=rated")
+    departments: list[str] | None = Field(
+        default=None, max_length=20, description="Co-dispatch to several departments"
+    )
 
 
 class AuditEntry(BaseModel):
@@ -52,21 +57,39 @@ class AuditEntry(BaseModel):
 async def post_transition(
     incident_id: IncidentId,
     body: TransitionIn,
-    principal: Annotated[Principal, require_roles("admin", "dispatcher")],
+    principal: Annotated[Principal, require_roles("admin", "dispatcher", "department")],
     database: DatabaseDep,
     settings: SettingsDep,
+    http: Request,
 ) -> dict[str, Any]:
-    """Apply a legal transition (409 problem for an illegal one) and record who, when, why."""
-    request = TransitionRequest(**body.model_dump())
+    """Apply a legal transition (409 problem for an illegal one) and record who, when, why.
+
+    A department token may only move its own incidents to ``handled`` or ``returned``.
+    """
+    values = body.model_dump()
+    values["departments"] = tuple(values["departments"] or ())
+    request = TransitionRequest(**values)
+    limits, known = http.app.state.stage_limits, http.app.state.departments
     try:
-        return await run_in_threadpool(
+        if principal.role == "department":
+            return await run_in_threadpool(
+                departments_service.department_transition,
+                database,
+                incident_id,
+                request,
+                principal,
+                limits,
+            )
+        moved = await run_in_threadpool(
             service.apply_transition,
             database,
             incident_id,
             request,
             principal,
-            settings.stage_limits_s,
+            limits,
+            known_departments=known,
         )
+        return await run_in_threadpool(apply_rating_rule, database, moved, settings, limits, known)
     except WorkflowError as exc:
         raise ProblemError(exc.status, str(exc), field=exc.field) from None
 
@@ -80,7 +103,9 @@ async def post_transition(
 )
 def get_transitions(
     incident_id: IncidentId,
-    principal: Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")],
+    principal: Annotated[
+        Principal, require_roles("admin", "dispatcher", "supervisor", "department")
+    ],
     database: DatabaseDep,
 ) -> list[dict[str, Any]]:
     """Every transition, oldest first: who, when, from, to, note."""

@@ -6,7 +6,7 @@ same incident at once cannot both succeed (the second gets 409 and retries on fr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +17,16 @@ from api.auth import Principal
 from api.db.engine import Database
 from api.db.models import Incident, Transition
 from api.problems import ProblemError
-from api.workflow import CLOSED_STATES, TransitionRequest, check_transition, due_at
+from api.workflow import (
+    CLOSED_STATES,
+    DEPARTMENTS,
+    TransitionRequest,
+    check_transition,
+    due_at,
+)
 from geo.hierarchy import ANCESTOR_COLUMNS
 
+from . import loop
 from .scope import incident_scope
 
 __all__ = ["apply_transition", "audit_trail", "incident_dict", "metrics", "overdue"]
@@ -85,8 +92,12 @@ def apply_transition(
     limits_s: Mapping[str, int],
     *,
     now: datetime | None = None,
+    known_departments: Collection[str] = DEPARTMENTS,
 ) -> dict[str, Any]:
     """Move an incident to ``request.to`` and record it in the audit trail.
+
+    Department assignments (co-dispatch) and the rating history are kept by
+    :func:`api.services.loop.after_transition` in the same transaction.
 
     Raises
     ------
@@ -100,17 +111,21 @@ def apply_transition(
         current = _get(session, incident_id, principal)
         state, version = current.state, current.version
         has_dispatch = current.dispatched_at is not None
+        category = current.category
+        assigned = loop.current_departments(session, incident_id)
         session.rollback()  # end the read; the write below is its own compare-and-set
-    check_transition(state, request)
+    check_transition(state, request, known_departments=known_departments)
+    departments = request.all_departments if request.to == "dispatched" else assigned
     values: dict[str, Any] = {
         "state": request.to,
         "state_since": now,
-        "due_at": due_at(request.to, now, limits_s),
+        "due_at": due_at(request.to, now, limits_s, category=category, departments=departments),
         "version": version + 1,
+        "escalated_at": None,
     }
     if request.to == "dispatched":
         values["unit_id"] = request.unit_id
-        values["department"] = request.department
+        values["department"] = departments[0] if departments else None
         if not has_dispatch:
             values["dispatched_at"] = now
     elif request.to == "handled":
@@ -127,6 +142,7 @@ def apply_transition(
         for k, v in {
             "unit_id": request.unit_id,
             "department": request.department,
+            "departments": list(request.departments) or None,
             "satisfaction": request.satisfaction,
         }.items()
         if v is not None
@@ -151,6 +167,7 @@ def apply_transition(
                 details=details or None,
             )
         )
+        loop.after_transition(session, incident_id, request, principal, now)
     with database.sessions() as session:
         return incident_dict(_get(session, incident_id, principal))
 

@@ -12,8 +12,9 @@ crash of the server process.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -22,9 +23,11 @@ import sqlalchemy as sa
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from shapely import Point
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from api.db.engine import Database
 from api.db.models import Incident, Transition
+from api.workflow import due_at as stage_due
 from geo.categories import CategoryTable, default_categories
 
 from .grids import GridCache
@@ -177,9 +180,11 @@ def ingest(
     rows: list[Any],
     *,
     actor: str,
-    limits_s: dict[str, int],
+    limits_s: Mapping[str, int],
     atomic: bool = False,
     now: datetime | None = None,
+    note: str = "ingested",
+    on_stored: Callable[[Session, list[str]], None] | None = None,
 ) -> IngestResult:
     """Validate, join and store a batch; see the module docstring.
 
@@ -187,6 +192,11 @@ def ingest(
     ----------
     atomic
         Store nothing when any row is rejected (the default stores the good rows).
+    note
+        Note of the first audit entry of each stored incident.
+    on_stored
+        Called with the session and the ids stored, in the same transaction (an Open311
+        report stores its resident's details with it).
     """
     now = now or datetime.now(UTC)
     good, rejected = _validate(rows)
@@ -216,8 +226,6 @@ def ingest(
     classified = iter(
         _categories().classify(missing_severity).severity.tolist() if missing_severity else []
     )
-    due = limits_s.get("reported")
-    due_at = None if due is None else now + timedelta(seconds=int(due))
     records = []
     for item, grid_id in zip(unique, leaf, strict=True):
         chain: dict[str, Any] = {"district_id": None, "street_id": None, "community_id": None}
@@ -244,7 +252,7 @@ def ingest(
                 **chain,
                 "state": "reported",
                 "state_since": now,
-                "due_at": due_at,
+                "due_at": stage_due("reported", now, limits_s, category=item.category),
                 "version": 1,
             }
         )
@@ -266,11 +274,13 @@ def ingest(
                         "actor": actor,
                         "from_state": None,
                         "to_state": "reported",
-                        "note": "ingested",
+                        "note": note,
                     }
                     for incident_id in inserted
                 ],
             )
+            if on_stored is not None:
+                on_stored(session, list(inserted))
     result.accepted = len(inserted)
     result.duplicates += len(unique) - len(inserted)
     result.accepted_ids = list(inserted)
