@@ -9,6 +9,7 @@ problem+json. ``POST requests`` is form-encoded and needs ``api_key``, a token o
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -79,6 +80,67 @@ class Open311Route(APIRoute):
 
 router = APIRouter(tags=["open311"], route_class=Open311Route)
 
+_ERRORS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+_ERROR_CONTENT = {"application/json": {"schema": _ERRORS_SCHEMA}, "text/xml": {}}
+_ERROR_TEXT = {
+    400: "A missing or bad parameter (the description names it)",
+    403: "api_key missing, invalid or not an Open311 key",
+    404: "Unknown service, request, jurisdiction or format",
+    413: "Request body too large",
+    429: "Too many requests from this key or address (see Retry-After)",
+}
+
+
+def spec_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI answers of an Open311 route: 200 in JSON or XML, errors in the spec's format."""
+    out: dict[int | str, dict[str, Any]] = {
+        200: {"description": "The document", "content": {"application/json": {}, "text/xml": {}}}
+    }
+    for code in codes:
+        out[code] = {"description": _ERROR_TEXT[code], "content": _ERROR_CONTENT}
+    return out
+
+
+_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["api_key", "service_code"],
+                    "properties": {
+                        name: {"type": "string"}
+                        for name in (
+                            "api_key",
+                            "jurisdiction_id",
+                            "service_code",
+                            "lat",
+                            "long",
+                            "address_string",
+                            "email",
+                            "device_id",
+                            "account_id",
+                            "first_name",
+                            "last_name",
+                            "phone",
+                            "description",
+                            "media_url",
+                        )
+                    },
+                }
+            }
+        },
+    }
+}
+
 Fmt = Annotated[str, Path(description="`json` or `xml`", max_length=8)]
 ServiceCode = Annotated[str, Path(max_length=64)]
 RequestId = Annotated[str, Path(max_length=128)]
@@ -115,7 +177,12 @@ def _jurisdiction(request: Request) -> None:
         raise Open311Error(404, f"jurisdiction_id: {given[:64]!r} not found")
 
 
-@router.get("/open311/discovery.{fmt}", summary="Open311 service discovery")
+@router.get(
+    "/open311/discovery.{fmt}",
+    summary="Open311 service discovery",
+    response_class=Response,
+    responses=spec_responses(404, 429),
+)
 def discovery(request: Request, fmt: Fmt) -> Response:
     """The discovery document: changeset, contact, key service, the GeoReport v2 endpoint."""
     fmt = _check_format(fmt)
@@ -124,7 +191,12 @@ def discovery(request: Request, fmt: Fmt) -> Response:
     return answer(service.discovery_document(request.app.state.open311, url), fmt, "discovery")
 
 
-@router.get("/open311/v2/services.{fmt}", summary="Open311 service list")
+@router.get(
+    "/open311/v2/services.{fmt}",
+    summary="Open311 service list",
+    response_class=Response,
+    responses=spec_responses(404, 429),
+)
 def services(request: Request, fmt: Fmt) -> Response:
     """Every service (report type) residents may post, mapped to incident categories."""
     fmt = _check_format(fmt)
@@ -134,7 +206,12 @@ def services(request: Request, fmt: Fmt) -> Response:
     return answer(items, fmt, "services")
 
 
-@router.get("/open311/v2/services/{service_code}.{fmt}", summary="Open311 service definition")
+@router.get(
+    "/open311/v2/services/{service_code}.{fmt}",
+    summary="Open311 service definition",
+    response_class=Response,
+    responses=spec_responses(400, 404, 429),
+)
 def service_definition(request: Request, service_code: ServiceCode, fmt: Fmt) -> Response:
     """The attributes (extra form fields) of one service."""
     fmt = _check_format(fmt)
@@ -171,7 +248,13 @@ async def _form(request: Request) -> dict[str, list[str]]:
     return fields
 
 
-@router.post("/open311/v2/requests.{fmt}", summary="Post a resident's report")
+@router.post(
+    "/open311/v2/requests.{fmt}",
+    summary="Post a resident's report",
+    response_class=Response,
+    responses=spec_responses(400, 403, 404, 413, 429),
+    openapi_extra=_FORM,
+)
 async def post_request(request: Request, fmt: Fmt) -> Response:
     """Store a resident's report as an incident in state ``reported``; answer its id."""
     fmt = _check_format(fmt)
@@ -187,7 +270,8 @@ async def post_request(request: Request, fmt: Fmt) -> Response:
         raise Open311Error(403, "api_key: invalid or expired") from None
     if principal.role != "open311":
         raise Open311Error(403, "api_key: not an Open311 key")
-    _limit(request, f"key:{principal.subject}", settings.open311_key_rate)
+    key_id = hashlib.sha256(keys[0].strip().encode()).hexdigest()[:24]
+    _limit(request, f"key:{key_id}", settings.open311_key_rate)
     entry = await run_in_threadpool(
         service.submit,
         request.app.state.database,
@@ -207,7 +291,12 @@ def _query(request: Request) -> dict[str, str | None]:
     return out
 
 
-@router.get("/open311/v2/requests.{fmt}", summary="Residents' requests and their status")
+@router.get(
+    "/open311/v2/requests.{fmt}",
+    summary="Residents' requests and their status",
+    response_class=Response,
+    responses=spec_responses(400, 404, 429),
+)
 def get_requests(request: Request, fmt: Fmt) -> Response:
     """Requests filtered by id list, service code, dates, status; paged (``page``, ``page_size``)."""
     fmt = _check_format(fmt)
@@ -219,7 +308,12 @@ def get_requests(request: Request, fmt: Fmt) -> Response:
     return answer(items, fmt, "service_requests")
 
 
-@router.get("/open311/v2/requests/{request_id}.{fmt}", summary="One resident's request")
+@router.get(
+    "/open311/v2/requests/{request_id}.{fmt}",
+    summary="One resident's request",
+    response_class=Response,
+    responses=spec_responses(400, 404, 429),
+)
 def get_request(request: Request, request_id: RequestId, fmt: Fmt) -> Response:
     """One request (a one-element list, as the spec says)."""
     fmt = _check_format(fmt)

@@ -139,6 +139,10 @@ def discovery_document(config: Open311Config, endpoint_url: str) -> dict[str, An
     }
 
 
+#: Characters XML 1.0 cannot carry even escaped (dropped from text on output).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xml_value(parent: ET.Element, tag: str, value: Any) -> None:
     element = ET.SubElement(parent, tag)
     if value is None:
@@ -153,7 +157,7 @@ def _xml_value(parent: ET.Element, tag: str, value: Any) -> None:
         for inner in value:
             _xml_value(element, item_tag, inner)
     else:
-        element.text = str(value)
+        element.text = _NOT_XML.sub("", str(value))
 
 
 def to_xml(root: str, document: Any) -> bytes:

@@ -436,3 +436,11 @@ def test_real_http_client_against_a_server(backend: tuple[str, str | None], tmp_
         assert root.findtext("request/status") == "open"
         assert root.findtext("request/service_code") == "theft"
         assert float(root.findtext("request/lat")) == lat
+
+
+def test_xml_stays_well_formed_with_odd_text(o311: TestClient) -> None:
+    """Markup and control characters a resident typed never break the XML answer."""
+    fields = report(address_string="<b>Flat 3</b> & \x01 near name g11 ]]>")
+    request_id = post(o311, fields).json()[0]["service_request_id"]
+    root = xml(o311.get(f"/open311/v2/requests/{request_id}.xml"))
+    assert root.findtext("request/address") == "<b>Flat 3</b> &  near name g11 ]]>"
