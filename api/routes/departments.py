@@ -8,13 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from api.auth import Principal, require_roles
 from api.deps import DatabaseDep
-from api.problems import responses
+from api.problems import ProblemError, responses
 from api.routes.incidents import IncidentOut
 from api.services import departments as service
+from api.services.plans import district_grids
 
 router = APIRouter(tags=["departments"])
 
@@ -194,3 +196,42 @@ async def get_department_metrics(
     return await run_in_threadpool(
         service.department_metrics, database, principal, request.app.state.departments
     )
+
+
+@router.get(
+    "/departments/{code}/map",
+    response_class=HTMLResponse,
+    summary="A department's open work on an offline map",
+    responses={
+        200: {"content": {"text/html": {}}, "description": "Self-contained HTML map"},
+        **responses(401, 403, 404, 409),
+    },
+)
+async def get_department_map(
+    request: Request,
+    code: Annotated[str, Path(max_length=32)],
+    principal: Annotated[
+        Principal, require_roles("admin", "dispatcher", "supervisor", "department")
+    ],
+    database: DatabaseDep,
+) -> HTMLResponse:
+    """The department's open incidents (clusters, heat, by hour) over the grids, each grid's
+    popup counting those overdue; a department sees only its own map, a supervisor its district."""
+    from maps.folium_map import make_map, map_html
+
+    own = principal.role != "department" or principal.department == code
+    if code not in request.app.state.departments or not own:
+        raise ProblemError(404, f"department {code!r} not found", field="path.code")
+    gridset = request.app.state.grid_cache.get()
+    grids = district_grids(gridset, principal.district if principal.role == "supervisor" else None)
+    if grids.empty:
+        raise ProblemError(409, "no grids are stored yet (POST /grids)", field="path.code")
+
+    def render() -> str:
+        incidents, overdue = service.open_work(database, principal, code)
+        metrics = overdue if len(overdue) else None
+        return map_html(
+            make_map(grids=grids, incidents=incidents if len(incidents) else None, metrics=metrics)
+        )
+
+    return HTMLResponse(await run_in_threadpool(render))

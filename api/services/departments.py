@@ -346,3 +346,57 @@ def department_metrics(
             }
         )
     return out
+
+
+def open_work(
+    database: Database, principal: Principal, code: str, *, now: datetime | None = None
+) -> tuple[Any, Any]:
+    """A department's open incidents as an incidents-contract GeoDataFrame (no description),
+    and per grid the count of them that are overdue (a ``grid_id``, ``overdue`` frame)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    now = now or datetime.now(UTC)
+    mine = sa.select(IncidentDepartment.incident_id).where(
+        IncidentDepartment.department == code, IncidentDepartment.status == "dispatched"
+    )
+    with database.sessions() as session:
+        rows = session.execute(
+            sa.select(
+                Incident.incident_id,
+                Incident.occurred_at,
+                Incident.category,
+                Incident.severity,
+                Incident.lon,
+                Incident.lat,
+                Incident.grid_id,
+                Incident.due_at,
+            ).where(
+                Incident.incident_id.in_(mine),
+                Incident.state == "dispatched",
+                incident_scope(principal),
+            )
+        ).all()
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=[
+            "incident_id",
+            "occurred_at",
+            "category",
+            "severity",
+            "lon",
+            "lat",
+            "grid_id",
+            "due_at",
+        ],
+    )
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    due = pd.to_datetime(frame["due_at"], utc=True)
+    frame["overdue"] = (due.notna() & (due < pd.Timestamp(now))).astype(int)
+    incidents = gpd.GeoDataFrame(
+        frame[["incident_id", "occurred_at", "category", "severity"]],
+        geometry=[Point(x, y) for x, y in zip(frame["lon"], frame["lat"], strict=True)],
+        crs="EPSG:4326",
+    )
+    overdue = frame.dropna(subset=["grid_id"]).groupby("grid_id", as_index=False)["overdue"].sum()
+    return incidents, overdue

@@ -4,6 +4,7 @@ the department list and metrics; configuration errors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,22 @@ def test_config_errors_name_file_entry_and_field(tmp_path: Path) -> None:
     settings = settings_for(f"sqlite:///{tmp_path / 'x.db'}", departments_path=bad)
     with pytest.raises(LoopConfigError):
         create_app(settings)
+
+
+def test_department_map_shows_its_open_work(loop: TestClient) -> None:
+    """A department's map carries its open incidents (not another department's); a department
+    token may open only its own map; unknown codes are 404."""
+    move(loop, "a1", {"to": "dispatched", "department": "health"}, DISPATCHER)
+    move(loop, "a2", {"to": "dispatched", "department": "justice"}, DISPATCHER)
+    page = loop.get("/departments/health/map", headers=dept("health"))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert re.search(r"a1 (·|\\u00b7) theft", page.text)
+    assert not re.search(r"a2 (·|\\u00b7) theft", page.text)
+    justice = loop.get("/departments/justice/map", headers=DISPATCHER).text
+    assert re.search(r"a2 (·|\\u00b7) theft", justice)
+    assert loop.get("/departments/justice/map", headers=dept("health")).status_code == 404
+    assert loop.get("/departments/parks/map", headers=DISPATCHER).status_code == 404
+    assert (
+        loop.get("/departments/health/map", headers=token_headers("volunteer")).status_code == 403
+    )

@@ -158,6 +158,13 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
             {**WRITERS, "department": 200},
         ),
         ("GET", "/metrics/departments", "/metrics/departments", None, STAFF),
+        (
+            "GET",
+            "/departments/{code}/map",
+            "/departments/urban_management/map",
+            None,
+            {**STAFF, "department": 200},
+        ),
         ("GET", "/open311/discovery.{fmt}", "/open311/discovery.xml", None, PUBLIC),
         ("GET", "/open311/v2/services.{fmt}", "/open311/v2/services.json", None, PUBLIC),
         (
