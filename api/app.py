@@ -43,7 +43,7 @@ class BodyLimit:
         detail = f"request body is larger than {self.max_bytes} bytes (PATROLGRID_MAX_BODY_BYTES)"
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await problem_response(413, detail, field="body")(scope, receive, send)
+                await _too_large(scope, detail)(scope, receive, send)
                 return
         seen = 0
         started = False
@@ -67,7 +67,17 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLargeError:
             if not started:
-                await problem_response(413, detail, field="body")(scope, receive, send)
+                await _too_large(scope, detail)(scope, receive, send)
+
+
+def _too_large(scope: Scope, detail: str) -> ASGIApp:
+    """The 413 answer: the Open311 error format under /open311/, problem+json elsewhere."""
+    path = str(scope.get("path", ""))
+    if path.startswith("/open311/"):
+        from api.routes.open311 import spec_error_for_path
+
+        return spec_error_for_path(path, 413, detail)
+    return problem_response(413, detail, field="body")
 
 
 def create_app(settings: Settings | None = None, *, schema: str | None = None) -> FastAPI:

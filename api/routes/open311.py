@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -27,6 +28,7 @@ from api.problems import ProblemError
 from api.services import open311 as service
 from api.services.open311 import Open311Error
 
+log = logging.getLogger("patrolgrid.api")
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
@@ -54,6 +56,11 @@ def error_answer(
     )
 
 
+def spec_error_for_path(path: str, code: int, description: str) -> Response:
+    """The spec's error document in the format a path asks for (used by the body limit)."""
+    return error_answer(code, description, _format_of(path))
+
+
 class Open311Route(APIRoute):
     """A route answering every error of its handler in the spec's error format."""
 
@@ -74,6 +81,9 @@ class Open311Route(APIRoute):
                 return error_answer(400, f"{field}: {first.get('msg', 'invalid')}", fmt)
             except StarletteHTTPException as exc:
                 return error_answer(exc.status_code, str(exc.detail), fmt)
+            except Exception:
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                return error_answer(500, "internal error; it was logged on the server", fmt)
 
         return wrapped
 

@@ -39,8 +39,8 @@ def after_transition(
     """Keep assignments and ratings in step with a transition just written in ``session``.
 
     A dispatch replaces the incident's department assignments by the departments it names (none
-    for a unit-only dispatch); a dispatcher's ``handled`` marks every open assignment handled; a
-    rating is appended to the rating history.
+    for a unit-only dispatch); a dispatcher's ``handled`` marks every open assignment handled and
+    its ``returned`` every open one returned; a rating is appended to the rating history.
     """
     if request.to == "dispatched":
         session.execute(
@@ -64,6 +64,15 @@ def after_transition(
                 IncidentDepartment.status == "dispatched",
             )
             .values(status="handled", handled_at=now)
+        )
+    elif request.to == "returned":  # a dispatcher pulling the incident back
+        session.execute(
+            sa.update(IncidentDepartment)
+            .where(
+                IncidentDepartment.incident_id == incident_id,
+                IncidentDepartment.status == "dispatched",
+            )
+            .values(status="returned", note=request.note)
         )
     elif request.to == "rated" and request.satisfaction is not None:
         session.add(

@@ -11,7 +11,8 @@ run`` from cron) does two things:
    an incident once). Any transition clears the flag; the next stage is timed afresh.
 2. **Deliver**: each pending webhook whose time has come is POSTed; a 2xx answer marks it
    delivered, anything else schedules the next attempt after ``backoff * 2**(attempts-1)``
-   seconds, until ``PATROLGRID_SLA_WEBHOOK_ATTEMPTS`` are spent (then ``failed``, kept).
+   seconds, until ``PATROLGRID_SLA_WEBHOOK_ATTEMPTS`` are spent (then ``failed``, kept). When
+   the receiver cannot be reached at all, the sweep stops delivering until its next run.
 
 A webhook body is JSON; ``X-Patrolgrid-Signature: sha256=<hex>`` is HMAC-SHA256 under
 ``PATROLGRID_SLA_WEBHOOK_SECRET`` of ``<X-Patrolgrid-Timestamp>.<body>``.
@@ -218,12 +219,14 @@ def deliver_pending(
                 "X-Patrolgrid-Signature": sign(secret, timestamp, body),
             }
             error: str | None = None
+            unreachable = False
             try:
                 answer = http.post(url, content=body, headers=headers)
                 if not 200 <= answer.status_code < 300:
                     error = f"HTTP {answer.status_code}"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
+                unreachable = True
             attempts = delivery.attempts + 1
             values: dict[str, Any] = {"attempts": attempts, "last_error": error}
             if error is None:
@@ -243,6 +246,8 @@ def deliver_pending(
                     .where(WebhookDelivery.id == delivery.id)
                     .values(**values)
                 )
+            if unreachable:
+                break  # the receiver is down: the rest wait for the next sweep, unattempted
     finally:
         if own:
             http.close()

@@ -117,6 +117,21 @@ def test_hand_back_returns_to_the_dispatcher_with_the_reason(loop: TestClient) -
     assert loop.get("/incidents/a2", headers=dept("justice")).status_code == 404
 
 
+def test_dispatcher_pulls_an_incident_back(loop: TestClient) -> None:
+    """A dispatcher's own dispatched -> returned (with a note) ends every open assignment: the
+    department no longer sees the incident."""
+    move(loop, "a1", {"to": "dispatched", "departments": ["health", "justice"]}, DISPATCHER)
+    assert move(loop, "a1", {"to": "returned"}, DISPATCHER).status_code == 422
+    back = move(loop, "a1", {"to": "returned", "note": "caller withdrew"}, DISPATCHER)
+    assert back.json()["state"] == "returned"
+    assert loop.get("/incidents/a1", headers=dept("health")).status_code == 404
+    statuses = loop.get("/incidents/a1/departments", headers=DISPATCHER).json()
+    assert [(a["department"], a["status"]) for a in statuses] == [
+        ("health", "returned"),
+        ("justice", "returned"),
+    ]
+
+
 def test_department_sees_nothing_else(loop: TestClient) -> None:
     """A department token gets 403 on the general routes (collections, plans, metrics,
     hotspots, ingest) and cannot read residents' details or ratings."""

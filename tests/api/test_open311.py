@@ -444,3 +444,11 @@ def test_xml_stays_well_formed_with_odd_text(o311: TestClient) -> None:
     request_id = post(o311, fields).json()[0]["service_request_id"]
     root = xml(o311.get(f"/open311/v2/requests/{request_id}.xml"))
     assert root.findtext("request/address") == "<b>Flat 3</b> &  near name g11 ]]>"
+
+
+def test_too_large_body_is_a_spec_error(backend: tuple[str, str | None]) -> None:
+    """A body over PATROLGRID_MAX_BODY_BYTES on an Open311 path is a 413 in the spec's format."""
+    for client in make_client(backend, max_body_bytes=1024):
+        fields = report(description="x" * 3000)
+        assert_spec_error(post(client, fields, "xml"), 413, "xml")
+        assert_spec_error(post(client, fields), 413)

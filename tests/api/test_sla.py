@@ -222,3 +222,25 @@ def test_sla_run_command(backend: tuple[str, str | None], monkeypatch: pytest.Mo
     bad = CliRunner().invoke(cli, ["sla", "run", "--now", "2026-12-01T10:00"])
     assert bad.exit_code == 2
     assert "--now" in bad.output
+
+
+def test_unreachable_receiver_stops_the_round(backend: tuple[str, str | None]) -> None:
+    """When nothing listens at the webhook URL, one delivery is attempted and the others wait,
+    unattempted, for the next sweep; nothing is lost."""
+    from api.testing import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/hooks"
+    for app, client in make(backend, sla_webhook_url=url, sla_webhook_secret=HOOK_SECRET):
+        rows = [incident("u1"), incident("u2"), incident("u3")]
+        client.post("/incidents", json={"incidents": rows}, headers=DISPATCHER)
+        result = sweep(app.state.database, app.state.settings, now=later(1900))
+        assert len(result.escalated) == 3
+        assert (result.delivered, result.retrying) == (0, 1)
+        with app.state.database.sessions() as session:
+            rows_ = session.scalars(sa.select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+        assert [(r.status, r.attempts) for r in rows_] == [
+            ("pending", 1),
+            ("pending", 0),
+            ("pending", 0),
+        ]
+        assert rows_[0].last_error.startswith("ConnectError")
