@@ -108,5 +108,6 @@ def downgrade() -> None:
     op.drop_table("incident_departments")
     op.drop_table("resident_reports")
     op.drop_index("ix_incidents_escalated_at", "incidents")
-    with op.batch_alter_table("incidents") as batch:
-        batch.drop_column("escalated_at")
+    # A plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35 too): a batch copy of the table would
+    # lose the R*Tree triggers of migration 0001.
+    op.drop_column("incidents", "escalated_at")
