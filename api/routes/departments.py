@@ -48,6 +48,7 @@ class QueueItem(IncidentOut):
 
     escalated_at: str | None
     departments: list[AssignmentOut]
+    suggested_departments: list[str]
 
 
 class RatingOut(BaseModel):
@@ -124,13 +125,21 @@ def get_departments(
     responses=responses(401, 403, 422),
 )
 async def get_queue(
+    request: Request,
     principal: Annotated[Principal, require_roles("admin", "dispatcher", "department")],
     database: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
     """Dispatcher: incidents waiting for it plus every escalated open one; department: its open
-    incidents. Escalated first, then by due time."""
-    return await run_in_threadpool(service.queue, database, principal, limit=limit)
+    incidents. Escalated first, then by due time; each with the departments whose categories
+    include it (``suggested_departments``)."""
+    return await run_in_threadpool(
+        service.queue,
+        database,
+        principal,
+        departments=request.app.state.departments,
+        limit=limit,
+    )
 
 
 @router.get(

@@ -190,9 +190,20 @@ def _assignments_of(session: Any, ids: list[str]) -> dict[str, list[dict[str, An
     return out
 
 
-def queue(database: Database, principal: Principal, *, limit: int = 500) -> list[dict[str, Any]]:
+def queue(
+    database: Database,
+    principal: Principal,
+    *,
+    departments: Departments | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
     """The caller's work: a dispatcher's incidents waiting for it (and every escalated open
-    one), or a department's open assignments; escalated first, then by due time."""
+    one), or a department's open assignments; escalated first, then by due time. Each item
+    names the departments whose ``categories`` list its category (``suggested_departments``)."""
+    handles: dict[str, list[str]] = {}
+    for department in (departments or {}).values():
+        for category in department.categories:
+            handles.setdefault(category, []).append(department.code)
     if principal.role == "department":
         mine = sa.select(IncidentDepartment.incident_id).where(
             IncidentDepartment.department == principal.department,
@@ -226,6 +237,7 @@ def queue(database: Database, principal: Principal, *, limit: int = 500) -> list
             item = incident_dict(incident)
             item["escalated_at"] = _iso(incident.escalated_at)
             item["departments"] = by_id.get(incident.incident_id, [])
+            item["suggested_departments"] = handles.get(incident.category, [])
             out.append(item)
         return out
 

@@ -426,8 +426,9 @@ def _csv(text: str | None) -> tuple[str, ...]:
 def parse_filters(
     query: Mapping[str, str | None], *, now: datetime | None = None
 ) -> RequestFilters:
-    """Check the ``GET requests`` parameters (spec defaults: the last 90 days; the paging
-    extension's ``page`` and ``page_size``, at most 1000)."""
+    """Check the ``GET requests`` parameters (spec defaults: the last 90 days; a
+    ``service_request_id`` list overrides the other filters; the paging extension's ``page``
+    and ``page_size``, at most 1000)."""
     now = now or datetime.now(UTC)
     ids = _csv(query.get("service_request_id"))
     if len(ids) > 1000 or any(len(i) > 128 for i in ids):
@@ -449,7 +450,7 @@ def parse_filters(
             end = start + MAX_RANGE
     return RequestFilters(
         ids=ids,
-        service_codes=_csv(query.get("service_code")),
+        service_codes=() if ids else _csv(query.get("service_code")),
         start=None if ids else start,
         end=None if ids else end,
         statuses=() if ids else statuses,

@@ -104,6 +104,7 @@ def test_hand_back_returns_to_the_dispatcher_with_the_reason(loop: TestClient) -
     queue = {q["incident_id"]: q for q in loop.get("/queue", headers=DISPATCHER).json()}
     returned = queue["a2"]
     assert returned["state"] == "returned"
+    assert returned["suggested_departments"] == []  # theft: no department lists it
     assert returned["departments"][0]["status"] == "returned"
     assert returned["departments"][0]["note"] == "not a dispute: a leak"
     trail = loop.get("/incidents/a2/transitions", headers=DISPATCHER).json()

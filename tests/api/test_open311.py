@@ -194,6 +194,8 @@ def test_post_report_enters_the_loop(o311: TestClient) -> None:
     trail = o311.get(f"/incidents/{request_id}/transitions", headers=DISPATCHER).json()
     assert trail[0]["actor"] == "open311:city-app"
     assert "Open311 noise" in trail[0]["note"]
+    queued = {q["incident_id"]: q for q in o311.get("/queue", headers=DISPATCHER).json()}
+    assert queued[request_id]["suggested_departments"] == ["urban_management"]
     moved = o311.post(
         f"/incidents/{request_id}/transitions", json={"to": "verified"}, headers=DISPATCHER
     )
@@ -276,6 +278,8 @@ def test_read_back_with_status_and_filters(o311: TestClient) -> None:
     assert ids("status=closed") == [first]
     assert ids("service_code=dispute") == [second]
     assert set(ids(f"service_request_id={first},{second}")) == {first, second}
+    both = f"service_request_id={first},{second}&service_code=dispute&status=open"
+    assert set(ids(both)) == {first, second}  # the id list overrides the other filters
     assert ids("start_date=2020-01-01T00:00:00Z&end_date=2020-02-01T00:00:00Z") == []
     assert len(ids("page_size=1")) == 1
     assert ids("page_size=1&page=1") + ids("page_size=1&page=2") == ids("")
