@@ -206,6 +206,8 @@ def deliver_pending(
     http = client or httpx.Client(timeout=settings.sla_webhook_timeout_s, follow_redirects=False)
     try:
         for delivery in due:
+            if not _claim(database, delivery, now, settings.sla_webhook_timeout_s):
+                continue  # another sweep (another server process, or cron) is sending it
             body = json.dumps(
                 {**delivery.payload, "delivery_id": delivery.id}, separators=(",", ":")
             ).encode()
@@ -252,6 +254,23 @@ def deliver_pending(
         if own:
             http.close()
     return result
+
+
+def _claim(database: Database, delivery: WebhookDelivery, now: datetime, timeout_s: float) -> bool:
+    """Take a pending delivery for this sweep (a compare-and-set on its next attempt time, so
+    concurrent sweeps never send it twice); a crash mid-send frees it after twice the timeout."""
+    with database.session() as session:
+        taken = session.execute(
+            sa.update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery.id,
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.attempts == delivery.attempts,
+                WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
+            )
+            .values(next_attempt_at=now + timedelta(seconds=2 * timeout_s + 1))
+        )
+        return taken.rowcount == 1
 
 
 def sweep(database: Database, settings: Settings, *, now: datetime | None = None) -> SweepResult:

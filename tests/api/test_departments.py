@@ -257,3 +257,54 @@ def test_department_map_shows_its_open_work(loop: TestClient) -> None:
     assert (
         loop.get("/departments/health/map", headers=token_headers("volunteer")).status_code == 403
     )
+
+
+def test_co_dispatched_departments_handling_at_once(backend: tuple[str, str | None]) -> None:
+    """Two departments marking one co-dispatched incident handled at the same moment: with
+    retries on 409 both succeed, the incident ends handled, with one entry each in the trail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.auth import Principal
+    from api.problems import ProblemError
+    from api.services.departments import department_transition
+    from api.workflow import TransitionRequest
+
+    url, schema = backend
+    app = create_app(settings_for(url, sla_interval_s=0), schema=schema)
+    with TestClient(app) as client:
+        client.post("/incidents", json=incident("cc"), headers=DISPATCHER)
+        for body in (
+            {"to": "verified"},
+            {"to": "accepted"},
+            {"to": "dispatched", "departments": ["health", "justice", "sanitation"]},
+        ):
+            move(client, "cc", body, DISPATCHER)
+
+        def handle(code: str) -> int:
+            principal = Principal(role="department", subject=code, department=code)
+            for attempt in range(20):
+                try:
+                    department_transition(
+                        app.state.database,
+                        "cc",
+                        TransitionRequest("handled"),
+                        principal,
+                        app.state.stage_limits,
+                    )
+                    return attempt
+                except ProblemError as exc:
+                    if exc.status != 409:
+                        raise
+            raise AssertionError(code)
+
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(handle, ["health", "justice", "sanitation"]))
+        assert client.get("/incidents/cc", headers=DISPATCHER).json()["state"] == "handled"
+        trail = client.get("/incidents/cc/transitions", headers=DISPATCHER).json()
+        handled = [t for t in trail if t["details"].get("department_handled")]
+        assert sorted(t["details"]["department"] for t in handled) == [
+            "health",
+            "justice",
+            "sanitation",
+        ]
+        assert [t["to"] for t in handled].count("handled") == 1

@@ -244,3 +244,24 @@ def test_unreachable_receiver_stops_the_round(backend: tuple[str, str | None]) -
             ("pending", 0),
         ]
         assert rows_[0].last_error.startswith("ConnectError")
+
+
+def test_concurrent_sweeps_deliver_each_webhook_once(backend: tuple[str, str | None]) -> None:
+    """Four sweeps at once (server processes and cron) escalate each incident once and send
+    each webhook exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with receiver() as hook:
+        for app, client in make(backend, sla_webhook_url=hook.url, sla_webhook_secret=HOOK_SECRET):
+            rows = [incident(f"c{i}") for i in range(12)]
+            client.post("/incidents", json={"incidents": rows}, headers=DISPATCHER)
+            when = later(1900)
+            database, settings = app.state.database, app.state.settings
+            with ThreadPoolExecutor(4) as pool:
+                futures = [pool.submit(sweep, database, settings, now=when) for _ in range(4)]
+                results = [f.result() for f in futures]
+            escalated = [i for r in results for i in r.escalated]
+            assert sorted(escalated) == sorted(r["incident_id"] for r in rows)
+            assert sum(r.delivered for r in results) == 12
+            ids = [json.loads(body)["incident_id"] for _, body in hook.received]
+            assert sorted(ids) == sorted(r["incident_id"] for r in rows)
