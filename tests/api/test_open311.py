@@ -456,3 +456,65 @@ def test_too_large_body_is_a_spec_error(backend: tuple[str, str | None]) -> None
         fields = report(description="x" * 3000)
         assert_spec_error(post(client, fields, "xml"), 413, "xml")
         assert_spec_error(post(client, fields), 413)
+
+
+def test_resident_report_through_the_whole_loop(backend: tuple[str, str | None]) -> None:
+    """The issue's 'done when': a resident posts, the dispatcher verifies and co-dispatches,
+    overdue work escalates by itself, one department hands back, the other handles after a
+    re-dispatch, the dispatcher closes, and the resident reads status closed from Open311."""
+    from datetime import UTC, datetime, timedelta
+
+    from api.services.sla import sweep
+
+    def dept(code: str) -> dict[str, str]:
+        return token_headers("department", department=code)
+
+    def move(request_id: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        response = client.post(f"/incidents/{request_id}/transitions", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    for client in make_client(backend):
+        services = {s["service_code"] for s in client.get("/open311/v2/services.json").json()}
+        assert "garbage" in services
+        fields = report(service_code="garbage", description="Sofa dumped by the gate")
+        request_id = post(client, fields).json()[0]["service_request_id"]
+        assert client.get(f"/open311/v2/requests/{request_id}.json").json()[0]["status"] == "open"
+        move(request_id, {"to": "verified"}, DISPATCHER)
+        move(request_id, {"to": "accepted"}, DISPATCHER)
+        both = {"to": "dispatched", "departments": ["sanitation", "urban_management"]}
+        move(request_id, both, DISPATCHER)
+        app = client.app
+        when = datetime.now(UTC) + timedelta(hours=5)
+        assert sweep(app.state.database, app.state.settings, now=when).escalated == [request_id]
+        assert client.get("/queue", headers=DISPATCHER).json()[0]["incident_id"] == request_id
+        assert [
+            q["incident_id"] for q in client.get("/queue", headers=dept("sanitation")).json()
+        ] == [request_id]
+        move(
+            request_id,
+            {"to": "returned", "note": "bulky waste: urban management"},
+            dept("sanitation"),
+        )
+        move(request_id, {"to": "dispatched", "department": "urban_management"}, DISPATCHER)
+        assert client.get(f"/incidents/{request_id}", headers=dept("sanitation")).status_code == 404
+        assert move(request_id, {"to": "handled"}, dept("urban_management"))["state"] == "handled"
+        move(request_id, {"to": "rechecked"}, DISPATCHER)
+        move(request_id, {"to": "closed"}, DISPATCHER)
+        [view] = client.get(f"/open311/v2/requests/{request_id}.json").json()
+        assert view["status"] == "closed"
+        assert view["agency_responsible"] == "Urban management"
+        trail = client.get(f"/incidents/{request_id}/transitions", headers=DISPATCHER).json()
+        # (the escalation was swept "5 hours later", so it sorts last by time)
+        assert [t["actor"].split(":")[0] for t in trail if t["actor"] != "system:sla"] == [
+            "open311",
+            "dispatcher",
+            "dispatcher",
+            "dispatcher",
+            "department",
+            "dispatcher",
+            "department",
+            "dispatcher",
+            "dispatcher",
+        ]
+        assert [t["from"] for t in trail if t["actor"] == "system:sla"] == ["dispatched"]
