@@ -20,6 +20,7 @@ from api.db.engine import Database
 from api.docs_ui import install_docs
 from api.problems import install_handlers, problem_response
 from api.services.grids import GridCache
+from api.services.loop_setup import install_loop, sla_background
 from api.services.plans import NetworkCache, fail_interrupted
 from api.settings import Settings, get_settings
 from api.validation import MAX_JSON_DEPTH, json_depth, text_problem
@@ -46,12 +47,12 @@ class BodyLimit:
             return
         refusal = _refuse_target(scope)
         if refusal is not None:
-            await problem_response(400, refusal[1], field=refusal[0])(scope, receive, send)
+            await _refusal(scope, 400, refusal[1], refusal[0])(scope, receive, send)
             return
         detail = f"request body is larger than {self.max_bytes} bytes (PATROLGRID_MAX_BODY_BYTES)"
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await problem_response(413, detail, field="body")(scope, receive, send)
+                await _too_large(scope, detail)(scope, receive, send)
                 return
         chunks: list[bytes] = []
         seen = 0
@@ -62,7 +63,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.max_bytes:
-                await problem_response(413, detail, field="body")(scope, receive, send)
+                await _too_large(scope, detail)(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -70,7 +71,7 @@ class BodyLimit:
         body = b"".join(chunks)
         if body.lstrip()[:1] in (b"{", b"[") and json_depth(body) > MAX_JSON_DEPTH:
             msg = f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
-            await problem_response(400, msg, field="body")(scope, receive, send)
+            await _refusal(scope, 400, msg, "body")(scope, receive, send)
             return
         replayed = False
 
@@ -94,6 +95,21 @@ def _refuse_target(scope: Scope) -> tuple[str, str] | None:
     if problem:
         return "query", f"query: {problem}"
     return None
+
+
+def _refusal(scope: Scope, status: int, detail: str, field: str) -> ASGIApp:
+    """A refusal before any route: the Open311 error format under /open311/, else problem+json."""
+    path = str(scope.get("path", ""))
+    if path.startswith("/open311/"):
+        from api.routes.open311 import spec_error_for_path
+
+        return spec_error_for_path(path, status, detail)
+    return problem_response(status, detail, field=field)
+
+
+def _too_large(scope: Scope, detail: str) -> ASGIApp:
+    """The 413 answer, in the format of the path's API."""
+    return _refusal(scope, 413, detail, "body")
 
 
 def create_app(settings: Settings | None = None, *, schema: str | None = None) -> FastAPI:
@@ -123,7 +139,8 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
         fail_interrupted(database)
         app.state.plan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
         try:
-            yield
+            async with sla_background(app):
+                yield
         finally:
             app.state.plan_executor.shutdown(wait=False, cancel_futures=True)
             database.dispose()
@@ -143,12 +160,15 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
             {"name": "metrics", "description": "Workflow metrics per grid and level"},
             {"name": "hotspots", "description": "Risk per grid"},
             {"name": "plans", "description": "Patrol plans (background jobs), maps, exports"},
+            {"name": "open311", "description": "Open311 GeoReport v2 for residents' reports"},
+            {"name": "departments", "description": "Department queues, SLAs, residents' details"},
         ],
     )
     app.state.settings = settings
     app.state.database = database
     app.state.grid_cache = GridCache(database)
     app.state.networks = NetworkCache()
+    install_loop(app, settings)
     install_handlers(app)
     install_docs(app)
     _include_routers(app)

@@ -17,6 +17,14 @@ supervisor
     Reads everything in its district (incidents, metrics, hotspots) and plans for it.
 volunteer
     Its own community only: the grids it patrols and its routes; never incident details.
+department
+    A city department (``department`` claim): the incidents dispatched to it, moved through
+    ``handled`` or handed back; nothing else.
+open311
+    An Open311 client's ``api_key``: posts residents' reports under ``/open311/v2/``; nothing else.
+
+``department`` and ``open311`` are *narrow* roles: :func:`current_principal` (used by the routes
+open to "every role") refuses them; only routes naming them in :func:`require_roles` admit them.
 """
 
 from __future__ import annotations
@@ -36,9 +44,11 @@ from .problems import ProblemError
 
 __all__ = [
     "DEFAULT_TTL_S",
+    "NARROW_ROLES",
     "ROLES",
     "Principal",
     "TokenError",
+    "any_principal",
     "create_token",
     "current_principal",
     "require_roles",
@@ -48,6 +58,16 @@ __all__ = [
 ROLES: tuple[str, ...] = ("admin", "dispatcher", "supervisor", "volunteer")
 #: Default lifetime of a token: one shift and a half.
 DEFAULT_TTL_S = 12 * 3600
+ROLES: tuple[str, ...] = (
+    "admin",
+    "dispatcher",
+    "supervisor",
+    "volunteer",
+    "department",
+    "open311",
+)
+#: Roles admitted only where a route names them (see the module docstring).
+NARROW_ROLES: frozenset[str] = frozenset({"department", "open311"})
 _PREFIX = "pg1"
 
 
@@ -64,6 +84,7 @@ class Principal:
     community: str | None = None
     district: str | None = None
     token_id: str | None = None
+    department: str | None = None
 
     @property
     def label(self) -> str:
@@ -91,6 +112,7 @@ def create_token(
     community: str | None = None,
     district: str | None = None,
     subject: str | None = None,
+    department: str | None = None,
     ttl_s: int = DEFAULT_TTL_S,
     now: float | None = None,
     token_id: str | None = None,
@@ -101,7 +123,7 @@ def create_token(
     ------
     TokenError
         When the role is unknown or lacks its required scope (volunteer: community;
-        supervisor: district).
+        supervisor: district; department: department).
 
     Examples
     --------
@@ -118,6 +140,9 @@ def create_token(
     if role == "supervisor" and not district:
         msg = "--district: a supervisor token needs the district grid id it is limited to"
         raise TokenError(msg)
+    if role == "department" and not department:
+        msg = "--department: a department token needs the department code it acts for"
+        raise TokenError(msg)
     issued = int(time.time() if now is None else now)
     body: dict[str, Any] = {
         "jti": token_id or uuid.uuid4().hex,
@@ -130,6 +155,8 @@ def create_token(
         body["community"] = community
     if district:
         body["district"] = district
+    if department:
+        body["department"] = department
     payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
     return f"{_PREFIX}.{payload}.{_sign(secret, payload)}"
 
@@ -170,11 +197,12 @@ def verify_token(secret: str, token: str, *, now: float | None = None) -> Princi
         community=body.get("community"),
         district=body.get("district"),
         token_id=body["jti"],
+        department=body.get("department"),
     )
 
 
-def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified caller, or a 401 problem."""
+def any_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller of any role, or a 401 problem."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="patrolgrid"'}
@@ -194,10 +222,19 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
+def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller of a general role (narrow roles get 403)."""
+    principal = any_principal(request)
+    if principal.role in NARROW_ROLES:
+        msg = f"role {principal.role!r} may only use its own endpoints (see docs/residents.md)"
+        raise ProblemError(403, msg)
+    return principal
+
+
 def require_roles(*roles: str) -> Any:
     """A dependency admitting only the given roles (403 problem for the others)."""
 
-    def _check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    def _check(principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
         if principal.role not in roles:
             msg = f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}"
             raise ProblemError(403, msg)

@@ -23,6 +23,7 @@ from api.commands import map as _map  # noqa: F401
 from api.commands import plan as _plan  # noqa: F401
 from api.commands import replan as _replan  # noqa: F401
 from api.commands import serve as _serve  # noqa: F401
+from api.commands import sla as _sla  # noqa: F401
 from api.commands import token as _token  # noqa: F401
 from api.commands import units as _units  # noqa: F401
 

@@ -23,6 +23,7 @@ DEFAULT_STAGE_LIMITS_S: dict[str, int] = {
     "handled": 24 * 3600,
     "rechecked": 24 * 3600,
     "reopened": 60 * 60,
+    "returned": 30 * 60,
 }
 
 #: Secrets that are as good as none: the service refuses to start with them outside dev mode.
@@ -74,6 +75,50 @@ class Settings(BaseSettings):
     network_cache_dir: Path | None = Field(default=None, description="Cache folder for networks.")
     plan_time_limit_s: float = Field(default=10.0, gt=0, description="Solver time per plan.")
     sql_echo: bool = Field(default=False, description="Log SQL statements (never parameters).")
+    # Residents and departments (docs/residents.md).
+    open311_services_path: Path | None = Field(
+        default=None, description="Open311 service list (YAML); default api/data/open311.yaml."
+    )
+    open311_key_rate: int = Field(
+        default=30, ge=1, description="Open311 posts allowed per api_key per rate window."
+    )
+    open311_address_rate: int = Field(
+        default=10, ge=1, description="Open311 posts allowed per client address per rate window."
+    )
+    open311_read_rate: int = Field(
+        default=600, ge=1, description="Open311 reads allowed per client address per rate window."
+    )
+    open311_rate_window_s: float = Field(
+        default=3600.0, gt=0, description="Length of the Open311 rate-limit window in seconds."
+    )
+    departments_path: Path | None = Field(
+        default=None,
+        description="Departments and SLA stage limits (YAML); default api/data/departments.yaml.",
+    )
+    sla_interval_s: float = Field(
+        default=60.0, ge=0, description="Seconds between SLA sweeps in the server (0: none)."
+    )
+    sla_webhook_url: str | None = Field(
+        default=None, description="URL receiving escalation webhooks (POST, signed JSON)."
+    )
+    sla_webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="HMAC-SHA256 key signing webhook bodies."
+    )
+    sla_webhook_attempts: int = Field(
+        default=6, ge=1, le=50, description="Delivery attempts before a webhook is marked failed."
+    )
+    sla_webhook_backoff_s: float = Field(
+        default=30.0, gt=0, description="First retry delay; doubled after each failed attempt."
+    )
+    sla_webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one webhook request."
+    )
+    reopen_at_or_below: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="A rating at or below this re-opens the incident automatically (none: off).",
+    )
 
     @field_validator("stage_limits_s")
     @classmethod

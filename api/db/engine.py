@@ -80,7 +80,7 @@ def alembic_config() -> Config:
     return config
 
 
-def migrate(engine: sa.Engine, revision: str = "head") -> None:
+def migrate(engine: sa.Engine, revision: str = "heads") -> None:
     """Upgrade the database behind ``engine`` to ``revision`` (idempotent)."""
     config = alembic_config()
     with engine.begin() as connection:

@@ -27,6 +27,8 @@ __all__ = [
     "Transition",
 ]
 
+# The residents-and-departments tables live in api/db/loop_models.py (imported at the end).
+
 UTCDateTime = sa.DateTime(timezone=True)
 
 
@@ -98,6 +100,8 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     satisfaction: Mapped[int | None] = mapped_column(sa.SmallInteger)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: When the SLA sweep escalated the incident in its current stage (cleared by a transition).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Transition(Base):
@@ -187,3 +191,6 @@ class RevokedToken(Base):
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+from . import loop_models as loop_models  # noqa: E402  (registers the loop tables on Base)

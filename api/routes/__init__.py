@@ -6,14 +6,23 @@ from fastapi import APIRouter
 
 from . import (
     collections,
+<<<<<<< HEAD
     dosage,
+=======
+    departments,
+>>>>>>> residents
     grids,
     hotspots,
     incidents,
     metrics,
+<<<<<<< HEAD
     plan_events,
     plans,
     positions,
+=======
+    open311,
+    plans,
+>>>>>>> residents
     workflow,
 )
 
@@ -35,7 +44,12 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     hotspots.router,
     plans.router,
+<<<<<<< HEAD
     plan_events.router,
     positions.router,
     dosage.router,
+=======
+    open311.router,
+    departments.router,
+>>>>>>> residents
 ]

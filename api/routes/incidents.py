@@ -19,7 +19,7 @@ from api.services.ingest import IncidentIn, ingest, rows_of
 
 router = APIRouter(tags=["incidents"])
 
-Reader = Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")]
+Reader = Annotated[Principal, require_roles("admin", "dispatcher", "supervisor", "department")]
 Writer = Annotated[Principal, require_roles("admin", "dispatcher")]
 IncidentId = Annotated[str, Path(max_length=128, description="The dispatch system's id")]
 
@@ -189,7 +189,7 @@ async def post_incidents(
         grid_cache,
         rows,
         actor=principal.label,
-        limits_s=settings.stage_limits_s,
+        limits_s=request.app.state.stage_limits,
         atomic=atomic,
         on_conflict=on_conflict,
     )

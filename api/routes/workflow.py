@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -14,7 +14,9 @@ from api.concurrency import etag, expected_version
 from api.deps import DatabaseDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.routes.incidents import IncidentOut
+from api.services import departments as departments_service
 from api.services import incidents as service
+from api.services.sla import apply_rating_rule
 from api.validation import Count, FreeText, Identifier, Label
 from api.workflow import DEPARTMENTS, STATES, TransitionRequest, WorkflowError
 
@@ -33,6 +35,9 @@ class TransitionIn(BaseModel):
         default=None, max_length=32, description=f"Dispatch to: {', '.join(DEPARTMENTS)}"
     )
     satisfaction: Count | None = Field(default=None, ge=1, le=5, description="With to=rated")
+    departments: list[Label] | None = Field(
+        default=None, max_length=20, description="Co-dispatch to several departments"
+    )
 
 
 class AuditEntry(BaseModel):
@@ -55,9 +60,10 @@ class AuditEntry(BaseModel):
 async def post_transition(
     incident_id: IncidentId,
     body: TransitionIn,
-    principal: Annotated[Principal, require_roles("admin", "dispatcher")],
+    principal: Annotated[Principal, require_roles("admin", "dispatcher", "department")],
     database: DatabaseDep,
     settings: SettingsDep,
+    http: Request,
     response: Response,
     if_match: Annotated[
         str | None,
@@ -70,21 +76,39 @@ async def post_transition(
     """Apply a legal transition (409 problem for an illegal one) and record who, when, why.
 
     With ``If-Match`` the move is applied only to the version that was read (412 otherwise);
-    two racing moves never both succeed. The answer carries the new ``ETag``.
+    two racing moves never both succeed. The answer carries the new ``ETag``. A department
+    token may only move its own incidents to ``handled`` or ``returned``.
     """
-    request = TransitionRequest(**body.model_dump())
+    values = body.model_dump()
+    values["departments"] = tuple(values["departments"] or ())
+    request = TransitionRequest(**values)
+    limits, known = http.app.state.stage_limits, http.app.state.departments
     try:
-        answer = await run_in_threadpool(
-            partial(
-                service.apply_transition,
+        if principal.role == "department":
+            answer = await run_in_threadpool(
+                departments_service.department_transition,
                 database,
                 incident_id,
                 request,
                 principal,
-                settings.stage_limits_s,
-                expected_version=expected_version(if_match),
+                limits,
             )
-        )
+        else:
+            moved = await run_in_threadpool(
+                partial(
+                    service.apply_transition,
+                    database,
+                    incident_id,
+                    request,
+                    principal,
+                    limits,
+                    expected_version=expected_version(if_match),
+                    known_departments=known,
+                )
+            )
+            answer = await run_in_threadpool(
+                apply_rating_rule, database, moved, settings, limits, known
+            )
     except WorkflowError as exc:
         raise ProblemError(exc.status, str(exc), field=exc.field) from None
     response.headers["ETag"] = etag(answer["version"])
@@ -100,7 +124,9 @@ async def post_transition(
 )
 def get_transitions(
     incident_id: IncidentId,
-    principal: Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")],
+    principal: Annotated[
+        Principal, require_roles("admin", "dispatcher", "supervisor", "department")
+    ],
     database: DatabaseDep,
 ) -> list[dict[str, Any]]:
     """Every transition, oldest first: who, when, from, to, note."""

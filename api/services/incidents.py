@@ -7,7 +7,7 @@ state); with ``If-Match`` a move based on a stale read fails with 412 too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +19,16 @@ from api.concurrency import stale
 from api.db.engine import Database
 from api.db.models import Incident, Transition
 from api.problems import ProblemError
-from api.workflow import CLOSED_STATES, TransitionRequest, check_transition, due_at
+from api.workflow import (
+    CLOSED_STATES,
+    DEPARTMENTS,
+    TransitionRequest,
+    check_transition,
+    due_at,
+)
 from geo.hierarchy import ANCESTOR_COLUMNS
 
+from . import loop
 from .scope import incident_scope
 
 __all__ = ["apply_transition", "audit_trail", "incident_dict", "metrics", "overdue"]
@@ -89,6 +96,7 @@ def apply_transition(
     *,
     expected_version: int | None = None,
     now: datetime | None = None,
+    known_departments: Collection[str] = DEPARTMENTS,
 ) -> dict[str, Any]:
     """Move an incident to ``request.to`` and record it in the audit trail, atomically.
 
@@ -96,6 +104,9 @@ def apply_transition(
     ``If-Match``), claim the row with a compare-and-set on ``version``, and only then take
     the time, write the new state and its audit entry. The claim holds the row's write lock
     until commit, so the times of an incident's audit entries follow its commit order.
+
+    Department assignments (co-dispatch) and the rating history are kept by
+    :func:`api.services.loop.after_transition` in the same transaction.
 
     Raises
     ------
@@ -108,9 +119,11 @@ def apply_transition(
         current = _get(session, incident_id, principal)
         state, version = current.state, current.version
         has_dispatch = current.dispatched_at is not None
+        category = current.category
         if expected_version is not None and expected_version != version:
             raise stale(f"incident {incident_id!r}", expected_version, version)
-        check_transition(state, request)
+        check_transition(state, request, known_departments=known_departments)
+        assigned = loop.current_departments(session, incident_id)
         claimed = session.execute(
             sa.update(Incident)
             .where(Incident.incident_id == incident_id, Incident.version == version)
@@ -123,7 +136,15 @@ def apply_transition(
             )
             raise stale(f"incident {incident_id!r}", version, int(latest or version))
         now = now or datetime.now(UTC)  # taken under the row's write lock: commit order
-        values = _transition_values(request, now, limits_s, has_dispatch=has_dispatch)
+        departments = request.all_departments if request.to == "dispatched" else assigned
+        values = _transition_values(
+            request,
+            now,
+            limits_s,
+            has_dispatch=has_dispatch,
+            category=category,
+            departments=departments,
+        )
         session.execute(
             sa.update(Incident).where(Incident.incident_id == incident_id).values(**values)
         )
@@ -132,6 +153,7 @@ def apply_transition(
             for k, v in {
                 "unit_id": request.unit_id,
                 "department": request.department,
+                "departments": list(request.departments) or None,
                 "satisfaction": request.satisfaction,
             }.items()
             if v is not None
@@ -147,22 +169,30 @@ def apply_transition(
                 details=details or None,
             )
         )
+        loop.after_transition(session, incident_id, request, principal, now)
     with database.sessions() as session:
         return incident_dict(_get(session, incident_id, principal))
 
 
 def _transition_values(
-    request: TransitionRequest, now: datetime, limits_s: Mapping[str, int], *, has_dispatch: bool
+    request: TransitionRequest,
+    now: datetime,
+    limits_s: Mapping[str, int],
+    *,
+    has_dispatch: bool,
+    category: str | None,
+    departments: tuple[str, ...] | list[str],
 ) -> dict[str, Any]:
-    """The columns a move to ``request.to`` sets."""
+    """The columns a move to ``request.to`` sets (the version is claimed by the caller)."""
     values: dict[str, Any] = {
         "state": request.to,
         "state_since": now,
-        "due_at": due_at(request.to, now, limits_s),
+        "due_at": due_at(request.to, now, limits_s, category=category, departments=departments),
+        "escalated_at": None,
     }
     if request.to == "dispatched":
         values["unit_id"] = request.unit_id
-        values["department"] = request.department
+        values["department"] = departments[0] if departments else None
         if not has_dispatch:
             values["dispatched_at"] = now
     elif request.to == "handled":

@@ -11,8 +11,9 @@ crash of the server process.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -21,10 +22,12 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shapely import Point
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from api.db.engine import Database
 from api.db.models import Incident, Transition
 from api.validation import Count, FreeText, Identifier, Label, Number, Timestamp, text_problem
+from api.workflow import due_at as stage_due
 from geo.categories import CategoryTable, default_categories
 
 from .grids import GridCache
@@ -224,10 +227,12 @@ def ingest(
     rows: list[Any],
     *,
     actor: str,
-    limits_s: dict[str, int],
+    limits_s: Mapping[str, int],
     atomic: bool = False,
     on_conflict: str = "report",
     now: datetime | None = None,
+    note: str = "ingested",
+    on_stored: Callable[[Session, list[str]], None] | None = None,
 ) -> IngestResult:
     """Validate, join and store a batch; see the module docstring.
 
@@ -241,6 +246,11 @@ def ingest(
         Store nothing when any row is rejected (the default stores the good rows).
     on_conflict
         ``"report"`` (default) or ``"update"``.
+    note
+        Note of the first audit entry of each stored incident.
+    on_stored
+        Called with the session and the ids stored, in the same transaction (an Open311
+        report stores its resident's details with it).
     """
     now = now or datetime.now(UTC)
     good, rejected = _validate(rows)
@@ -259,8 +269,6 @@ def ingest(
     classified = iter(
         _categories().classify(missing_severity).severity.tolist() if missing_severity else []
     )
-    due = limits_s.get("reported")
-    due_at = None if due is None else now + timedelta(seconds=int(due))
     first: dict[str, _Row] = {}
     for (index, item), grid_id in zip(good, leaf, strict=True):
         chain: dict[str, Any] = {"district_id": None, "street_id": None, "community_id": None}
@@ -284,7 +292,7 @@ def ingest(
             **chain,
             "state": "reported",
             "state_since": now,
-            "due_at": due_at,
+            "due_at": stage_due("reported", now, limits_s, category=item.category),
             "version": 1,
         }
         earlier = first.get(item.incident_id)
@@ -302,7 +310,9 @@ def ingest(
     unique = sorted(first.values(), key=lambda r: r.item.incident_id)
     try:
         with database.session() as session:
-            outcome = _store(session, database.dialect, unique, actor, now, on_conflict)
+            outcome = _store(
+                session, database.dialect, unique, actor, now, on_conflict, note, on_stored
+            )
         _merge(result, outcome)
     except sa.exc.OperationalError:
         raise  # the database is unavailable: nothing was stored, the batch may be retried
@@ -312,7 +322,9 @@ def ingest(
         for row in unique:
             try:
                 with database.session() as session:
-                    outcome = _store(session, database.dialect, [row], actor, now, on_conflict)
+                    outcome = _store(
+                        session, database.dialect, [row], actor, now, on_conflict, note, on_stored
+                    )
                 _merge(result, outcome)
             except sa.exc.OperationalError:
                 raise
@@ -334,6 +346,8 @@ def _store(
     actor: str,
     now: datetime,
     on_conflict: str,
+    note: str = "ingested",
+    on_stored: Callable[[Session, list[str]], None] | None = None,
 ) -> IngestResult:
     """Insert new rows, sort the others into duplicates, corrections and conflicts.
 
@@ -353,11 +367,13 @@ def _store(
             "actor": actor,
             "from_state": None,
             "to_state": "reported",
-            "note": "ingested",
+            "note": note,
             "details": None,
         }
         for incident_id in inserted
     ]
+    if inserted and on_stored is not None:
+        on_stored(session, inserted)
     fresh = set(inserted)
     others = [r for r in rows if r.item.incident_id not in fresh]
     stored: dict[str, Incident] = {}

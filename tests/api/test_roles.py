@@ -17,23 +17,52 @@ UNITS = {
     "shift": {"start": "2026-11-02T18:00", "end": "2026-11-03T02:00"},
     "units": [{"unit_id": "car-1", "kind": "police_car", "depot": [113.301, 23.101]}],
 }
-ROLES = ("anonymous", "admin", "dispatcher", "supervisor", "volunteer")
-ALL = {"admin": 200, "dispatcher": 200, "supervisor": 200, "volunteer": 200, "anonymous": 401}
+ROLES = ("anonymous", "admin", "dispatcher", "supervisor", "volunteer", "department", "open311")
+#: The narrow roles (a department's queue, an Open311 key) get 403 wherever not named.
+NARROW = {"department": 403, "open311": 403}
+ALL = {
+    "admin": 200,
+    "dispatcher": 200,
+    "supervisor": 200,
+    "volunteer": 200,
+    "anonymous": 401,
+    **NARROW,
+}
 PUBLIC = dict.fromkeys(ROLES, 200)
-STAFF = {"admin": 200, "dispatcher": 200, "supervisor": 200, "volunteer": 403, "anonymous": 401}
-WRITERS = {"admin": 200, "dispatcher": 200, "supervisor": 403, "volunteer": 403, "anonymous": 401}
+STAFF = {
+    "admin": 200,
+    "dispatcher": 200,
+    "supervisor": 200,
+    "volunteer": 403,
+    "anonymous": 401,
+    **NARROW,
+}
+WRITERS = {
+    "admin": 200,
+    "dispatcher": 200,
+    "supervisor": 403,
+    "volunteer": 403,
+    "anonymous": 401,
+    **NARROW,
+}
 ADMIN_ONLY = {
     "admin": 200,
     "dispatcher": 403,
     "supervisor": 403,
     "volunteer": 403,
     "anonymous": 401,
+    **NARROW,
 }
+#: Staff routes a department may read for the incidents dispatched to it (r1 is not: 404).
+STAFF_AND_DEPARTMENT = {**STAFF, "department": 404}
+SCOPES = {"department": {"department": "urban_management"}}
+NOWHERE = dict.fromkeys(ROLES, 404)
+OPEN311_POST = {**dict.fromkeys(ROLES, 403), "open311": 200}
 
 
-def _staff_in_district(outside: bool) -> dict[str, int]:
+def _staff_in_district(outside: bool, base: dict[str, int] = STAFF) -> dict[str, int]:
     """Staff route on an object in district D2: a D1 supervisor gets 404, as if absent."""
-    return {**STAFF, "supervisor": 404} if outside else STAFF
+    return {**base, "supervisor": 404} if outside else base
 
 
 def _grids_body() -> bytes:
@@ -68,16 +97,29 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
         ("GET", grid_feature, "/collections/incidents/items/r1", None, STAFF),
         ("GET", grid_feature, "/collections/incidents/items/r2", None, _staff_in_district(True)),
         ("POST", "/incidents", "/incidents", {"incidents": [incident("new")]}, WRITERS),
-        ("GET", "/incidents/overdue", "/incidents/overdue", None, STAFF),
-        ("GET", "/incidents/{incident_id}", "/incidents/r1", None, STAFF),
-        ("GET", "/incidents/{incident_id}", "/incidents/r2", None, _staff_in_district(True)),
-        ("GET", "/incidents/{incident_id}/transitions", "/incidents/r1/transitions", None, STAFF),
+        ("GET", "/incidents/overdue", "/incidents/overdue", None, {**STAFF, "department": 200}),
+        ("GET", "/incidents/{incident_id}", "/incidents/r1", None, STAFF_AND_DEPARTMENT),
+        ("GET", "/incidents/{incident_id}", "/incidents/r3", None, {**STAFF, "department": 200}),
+        (
+            "GET",
+            "/incidents/{incident_id}",
+            "/incidents/r2",
+            None,
+            _staff_in_district(True, STAFF_AND_DEPARTMENT),
+        ),
+        (
+            "GET",
+            "/incidents/{incident_id}/transitions",
+            "/incidents/r1/transitions",
+            None,
+            STAFF_AND_DEPARTMENT,
+        ),
         (
             "GET",
             "/incidents/{incident_id}/transitions",
             "/incidents/r2/transitions",
             None,
-            _staff_in_district(True),
+            _staff_in_district(True, STAFF_AND_DEPARTMENT),
         ),
         (
             "POST",
@@ -86,6 +128,72 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
             {"to": "verified"},
             WRITERS,
         ),
+        (
+            "GET",
+            "/incidents/{incident_id}/departments",
+            "/incidents/r3/departments",
+            None,
+            {**STAFF, "department": 200},
+        ),
+        (
+            "GET",
+            "/incidents/{incident_id}/departments",
+            "/incidents/r1/departments",
+            None,
+            STAFF_AND_DEPARTMENT,
+        ),
+        ("GET", "/incidents/{incident_id}/ratings", "/incidents/r1/ratings", None, STAFF),
+        (
+            "GET",
+            "/incidents/{incident_id}/reporter",
+            "/incidents/{resident}/reporter",
+            None,
+            {**WRITERS, "supervisor": 403},
+        ),
+        ("GET", "/departments", "/departments", None, {**STAFF, "department": 200}),
+        (
+            "GET",
+            "/queue",
+            "/queue",
+            None,
+            {**WRITERS, "department": 200},
+        ),
+        ("GET", "/metrics/departments", "/metrics/departments", None, STAFF),
+        (
+            "GET",
+            "/departments/{code}/map",
+            "/departments/urban_management/map",
+            None,
+            {**STAFF, "department": 200},
+        ),
+        ("GET", "/open311/discovery.{fmt}", "/open311/discovery.xml", None, PUBLIC),
+        ("GET", "/open311/v2/services.{fmt}", "/open311/v2/services.json", None, PUBLIC),
+        (
+            "GET",
+            "/open311/v2/services/{service_code}.{fmt}",
+            "/open311/v2/services/noise.xml",
+            None,
+            PUBLIC,
+        ),
+        ("GET", "/open311/v2/requests.{fmt}", "/open311/v2/requests.json", None, PUBLIC),
+        (
+            "GET",
+            "/open311/v2/requests/{request_id}.{fmt}",
+            "/open311/v2/requests/{resident}.json",
+            None,
+            PUBLIC,
+        ),
+        (
+            "POST",
+            "/open311/v2/requests.{fmt}",
+            "/open311/v2/requests.json",
+            "open311",
+            OPEN311_POST,
+        ),
+        *[
+            (method, "/open311/{rest:path}", "/open311/v3/requests.json", None, NOWHERE)
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        ],
         ("POST", "/grids", "/grids", "grids", ADMIN_ONLY),
         ("GET", "/metrics", "/metrics", None, STAFF),
         ("GET", "/hotspots", "/hotspots", None, STAFF),
@@ -100,6 +208,7 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
                 "dispatcher": 403,
                 "volunteer": 403,
                 "anonymous": 401,
+                **NARROW,
             },
         ),
         ("GET", "/plans/{plan_id}", "/plans/stored-D1", None, ALL),
@@ -110,7 +219,13 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
             None,
             {**ALL, "supervisor": 404, "volunteer": 200},
         ),
-        ("GET", "/plans/{plan_id}", "/plans/nope", None, {**ALL, **dict.fromkeys(ROLES[1:], 404)}),
+        (
+            "GET",
+            "/plans/{plan_id}",
+            "/plans/nope",
+            None,
+            {**ALL, **dict.fromkeys(ROLES[1:5], 404)},
+        ),
         ("GET", "/plans/{plan_id}/map", "/plans/stored-D1/map", None, ALL),
         ("GET", "/plans/{plan_id}/export", "/plans/stored-D1/export?unit=vol-1", None, ALL),
         (
@@ -173,10 +288,26 @@ def _routes(app: Any) -> set[tuple[str, str]]:
 def test_every_route_with_every_role(app: Any, client: TestClient) -> None:
     """Each (route, role) pair answers exactly the designed status; no route is left out."""
     rows = [incident("r1", "g11"), incident("r2", "g31")]
+    rows += [incident("r3", "g11")]
     rows += [incident(f"t-{role}", "g12") for role in ROLES]
-    assert client.post(
-        "/incidents", json={"incidents": rows}, headers=token_headers("admin")
-    ).json()["accepted"] == len(rows)
+    admin = token_headers("admin")
+    assert client.post("/incidents", json={"incidents": rows}, headers=admin).json()[
+        "accepted"
+    ] == len(rows)
+    for body in ({"to": "verified"}, {"to": "accepted"}):
+        client.post("/incidents/r3/transitions", json=body, headers=admin)
+    dispatch = {"to": "dispatched", "departments": ["urban_management", "sanitation"]}
+    assert client.post("/incidents/r3/transitions", json=dispatch, headers=admin).is_success
+    lon, lat = 113.305, 23.105
+    resident = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": token_headers("open311")["Authorization"].split()[1],
+            "service_code": "theft",
+            "lat": str(lat),
+            "long": str(lon),
+        },
+    ).json()[0]["service_request_id"]
     app.state.settings.network_path = Path("missing.osm")  # jobs are accepted, then fail
     stored_plan(app, district="D1")
     stored_plan(app, district=None)
@@ -187,9 +318,15 @@ def test_every_route_with_every_role(app: Any, client: TestClient) -> None:
     failures = []
     for method, _template, path, body, expected in table:
         for role in ROLES:
-            headers = {} if role == "anonymous" else token_headers(role)
-            concrete = path.replace("{fresh}", f"t-{role}")
-            if body == "grids":
+            headers = {} if role == "anonymous" else token_headers(role, **SCOPES.get(role, {}))
+            concrete = path.replace("{fresh}", f"t-{role}").replace("{resident}", resident)
+            if body == "open311":
+                key = headers.get("Authorization", " ").split(" ")[1]
+                response = client.post(
+                    concrete,
+                    data={"api_key": key, "service_code": "theft", "lat": lat, "long": lon},
+                )
+            elif body == "grids":
                 response = client.request(
                     method,
                     concrete,

@@ -99,8 +99,10 @@ def test_state_machine_accepts_exactly_the_table(
     """check_transition accepts a move iff the table lists it and its details are complete."""
     request = TransitionRequest(target, department=department, satisfaction=score)
     legal = target in TRANSITIONS[current]
-    complete = (target != "dispatched" or department is not None) and (
-        (target == "rated") == (score is not None)
+    complete = (
+        (target != "dispatched" or department is not None)
+        and ((target == "rated") == (score is not None))
+        and target != "returned"  # a hand-back needs a note; none is drawn here
     )
     if legal and complete:
         check_transition(current, request)
