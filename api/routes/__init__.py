@@ -6,23 +6,16 @@ from fastapi import APIRouter
 
 from . import (
     collections,
-<<<<<<< HEAD
-    dosage,
-=======
     departments,
->>>>>>> residents
+    dosage,
     grids,
     hotspots,
     incidents,
     metrics,
-<<<<<<< HEAD
+    open311,
     plan_events,
     plans,
     positions,
-=======
-    open311,
-    plans,
->>>>>>> residents
     workflow,
 )
 
@@ -44,12 +37,9 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     hotspots.router,
     plans.router,
-<<<<<<< HEAD
     plan_events.router,
     positions.router,
     dosage.router,
-=======
     open311.router,
     departments.router,
->>>>>>> residents
 ]
