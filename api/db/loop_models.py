@@ -1,5 +1,5 @@
 """Tables of the residents-and-departments loop (Open311 reports, department assignments,
-ratings, escalation webhooks); created by migration ``0002_residents``.
+ratings, escalation webhooks); created by migration ``0004_residents``.
 
 Personal details of a resident (contact fields) live only in :class:`ResidentReport`, never on
 the incident row, so no view built from incidents (OGC items, exports, plans, departments,

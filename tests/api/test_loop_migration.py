@@ -1,5 +1,5 @@
-"""Migration 0002_residents: down to 0001 and up again keeps the incidents and, on SQLite, the
-R*Tree triggers of 0001."""
+"""Migrations down to 0001 and up again (through 0004_residents) keep the incidents and, on
+SQLite, the R*Tree triggers of 0001."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.api.conftest import incident
 
 
 def test_down_to_0001_and_up_again(backend: tuple[str, str | None]) -> None:
-    """Downgrading 0002 drops its tables and column but keeps incidents (and SQLite's spatial
+    """Downgrading to 0001 drops the later tables and column but keeps incidents (and SQLite's spatial
     triggers); upgrading again restores them."""
     url, schema = backend
     database = Database(url, schema=schema)

@@ -1,8 +1,8 @@
 """Residents and departments: Open311 reports, department assignments, rating history,
 escalation flag and webhook outbox.
 
-Revision ID: 0002_residents
-Revises: 0001
+Revision ID: 0004_residents
+Revises: 0003_revoked_tokens
 Create Date: 2026-12-04
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_residents"
-down_revision = "0001"
+revision = "0004_residents"
+down_revision = "0003_revoked_tokens"
 branch_labels = None
 depends_on = None
 
