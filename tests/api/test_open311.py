@@ -15,7 +15,7 @@ from lxml import etree
 from api.app import create_app
 from api.auth import create_token
 from api.services.grids import store_grids
-from api.testing import ServerProcess
+from benchmarks._server import ServerProcess
 from tests.api.conftest import CELL_POINT, SECRET, settings_for, small_grids, token_headers
 
 DISPATCHER = token_headers("dispatcher")

@@ -227,7 +227,7 @@ def test_sla_run_command(backend: tuple[str, str | None], monkeypatch: pytest.Mo
 def test_unreachable_receiver_stops_the_round(backend: tuple[str, str | None]) -> None:
     """When nothing listens at the webhook URL, one delivery is attempted and the others wait,
     unattempted, for the next sweep; nothing is lost."""
-    from api.testing import free_port
+    from benchmarks._server import free_port
 
     url = f"http://127.0.0.1:{free_port()}/hooks"
     for app, client in make(backend, sla_webhook_url=url, sla_webhook_secret=HOOK_SECRET):
