@@ -193,10 +193,10 @@ def test_token_command_for_departments_and_open311(monkeypatch: pytest.MonkeyPat
         cli, ["token", "create", "--role", "department", "--department", "justice"]
     )
     assert made.exit_code == 0, made.output
-    principal = verify_token(SECRET, made.output.strip())
+    principal = verify_token(SECRET, made.stdout.strip())
     assert (principal.role, principal.department) == ("department", "justice")
     key = runner.invoke(cli, ["token", "create", "--role", "open311", "--subject", "city-app"])
-    assert verify_token(SECRET, key.output.strip()).role == "open311"
+    assert verify_token(SECRET, key.stdout.strip()).role == "open311"
     unknown = runner.invoke(
         cli, ["token", "create", "--role", "department", "--department", "police"]
     )
