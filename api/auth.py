@@ -48,6 +48,7 @@ __all__ = [
     "create_token",
     "current_principal",
     "require_roles",
+    "verify_presented_token",
     "verify_token",
 ]
 
@@ -187,6 +188,19 @@ def verify_token(secret: str, token: str, *, now: float | None = None) -> Princi
     )
 
 
+def verify_presented_token(request: Request, token: str) -> Principal:
+    """Check a token presented to this server: the one place every bearer token and Open311
+    ``api_key`` is verified (a revocation check belongs here too).
+
+    Raises
+    ------
+    TokenError
+        When the token is malformed, forged or expired.
+    """
+    secret = request.app.state.settings.secret.get_secret_value()
+    return verify_token(secret, token)
+
+
 def any_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller of any role, or a 401 problem."""
     header = request.headers.get("authorization", "")
@@ -195,9 +209,8 @@ def any_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         detail = "send Authorization: Bearer <token> (see `patrolgrid token create`)"
         raise ProblemError(401, detail, field="header.authorization", headers=challenge)
-    secret = request.app.state.settings.secret.get_secret_value()
     try:
-        return verify_token(secret, token.strip())
+        return verify_presented_token(request, token.strip())
     except TokenError as exc:
         raise ProblemError(401, str(exc), field="header.authorization", headers=challenge) from None
 

@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import TokenError, verify_token
+from api.auth import TokenError, verify_presented_token
 from api.problems import ProblemError
 from api.services import open311 as service
 from api.services.open311 import Open311Error
@@ -275,7 +275,7 @@ async def post_request(request: Request, fmt: Fmt) -> Response:
     if len(keys) != 1 or not keys[0].strip():
         raise Open311Error(403, "api_key: required (a key from the city's key service)")
     try:
-        principal = verify_token(settings.secret.get_secret_value(), keys[0].strip())
+        principal = verify_presented_token(request, keys[0].strip())
     except TokenError:
         raise Open311Error(403, "api_key: invalid or expired") from None
     if principal.role != "open311":

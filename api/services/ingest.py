@@ -183,7 +183,6 @@ def ingest(
     limits_s: Mapping[str, int],
     atomic: bool = False,
     now: datetime | None = None,
-    note: str = "ingested",
     on_stored: Callable[[Session, list[str]], None] | None = None,
 ) -> IngestResult:
     """Validate, join and store a batch; see the module docstring.
@@ -192,8 +191,6 @@ def ingest(
     ----------
     atomic
         Store nothing when any row is rejected (the default stores the good rows).
-    note
-        Note of the first audit entry of each stored incident.
     on_stored
         Called with the session and the ids stored, in the same transaction (an Open311
         report stores its resident's details with it).
@@ -274,7 +271,7 @@ def ingest(
                         "actor": actor,
                         "from_state": None,
                         "to_state": "reported",
-                        "note": note,
+                        "note": "ingested",
                     }
                     for incident_id in inserted
                 ],
