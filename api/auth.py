@@ -52,6 +52,7 @@ __all__ = [
     "create_token",
     "current_principal",
     "require_roles",
+    "verify_presented_token",
     "verify_token",
 ]
 
@@ -201,6 +202,25 @@ def verify_token(secret: str, token: str, *, now: float | None = None) -> Princi
     )
 
 
+def verify_presented_token(request: Request, token: str) -> Principal:
+    """Check a token presented to this server: the one place every bearer token and Open311
+    ``api_key`` is verified, revocation (the deny list) included.
+
+    Raises
+    ------
+    TokenError
+        When the token is malformed, forged, expired or revoked.
+    """
+    secret = request.app.state.settings.secret.get_secret_value()
+    principal = verify_token(secret, token)
+    from api.services.tokens import is_revoked
+
+    if is_revoked(request.app.state.database, principal.token_id):
+        msg = "bearer token has been revoked; ask for a new one"
+        raise TokenError(msg)
+    return principal
+
+
 def any_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified caller of any role, or a 401 problem."""
     header = request.headers.get("authorization", "")
@@ -209,17 +229,10 @@ def any_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         detail = "send Authorization: Bearer <token> (see `patrolgrid token create`)"
         raise ProblemError(401, detail, field="header.authorization", headers=challenge)
-    secret = request.app.state.settings.secret.get_secret_value()
     try:
-        principal = verify_token(secret, token.strip())
+        return verify_presented_token(request, token.strip())
     except TokenError as exc:
         raise ProblemError(401, str(exc), field="header.authorization", headers=challenge) from None
-    from api.services.tokens import is_revoked
-
-    if is_revoked(request.app.state.database, principal.token_id):
-        msg = "bearer token has been revoked; ask for a new one"
-        raise ProblemError(401, msg, field="header.authorization", headers=challenge)
-    return principal
 
 
 def current_principal(request: Request) -> Principal:

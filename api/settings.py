@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     open311_read_rate: int = Field(
         default=600, ge=1, description="Open311 reads allowed per client address per rate window."
     )
+    open311_public_reads: bool = Field(
+        default=True,
+        description="Open311 GET requests without api_key (the spec's default); off: key needed.",
+    )
     open311_rate_window_s: float = Field(
         default=3600.0, gt=0, description="Length of the Open311 rate-limit window in seconds."
     )

@@ -4,7 +4,8 @@ dispatchers only), metrics per department."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -84,6 +85,8 @@ class DepartmentMetrics(BaseModel):
     department: str
     name_zh: str
     name_en: str
+    level: str | None
+    grid_id: str | None
     assigned: int
     open: int
     handled: int
@@ -200,10 +203,21 @@ async def get_department_metrics(
     request: Request,
     principal: Annotated[Principal, require_roles("admin", "dispatcher", "supervisor")],
     database: DatabaseDep,
+    level: Annotated[
+        Literal["district", "street", "community", "grid"] | None,
+        Query(description="Also per grid of this level (default: one row per department)"),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """Assigned, open, handled, handed back, overdue, escalated, mean handling seconds."""
+    """Assigned, open, handled, handed back, overdue, escalated, mean handling seconds; per
+    department, or per department and grid of ``level``."""
     return await run_in_threadpool(
-        service.department_metrics, database, principal, request.app.state.departments
+        partial(
+            service.department_metrics,
+            database,
+            principal,
+            request.app.state.departments,
+            level=level,
+        )
     )
 
 

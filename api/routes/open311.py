@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import TokenError, verify_token
+from api.auth import TokenError, verify_presented_token
 from api.problems import ProblemError
 from api.services import open311 as service
 from api.services.open311 import Open311Error
@@ -101,7 +101,7 @@ _ERRORS_SCHEMA = {
 _ERROR_CONTENT = {"application/json": {"schema": _ERRORS_SCHEMA}, "text/xml": {}}
 _ERROR_TEXT = {
     400: "A missing or bad parameter (the description names it)",
-    403: "api_key missing, invalid or not an Open311 key",
+    403: "api_key missing, invalid or not an Open311 key (reads: when public reads are off)",
     404: "Unknown service, request, jurisdiction or format",
     413: "Request body too large",
     429: "Too many requests from this key or address (see Retry-After)",
@@ -178,6 +178,27 @@ def _limit(request: Request, key: str, limit: int) -> None:
 
 def _read_limit(request: Request) -> None:
     _limit(request, f"read:{_client(request)}", request.app.state.settings.open311_read_rate)
+
+
+def _open311_principal(request: Request, key: str | None) -> Any:
+    """The Open311 client behind an ``api_key`` (403 in the spec's format otherwise)."""
+    if key is None or not key.strip():
+        raise Open311Error(403, "api_key: required (a key from the city's key service)")
+    try:
+        principal = verify_presented_token(request, key.strip())
+    except TokenError:
+        raise Open311Error(403, "api_key: invalid or expired") from None
+    if principal.role != "open311":
+        raise Open311Error(403, "api_key: not an Open311 key")
+    return principal
+
+
+def _reader(request: Request) -> None:
+    """Reads of requests: rate-limited per address; with PATROLGRID_OPEN311_PUBLIC_READS off,
+    only for holders of an Open311 key."""
+    _read_limit(request)
+    if not request.app.state.settings.open311_public_reads:
+        _open311_principal(request, request.query_params.get("api_key"))
 
 
 def _jurisdiction(request: Request) -> None:
@@ -272,14 +293,7 @@ async def post_request(request: Request, fmt: Fmt) -> Response:
     _limit(request, f"post:{_client(request)}", settings.open311_address_rate)
     fields = await _form(request)
     keys = fields.get("api_key") or []
-    if len(keys) != 1 or not keys[0].strip():
-        raise Open311Error(403, "api_key: required (a key from the city's key service)")
-    try:
-        principal = verify_token(settings.secret.get_secret_value(), keys[0].strip())
-    except TokenError:
-        raise Open311Error(403, "api_key: invalid or expired") from None
-    if principal.role != "open311":
-        raise Open311Error(403, "api_key: not an Open311 key")
+    principal = _open311_principal(request, keys[0] if len(keys) == 1 else None)
     key_id = hashlib.sha256(keys[0].strip().encode()).hexdigest()[:24]
     _limit(request, f"key:{key_id}", settings.open311_key_rate)
     entry = await run_in_threadpool(
@@ -305,12 +319,12 @@ def _query(request: Request) -> dict[str, str | None]:
     "/open311/v2/requests.{fmt}",
     summary="Residents' requests and their status",
     response_class=Response,
-    responses=spec_responses(400, 404, 429),
+    responses=spec_responses(400, 403, 404, 429),
 )
 def get_requests(request: Request, fmt: Fmt) -> Response:
     """Requests filtered by id list, service code, dates, status; paged (``page``, ``page_size``)."""
     fmt = _check_format(fmt)
-    _read_limit(request)
+    _reader(request)
     _jurisdiction(request)
     filters = service.parse_filters(_query(request))
     state = request.app.state
@@ -322,12 +336,12 @@ def get_requests(request: Request, fmt: Fmt) -> Response:
     "/open311/v2/requests/{request_id}.{fmt}",
     summary="One resident's request",
     response_class=Response,
-    responses=spec_responses(400, 404, 429),
+    responses=spec_responses(400, 403, 404, 429),
 )
 def get_request(request: Request, request_id: RequestId, fmt: Fmt) -> Response:
     """One request (a one-element list, as the spec says)."""
     fmt = _check_format(fmt)
-    _read_limit(request)
+    _reader(request)
     _jurisdiction(request)
     state = request.app.state
     items = service.get_request(state.database, state.open311, state.departments, request_id)

@@ -288,16 +288,49 @@ def ratings(database: Database, incident_id: str, principal: Principal) -> list[
         ]
 
 
+_LEVEL_COLUMNS = {
+    "district": Incident.district_id,
+    "street": Incident.street_id,
+    "community": Incident.community_id,
+    "grid": Incident.grid_id,
+}
+
+
+def _department_row(part: pd.DataFrame, now: datetime) -> dict[str, Any]:
+    """The numbers of one department (within one grid when grouped by a level)."""
+    open_ = part.loc[(part["status"] == "dispatched") & (part["state"] == "dispatched")]
+    handled = part.loc[part["status"] == "handled"]
+    handling = None
+    if len(handled):
+        spans = pd.to_datetime(handled["handled_at"], utc=True) - pd.to_datetime(
+            handled["dispatched_at"], utc=True
+        )
+        handling = round(float(spans.dt.total_seconds().mean()), 3)
+    due = pd.to_datetime(open_["due_at"], utc=True)
+    return {
+        "assigned": len(part),
+        "open": len(open_),
+        "handled": len(handled),
+        "returned": int((part["status"] == "returned").sum()),
+        "overdue": int((due.notna() & (due < pd.Timestamp(now))).sum()),
+        "escalated": int(open_["escalated_at"].notna().sum()),
+        "handling_s": handling,
+    }
+
+
 def department_metrics(
     database: Database,
     principal: Principal,
     departments: Departments,
     *,
+    level: str | None = None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Per department: incidents assigned, open, handled, handed back, overdue and escalated
-    (open ones), and the mean seconds from dispatch to the department's handling."""
+    """Per department (and, with ``level``, per grid of that level where it has work):
+    incidents assigned, open, handled, handed back, overdue and escalated (open ones), and the
+    mean seconds from dispatch to the department's handling."""
     now = now or datetime.now(UTC)
+    place = _LEVEL_COLUMNS[level] if level else sa.null()
     with database.sessions() as session:
         rows = session.execute(
             sa.select(
@@ -308,55 +341,26 @@ def department_metrics(
                 Incident.state,
                 Incident.due_at,
                 Incident.escalated_at,
+                place.label("grid_id"),
             )
             .join(Incident, Incident.incident_id == IncidentDepartment.incident_id)
             .where(incident_scope(principal))
         ).all()
-    frame = pd.DataFrame(
-        [tuple(r) for r in rows],
-        columns=[
-            "department",
-            "status",
-            "dispatched_at",
-            "handled_at",
-            "state",
-            "due_at",
-            "escalated_at",
-        ],
-    )
+    columns = ["department", "status", "dispatched_at", "handled_at", "state", "due_at"]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=[*columns, "escalated_at", "grid_id"])
     out = []
     for code in departments:
-        part = frame.loc[frame["department"] == code] if not frame.empty else frame
-        open_ = (
-            part.loc[(part["status"] == "dispatched") & (part["state"] == "dispatched")]
-            if len(part)
-            else part
-        )
-        handled = part.loc[part["status"] == "handled"] if len(part) else part
-        handling = None
-        if len(handled):
-            spans = pd.to_datetime(handled["handled_at"], utc=True) - pd.to_datetime(
-                handled["dispatched_at"], utc=True
+        part = frame.loc[frame["department"] == code]
+        names = {"name_zh": departments[code].name_zh, "name_en": departments[code].name_en}
+        if level is None:
+            row = _department_row(part, now)
+            out.append({"department": code, **names, "level": None, "grid_id": None, **row})
+            continue
+        for grid_id, cell in part.dropna(subset=["grid_id"]).groupby("grid_id", sort=True):
+            row = _department_row(cell, now)
+            out.append(
+                {"department": code, **names, "level": level, "grid_id": str(grid_id), **row}
             )
-            handling = round(float(spans.dt.total_seconds().mean()), 3)
-        overdue = 0
-        if len(open_):
-            due = pd.to_datetime(open_["due_at"], utc=True)
-            overdue = int((due.notna() & (due < pd.Timestamp(now))).sum())
-        out.append(
-            {
-                "department": code,
-                "name_zh": departments[code].name_zh,
-                "name_en": departments[code].name_en,
-                "assigned": len(part),
-                "open": len(open_),
-                "handled": len(handled),
-                "returned": int((part["status"] == "returned").sum()) if len(part) else 0,
-                "overdue": overdue,
-                "escalated": int(open_["escalated_at"].notna().sum()) if len(open_) else 0,
-                "handling_s": handling,
-            }
-        )
     return out
 
 

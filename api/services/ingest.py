@@ -231,7 +231,6 @@ def ingest(
     atomic: bool = False,
     on_conflict: str = "report",
     now: datetime | None = None,
-    note: str = "ingested",
     on_stored: Callable[[Session, list[str]], None] | None = None,
 ) -> IngestResult:
     """Validate, join and store a batch; see the module docstring.
@@ -246,8 +245,6 @@ def ingest(
         Store nothing when any row is rejected (the default stores the good rows).
     on_conflict
         ``"report"`` (default) or ``"update"``.
-    note
-        Note of the first audit entry of each stored incident.
     on_stored
         Called with the session and the ids stored, in the same transaction (an Open311
         report stores its resident's details with it).
@@ -310,9 +307,7 @@ def ingest(
     unique = sorted(first.values(), key=lambda r: r.item.incident_id)
     try:
         with database.session() as session:
-            outcome = _store(
-                session, database.dialect, unique, actor, now, on_conflict, note, on_stored
-            )
+            outcome = _store(session, database.dialect, unique, actor, now, on_conflict, on_stored)
         _merge(result, outcome)
     except sa.exc.OperationalError:
         raise  # the database is unavailable: nothing was stored, the batch may be retried
@@ -323,7 +318,7 @@ def ingest(
             try:
                 with database.session() as session:
                     outcome = _store(
-                        session, database.dialect, [row], actor, now, on_conflict, note, on_stored
+                        session, database.dialect, [row], actor, now, on_conflict, on_stored
                     )
                 _merge(result, outcome)
             except sa.exc.OperationalError:
@@ -346,7 +341,6 @@ def _store(
     actor: str,
     now: datetime,
     on_conflict: str,
-    note: str = "ingested",
     on_stored: Callable[[Session, list[str]], None] | None = None,
 ) -> IngestResult:
     """Insert new rows, sort the others into duplicates, corrections and conflicts.
@@ -360,20 +354,26 @@ def _store(
         .returning(table.c.incident_id)
     )
     inserted = list(session.execute(statement, [r.record for r in rows]).scalars().all())
-    audit = [
-        {
-            "incident_id": incident_id,
-            "at": now,
-            "actor": actor,
-            "from_state": None,
-            "to_state": "reported",
-            "note": note,
-            "details": None,
-        }
-        for incident_id in inserted
-    ]
-    if inserted and on_stored is not None:
-        on_stored(session, inserted)
+    if inserted:
+        # The first audit entries go in before the hook, which may annotate them.
+        session.execute(
+            sa.insert(Transition),
+            [
+                {
+                    "incident_id": incident_id,
+                    "at": now,
+                    "actor": actor,
+                    "from_state": None,
+                    "to_state": "reported",
+                    "note": "ingested",
+                    "details": None,
+                }
+                for incident_id in inserted
+            ],
+        )
+        if on_stored is not None:
+            on_stored(session, inserted)
+    audit: list[dict[str, Any]] = []
     fresh = set(inserted)
     others = [r for r in rows if r.item.incident_id not in fresh]
     stored: dict[str, Incident] = {}

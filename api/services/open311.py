@@ -28,7 +28,7 @@ from shapely.geometry.base import BaseGeometry
 from api.auth import Principal
 from api.db.engine import Database
 from api.db.loop_models import IncidentDepartment, ResidentReport
-from api.db.models import Grid, Incident
+from api.db.models import Grid, Incident, Transition
 from api.workflow import CLOSED_STATES
 
 from .grids import GridCache
@@ -338,6 +338,11 @@ def submit(
 
     def store_resident(session: Any, stored: list[str]) -> None:
         if incident_id in stored:
+            session.execute(
+                sa.update(Transition)
+                .where(Transition.incident_id == incident_id, Transition.from_state.is_(None))
+                .values(note=f"reported by a resident (Open311 {service.service_code})")
+            )
             session.add(
                 ResidentReport(
                     incident_id=incident_id,
@@ -366,7 +371,6 @@ def submit(
         actor=principal.label,
         limits_s=limits_s,
         now=now,
-        note=f"reported by a resident (Open311 {service.service_code})",
         on_stored=store_resident,
     )
     if result.accepted != 1:

@@ -179,6 +179,18 @@ def test_metrics_by_department(loop: TestClient) -> None:
         1,
     )
     assert rows["sanitation"]["assigned"] == 0
+    by_grid = loop.get("/metrics/departments?level=grid", headers=DISPATCHER).json()
+    assert [(r["department"], r["grid_id"], r["assigned"]) for r in by_grid] == [
+        ("justice", "g11", 1),
+        ("justice", "g12", 1),
+        ("health", "g11", 1),
+    ]
+    by_district = loop.get("/metrics/departments?level=district", headers=DISPATCHER).json()
+    assert {(r["department"], r["grid_id"], r["open"]) for r in by_district} == {
+        ("justice", "D1", 1),
+        ("health", "D1", 0),
+    }
+    assert loop.get("/metrics/departments?level=planet", headers=DISPATCHER).status_code == 422
     supervisor_d2 = token_headers("supervisor", district="D2")
     other = loop.get("/metrics/departments", headers=supervisor_d2).json()
     assert all(r["assigned"] == 0 for r in other)

@@ -518,3 +518,18 @@ def test_resident_report_through_the_whole_loop(backend: tuple[str, str | None])
             "dispatcher",
         ]
         assert [t["from"] for t in trail if t["actor"] == "system:sla"] == ["dispatched"]
+
+
+def test_reads_can_require_a_key(backend: tuple[str, str | None]) -> None:
+    """With public reads off, reading requests needs an Open311 api_key (403 otherwise);
+    the service list and discovery stay public."""
+    for client in make_client(backend, open311_public_reads=False):
+        request_id = post(client, report()).json()[0]["service_request_id"]
+        assert_spec_error(client.get(f"/open311/v2/requests/{request_id}.json"), 403)
+        assert_spec_error(client.get("/open311/v2/requests.xml"), 403, "xml")
+        staff = token_headers("dispatcher")["Authorization"].split()[1]
+        assert_spec_error(client.get(f"/open311/v2/requests.json?api_key={staff}"), 403)
+        answer = client.get(f"/open311/v2/requests/{request_id}.json?api_key={api_key()}")
+        assert answer.json()[0]["service_request_id"] == request_id
+        assert client.get("/open311/v2/services.json").status_code == 200
+        assert client.get("/open311/discovery.json").status_code == 200
