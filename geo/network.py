@@ -430,7 +430,7 @@ class Network:
         if engine == "auto":
             engine = "ch" if len(src.seg) * len(tgt.seg) >= _CH_MIN_PAIRS else "dijkstra"
         if engine == "ch":
-            from ._ch import point_matrices
+            from ._ch_query import point_matrices
 
             times, all_dists = point_matrices(self.graph(mode), self.hierarchy(mode), src, tgt)
             dists = all_dists if lengths else None

@@ -13,7 +13,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from benchmarks._city import write_city
 from geo import NetworkError, load_network
-from geo._ch import build_hierarchy, load_hierarchy, many_to_many, save_hierarchy
+from geo._ch import build_hierarchy, load_hierarchy, save_hierarchy
+from geo._ch_query import many_to_many
 from geo.network import Mode, Network, SnapTo
 from tests.conftest import PHL
 
