@@ -59,6 +59,12 @@ Engine = Literal["auto", "ch", "dijkstra"]
 _GRAPH_VERSION = "mode-graph-1"
 _CH_VERSION = "ch-1"
 _CH_MIN_PAIRS = 10_000  # engine="auto": contraction hierarchy from K_s x K_t pairs up
+#: engine="auto" builds a mode's contraction hierarchy once Dijkstra has run from this many
+#: sources of that mode (this call's included): about what the build itself costs (measured:
+#: 1,300 to 3,700 sources' worth, docs/geo-network.md). Renting until the rent paid equals the
+#: price, then buying, never costs more than about twice the better choice made in hindsight,
+#: and a first matrix of fewer sources is plain Dijkstra.
+_CH_BUILD_SOURCES = 2_000
 
 
 def _as_coords(
@@ -136,6 +142,7 @@ class Network:
         self._xy = self._fwd.transform(lon, lat)
         self._graphs: dict[str, ModeGraph] = {}
         self._hierarchies: dict[str, Hierarchy] = {}
+        self._dijkstra_sources: dict[str, int] = {}  # engine="auto": sources run per mode
         self._cache = cache
 
     def __repr__(self) -> str:
@@ -193,6 +200,17 @@ class Network:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 save_hierarchy(self._hierarchies[mode], cached)
         return self._hierarchies[mode]
+
+    def _hierarchy_pays(self, mode: Mode, sources: int) -> bool:
+        """Whether ``engine="auto"`` answers from the hierarchy: it is built, or cached on disk
+        (loading it costs little), or the sources Dijkstra has run for this mode, with these,
+        reach :data:`_CH_BUILD_SOURCES` (building it now pays)."""
+        if mode in self._hierarchies:
+            return True
+        cached = self._graph_file(mode, f"{_CH_VERSION}.npz")
+        if cached is not None and cached.is_file():
+            return True
+        return self._dijkstra_sources.get(mode, 0) + sources >= _CH_BUILD_SOURCES
 
     @property
     def area(self) -> shapely.Polygon:
@@ -362,7 +380,10 @@ class Network:
         else:
             _, tgt = self._positions(targets[0], targets[1], mode, snap_to, max_snap_m, "targets")
         if engine == "auto":
-            engine = "ch" if len(src.seg) * len(tgt.seg) >= _CH_MIN_PAIRS else "dijkstra"
+            large = len(src.seg) * len(tgt.seg) >= _CH_MIN_PAIRS
+            engine = "ch" if large and self._hierarchy_pays(mode, len(src.seg)) else "dijkstra"
+            if engine == "dijkstra":
+                self._dijkstra_sources[mode] = self._dijkstra_sources.get(mode, 0) + len(src.seg)
         if engine == "ch":
             from ._ch_query import point_matrices
 
