@@ -1,4 +1,4 @@
-"""Contraction hierarchy (CH) and many-to-many bucket queries, compiled with numba.
+"""Contraction hierarchy (CH): the build, compiled with numba (queries: :mod:`geo._ch_query`).
 
 Private to :mod:`geo.network`. Pure functions on arrays of a directed graph with positive
 weights (junction indices ``0..n-1``, edges ``src -> dst`` with a travel time and a length).
@@ -29,20 +29,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from ._modegraph import ModeGraph
-from ._routing import Positions, _direct
 
 __all__ = [
     "Hierarchy",
     "build_hierarchy",
     "graph_hierarchy",
     "load_hierarchy",
-    "many_to_many",
-    "point_matrices",
     "save_hierarchy",
 ]
 
@@ -99,23 +97,44 @@ def _pop(keys: np.ndarray, vals: np.ndarray, size: int) -> tuple[float, int, int
 
 
 # ---------------------------------------------------------------------- contraction
+class Edges(NamedTuple):
+    """The graph being contracted: edge ``e`` runs ``tail[e] -> head[e]`` in ``time[e]`` over
+    ``length[e]``; linked lists of each node's outgoing (``out_first``, ``out_next``) and
+    incoming (``in_first``, ``in_next``) edges. Shortcuts are appended in place."""
+
+    tail: np.ndarray
+    head: np.ndarray
+    time: np.ndarray
+    length: np.ndarray
+    out_first: np.ndarray
+    out_next: np.ndarray
+    in_first: np.ndarray
+    in_next: np.ndarray
+
+
+class Scratch(NamedTuple):
+    """Per node: contracted yet, the witness search's distance (inf when untouched), and the
+    nodes a search touched (to reset)."""
+
+    contracted: np.ndarray
+    dist: np.ndarray
+    touched: np.ndarray
+
+
 @numba.njit(cache=True)
 def _witness(
     start: int,
     avoid: int,
     limit: float,
     settle_limit: int,
-    out_first: np.ndarray,
-    out_next: np.ndarray,
-    e_head: np.ndarray,
-    e_w: np.ndarray,
-    contracted: np.ndarray,
-    dist: np.ndarray,
-    touched: np.ndarray,
+    g: Edges,
+    scratch: Scratch,
     hk: np.ndarray,
     hv: np.ndarray,
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Dijkstra from ``start`` over uncontracted nodes except ``avoid``, up to ``limit``."""
+    out_first, out_next, e_head, e_w = g.out_first, g.out_next, g.head, g.time
+    contracted, dist, touched = scratch
     dist[start] = 0.0
     touched[0] = start
     n_touched = 1
@@ -150,17 +169,8 @@ def _process(
     simulate: bool,
     settle_limit: int,
     m: int,
-    e_tail: np.ndarray,
-    e_head: np.ndarray,
-    e_w: np.ndarray,
-    e_l: np.ndarray,
-    out_first: np.ndarray,
-    out_next: np.ndarray,
-    in_first: np.ndarray,
-    in_next: np.ndarray,
-    contracted: np.ndarray,
-    dist: np.ndarray,
-    touched: np.ndarray,
+    g: Edges,
+    scratch: Scratch,
     hk: np.ndarray,
     hv: np.ndarray,
 ) -> tuple[int, int, int, np.ndarray, np.ndarray]:
@@ -169,6 +179,8 @@ def _process(
     Returns ``(shortcuts, degree, m, hk, hv)`` with ``m`` the new edge count, or ``m = -1``
     when the edge arrays are full.
     """
+    e_tail, e_head, e_w, e_l, out_first, out_next, in_first, in_next = g
+    contracted, dist, touched = scratch
     n_out = 0
     e = out_first[v]
     while e != -1:
@@ -212,10 +224,7 @@ def _process(
                 limit = max(limit, e_w[ei] + e_w[eo])
         if limit < 0:
             continue
-        n_touched, hk, hv = _witness(
-            u, v, limit, settle_limit, out_first, out_next, e_head, e_w, contracted, dist,
-            touched, hk, hv,
-        )  # fmt: skip
+        n_touched, hk, hv = _witness(u, v, limit, settle_limit, g, scratch, hk, hv)
         for b in range(n_out):
             eo = outs[b]
             w = e_head[eo]
@@ -293,16 +302,15 @@ def _contract_all(
     stamp = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, _INF)
     touched = np.empty(n, dtype=np.int64)
+    g = Edges(e_tail, e_head, e_w, e_l, out_first, out_next, in_first, in_next)
+    scratch = Scratch(contracted, dist, touched)
     hk = np.empty(1024)
     hv = np.empty(1024, dtype=np.int64)
     qk = np.empty(max(n, 16))
     qv = np.empty(max(n, 16), dtype=np.int64)
     qsize = 0
     for v in range(n):
-        sc, deg, _, hk, hv = _process(
-            v, True, simulate_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
-            in_first, in_next, contracted, dist, touched, hk, hv,
-        )  # fmt: skip
+        sc, deg, _, hk, hv = _process(v, True, simulate_limit, m, g, scratch, hk, hv)
         prio[v] = sc - deg
         qk, qv, qsize = _push(qk, qv, qsize, prio[v], v)
     nbrs = np.empty(n, dtype=np.int64)
@@ -311,19 +319,13 @@ def _contract_all(
         p, v, qsize = _pop(qk, qv, qsize)
         if contracted[v] or p != prio[v]:
             continue
-        sc, deg, _, hk, hv = _process(
-            v, True, simulate_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
-            in_first, in_next, contracted, dist, touched, hk, hv,
-        )  # fmt: skip
+        sc, deg, _, hk, hv = _process(v, True, simulate_limit, m, g, scratch, hk, hv)
         fresh = float(sc - deg + deleted[v] + level[v])
         if qsize > 0 and fresh > qk[0]:
             prio[v] = fresh
             qk, qv, qsize = _push(qk, qv, qsize, fresh, v)
             continue
-        _, _, m, hk, hv = _process(
-            v, False, settle_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
-            in_first, in_next, contracted, dist, touched, hk, hv,
-        )  # fmt: skip
+        _, _, m, hk, hv = _process(v, False, settle_limit, m, g, scratch, hk, hv)
         if m < 0:
             return e_tail[:0].copy(), e_head[:0].copy(), e_w[:0].copy(), e_l[:0].copy(), rank, False
         contracted[v] = True
@@ -343,10 +345,7 @@ def _contract_all(
             x = nbrs[i]
             deleted[x] += 1
             level[x] = max(level[x], level[v] + 1)
-            sc, deg, _, hk, hv = _process(
-                x, True, simulate_limit, m, e_tail, e_head, e_w, e_l, out_first, out_next,
-                in_first, in_next, contracted, dist, touched, hk, hv,
-            )  # fmt: skip
+            sc, deg, _, hk, hv = _process(x, True, simulate_limit, m, g, scratch, hk, hv)
             prio[x] = float(sc - deg + deleted[x] + level[x])
             qk, qv, qsize = _push(qk, qv, qsize, prio[x], x)
     return e_tail[:m].copy(), e_head[:m].copy(), e_w[:m].copy(), e_l[:m].copy(), rank, True
@@ -460,248 +459,3 @@ def load_hierarchy(path: Path) -> Hierarchy:
     """Read a hierarchy written by :func:`save_hierarchy`."""
     with np.load(path, allow_pickle=False) as data:
         return Hierarchy(**{name: data[name] for name in _FIELDS})
-
-
-# ---------------------------------------------------------------------- queries
-@numba.njit(cache=True)
-def _upward(
-    starts: np.ndarray,
-    cost: np.ndarray,
-    clen: np.ndarray,
-    ptr: np.ndarray,
-    to: np.ndarray,
-    w: np.ndarray,
-    wl: np.ndarray,
-    stall_ptr: np.ndarray,
-    stall_to: np.ndarray,
-    stall_w: np.ndarray,
-    dist: np.ndarray,
-    dlen: np.ndarray,
-    touched: np.ndarray,
-    hk: np.ndarray,
-    hv: np.ndarray,
-    out_v: np.ndarray,
-    out_d: np.ndarray,
-    out_l: np.ndarray,
-) -> tuple[int, np.ndarray, np.ndarray]:
-    """Upward search from up to two start nodes with initial costs; settled nodes to ``out_*``."""
-    n_touched = 0
-    size = 0
-    for s in range(len(starts)):
-        x = starts[s]
-        c = cost[s]
-        if x < 0 or not c < _INF:
-            continue
-        if c < dist[x]:
-            if dist[x] == _INF:
-                touched[n_touched] = x
-                n_touched += 1
-            dist[x] = c
-            dlen[x] = clen[s]
-            hk, hv, size = _push(hk, hv, size, c, x)
-    count = 0
-    while size > 0:
-        d, x, size = _pop(hk, hv, size)
-        if d > dist[x]:
-            continue
-        stalled = False
-        for e in range(stall_ptr[x], stall_ptr[x + 1]):
-            if dist[stall_to[e]] + stall_w[e] < d:
-                stalled = True
-                break
-        if stalled:
-            continue
-        out_v[count] = x
-        out_d[count] = d
-        out_l[count] = dlen[x]
-        count += 1
-        for e in range(ptr[x], ptr[x + 1]):
-            y = to[e]
-            nd = d + w[e]
-            if nd < dist[y]:
-                if dist[y] == _INF:
-                    touched[n_touched] = y
-                    n_touched += 1
-                dist[y] = nd
-                dlen[y] = dlen[x] + wl[e]
-                hk, hv, size = _push(hk, hv, size, nd, y)
-    for i in range(n_touched):
-        dist[touched[i]] = _INF
-    return count, hk, hv
-
-
-@numba.njit(cache=True)
-def _buckets_query(
-    s_nodes: np.ndarray,
-    s_cost: np.ndarray,
-    s_len: np.ndarray,
-    t_nodes: np.ndarray,
-    t_cost: np.ndarray,
-    t_len: np.ndarray,
-    up_ptr: np.ndarray,
-    up_to: np.ndarray,
-    up_w: np.ndarray,
-    up_l: np.ndarray,
-    down_ptr: np.ndarray,
-    down_to: np.ndarray,
-    down_w: np.ndarray,
-    down_l: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    n = len(up_ptr) - 1
-    ks, kt = s_nodes.shape[0], t_nodes.shape[0]
-    dist = np.full(n, _INF)
-    dlen = np.zeros(n)
-    touched = np.empty(n, dtype=np.int64)
-    hk = np.empty(1024)
-    hv = np.empty(1024, dtype=np.int64)
-    out_v = np.empty(n, dtype=np.int64)
-    out_d = np.empty(n)
-    out_l = np.empty(n)
-    # backward searches from the targets fill the buckets
-    cap = 1024
-    b_v = np.empty(cap, dtype=np.int64)
-    b_j = np.empty(cap, dtype=np.int64)
-    b_d = np.empty(cap)
-    b_l = np.empty(cap)
-    nb = 0
-    for j in range(kt):
-        count, hk, hv = _upward(
-            t_nodes[j], t_cost[j], t_len[j], down_ptr, down_to, down_w, down_l,
-            up_ptr, up_to, up_w, dist, dlen, touched, hk, hv, out_v, out_d, out_l,
-        )  # fmt: skip
-        if nb + count > cap:
-            while nb + count > cap:
-                cap *= 2
-            b_v2 = np.empty(cap, dtype=np.int64)
-            b_j2 = np.empty(cap, dtype=np.int64)
-            b_d2 = np.empty(cap)
-            b_l2 = np.empty(cap)
-            b_v2[:nb], b_j2[:nb], b_d2[:nb], b_l2[:nb] = b_v[:nb], b_j[:nb], b_d[:nb], b_l[:nb]
-            b_v, b_j, b_d, b_l = b_v2, b_j2, b_d2, b_l2
-        for i in range(count):
-            b_v[nb] = out_v[i]
-            b_j[nb] = j
-            b_d[nb] = out_d[i]
-            b_l[nb] = out_l[i]
-            nb += 1
-    # bucket entries grouped by node (counting sort)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for i in range(nb):
-        ptr[b_v[i] + 1] += 1
-    for x in range(n):
-        ptr[x + 1] += ptr[x]
-    fill = ptr[:-1].copy()
-    e_j = np.empty(nb, dtype=np.int64)
-    e_d = np.empty(nb)
-    e_l = np.empty(nb)
-    for i in range(nb):
-        x = b_v[i]
-        e_j[fill[x]] = b_j[i]
-        e_d[fill[x]] = b_d[i]
-        e_l[fill[x]] = b_l[i]
-        fill[x] += 1
-    # forward searches from the sources scan them
-    times = np.full((ks, kt), _INF)
-    lengths = np.full((ks, kt), _INF)
-    for i in range(ks):
-        count, hk, hv = _upward(
-            s_nodes[i], s_cost[i], s_len[i], up_ptr, up_to, up_w, up_l,
-            down_ptr, down_to, down_w, dist, dlen, touched, hk, hv, out_v, out_d, out_l,
-        )  # fmt: skip
-        row_t = times[i]
-        row_l = lengths[i]
-        for c in range(count):
-            x = out_v[c]
-            d = out_d[c]
-            dl = out_l[c]
-            for e in range(ptr[x], ptr[x + 1]):
-                j = e_j[e]
-                cand = d + e_d[e]
-                if cand < row_t[j]:
-                    row_t[j] = cand
-                    row_l[j] = dl + e_l[e]
-    return times, lengths
-
-
-def many_to_many(
-    hierarchy: Hierarchy,
-    s_nodes: np.ndarray,
-    s_cost: np.ndarray,
-    s_len: np.ndarray,
-    t_nodes: np.ndarray,
-    t_cost: np.ndarray,
-    t_len: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fastest times and their lengths between sets of start nodes with initial costs.
-
-    Parameters
-    ----------
-    hierarchy
-        From :func:`build_hierarchy`.
-    s_nodes, s_cost, s_len
-        ``K_s x 2``: each source leaves from up to two nodes (``-1`` or cost ``inf`` for none)
-        having already spent ``s_cost`` seconds and ``s_len`` metres.
-    t_nodes, t_cost, t_len
-        ``K_t x 2``: each target is reached from up to two nodes, adding ``t_cost`` / ``t_len``.
-
-    Returns
-    -------
-    times, lengths : numpy.ndarray
-        ``K_s x K_t``: ``min`` over start ``x`` and end ``y`` of ``s_cost + T(x, y) + t_cost``,
-        and the length of that path (``inf`` where unreachable).
-    """
-    h = hierarchy
-
-    def arr(a: np.ndarray, dtype: type) -> np.ndarray:
-        return np.ascontiguousarray(np.asarray(a, dtype=dtype).reshape(-1, 2))
-
-    return _buckets_query(
-        arr(s_nodes, np.int64), arr(s_cost, np.float64), arr(s_len, np.float64),
-        arr(t_nodes, np.int64), arr(t_cost, np.float64), arr(t_len, np.float64),
-        h.up_ptr, h.up_to, h.up_w, h.up_l, h.down_ptr, h.down_to, h.down_w, h.down_l,
-    )  # fmt: skip
-
-
-def _part(frac: np.ndarray, values: np.ndarray) -> np.ndarray:
-    # as geo._routing._augment: at an end node (frac == 0) the node is reached for free
-    with np.errstate(invalid="ignore"):
-        return np.where(frac == 0, 0.0, frac * values)
-
-
-def _ends(
-    graph: ModeGraph, pos: Positions, *, leaving: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """End nodes of each point's segment with the partial time and length to (or from) them.
-
-    The same virtual edges as :func:`geo._routing._augment`: a source leaves to ``a`` against
-    the segment (``t * w_ba``) and to ``b`` along it (``(1 - t) * w_ab``); a target is reached
-    from ``a`` along it (``t * w_ab``) and from ``b`` against it (``(1 - t) * w_ba``).
-    """
-    seg, t = pos.seg, pos.t
-    nodes = np.column_stack([graph.seg_a[seg], graph.seg_b[seg]]).astype(np.int64)
-    if leaving:
-        w_a, l_a, w_b, l_b = graph.w_ba, graph.len_ba, graph.w_ab, graph.len_ab
-    else:
-        w_a, l_a, w_b, l_b = graph.w_ab, graph.len_ab, graph.w_ba, graph.len_ba
-    cost = np.column_stack([_part(t, w_a[seg]), _part(1 - t, w_b[seg])])
-    length = np.column_stack([_part(t, l_a[seg]), _part(1 - t, l_b[seg])])
-    closed = ~np.isfinite(cost)
-    cost[closed] = np.inf
-    length[closed] = 0.0
-    return nodes, cost, length
-
-
-def point_matrices(
-    graph: ModeGraph, hierarchy: Hierarchy, src: Positions, tgt: Positions
-) -> tuple[np.ndarray, np.ndarray]:
-    """Times (s) and lengths (m) of the fastest paths between points snapped onto segments.
-
-    The same answer as :func:`geo._routing.matrices` (the points inserted as nodes, travel
-    directly along a shared segment allowed), from the hierarchy's bucket query.
-    """
-    s_nodes, s_cost, s_len = _ends(graph, src, leaving=True)
-    t_nodes, t_cost, t_len = _ends(graph, tgt, leaving=False)
-    times, lengths = many_to_many(hierarchy, s_nodes, s_cost, s_len, t_nodes, t_cost, t_len)
-    direct_t, direct_l = _direct(graph, src, tgt)
-    better = direct_t < times
-    return np.where(better, direct_t, times), np.where(better, direct_l, lengths)

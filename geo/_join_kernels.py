@@ -10,11 +10,15 @@ that point with the numpy/GEOS path, so results are identical to it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 __all__ = [
     "UNSURE",
+    "Bins",
+    "Candidates",
     "crossing_test",
     "csr_starts",
     "group_by_key",
@@ -66,64 +70,59 @@ def crossing_test(
     return _INSIDE if crossings % 2 == 1 else _OUT
 
 
+class Bins(NamedTuple):
+    """A raster's bins for the lookup: origin ``x0, y0``, reciprocal bin size ``inv_w``,
+    ``inv_h``, and ``nx`` by ``ny`` bins."""
+
+    x0: float
+    y0: float
+    inv_w: float
+    inv_h: float
+    nx: int
+    ny: int
+
+
+class Candidates(NamedTuple):
+    """A raster's candidate table (see :class:`geo._raster_index.RasterIndex`): per marked bin
+    its candidate polygons (CSR ``cand_start``, ``cand``), each candidate's edges in the bin's
+    row band (``cand_edges``, ``cand_edge_count`` into ``edges``), and each polygon's box."""
+
+    cand_start: np.ndarray
+    cand: np.ndarray
+    cand_edges: np.ndarray
+    cand_edge_count: np.ndarray
+    edges: np.ndarray
+    bounds: np.ndarray
+
+
 @njit(cache=True, nogil=True)
 def raster_bins(
-    x: np.ndarray,
-    y: np.ndarray,
-    x0: float,
-    y0: float,
-    inv_w: float,
-    inv_h: float,
-    nx: int,
-    ny: int,
-    label: np.ndarray,
+    x: np.ndarray, y: np.ndarray, bins: Bins, label: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled
     """Label of each point's bin: polygon ``>= 0``, -1 none, ``<= -2`` a marked bin's slot."""
     n = x.shape[0]
     out = np.empty(n, dtype=np.int64)
+    x0, y0, inv_w, inv_h, nx, ny = bins
     for i in range(n):
-        out[i] = _bin_label(x[i], y[i], x0, y0, inv_w, inv_h, nx, ny, label)
+        u = (x[i] - x0) * inv_w
+        v = (y[i] - y0) * inv_h
+        if u >= 0.0 and u < nx and v >= 0.0 and v < ny:  # False for NaN
+            out[i] = label[int(v) * nx + int(u)]
+        else:
+            out[i] = -1
     return out
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bin_label(
-    qx: float,
-    qy: float,
-    x0: float,
-    y0: float,
-    inv_w: float,
-    inv_h: float,
-    nx: float,
-    ny: float,
-    label: np.ndarray,
-) -> int:  # pragma: no cover - compiled
-    """``label`` of the raster bin holding a point, -1 outside the raster (or NaN)."""
-    u = (qx - x0) * inv_w
-    v = (qy - y0) * inv_h
-    if u >= 0.0 and u < nx and v >= 0.0 and v < ny:  # False for NaN
-        return label[int(v) * int(nx) + int(u)]
-    return -1
 
 
 @njit(cache=True, nogil=True)
 def raster_exact(
-    x: np.ndarray,
-    y: np.ndarray,
-    slots: np.ndarray,
-    cand_start: np.ndarray,
-    cand: np.ndarray,
-    cand_edges: np.ndarray,
-    cand_edge_count: np.ndarray,
-    edges: np.ndarray,
-    bounds: np.ndarray,
-    ccw_error: float,
+    x: np.ndarray, y: np.ndarray, slots: np.ndarray, table: Candidates, ccw_error: float
 ) -> np.ndarray:  # pragma: no cover - compiled
     """Winning polygon for points in marked bins (-1 none, :data:`UNSURE` to decide exactly).
 
     Point ``i`` lies in the marked bin ``slots[i]``. A candidate whose bounding box ``bounds``
     (``xmin, ymin, xmax, ymax`` per polygon) excludes the point cannot cover it and is skipped.
     """
+    cand_start, cand, cand_edges, cand_edge_count, edges, bounds = table
     n = x.shape[0]
     out = np.empty(n, dtype=np.int64)
     for i in range(n):

@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from ._join_kernels import group_by_key
+from ._raster_params import Lattice, Marks, Polygons, Rows, Swept, Table
 
 __all__ = ["raster_tables", "ring_bounds"]
 
@@ -102,108 +103,75 @@ def _grow(a: np.ndarray, need: int) -> np.ndarray:  # pragma: no cover - compile
 
 
 def raster_tables(
-    xy: np.ndarray,
-    ring: np.ndarray,
-    ring_poly: np.ndarray,
-    n_polys: int,
-    x0: float,
-    y0: float,
-    w: float,
-    h: float,
-    nx: int,
-    ny: int,
-    eps: float,
+    xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray, n_polys: int, lattice: Lattice
 ) -> Tables:
     """``label, cand_start, cand, cand_edges, cand_edge_count, edges`` of a raster index.
 
     ``xy``, ``ring`` and ``ring_poly`` are :class:`geo._raster_index.Rings`', ``n_polys`` the
-    number of polygons with coordinates; the lattice has origin ``x0, y0``, bins ``w`` by
-    ``h``, ``nx`` by ``ny`` of them, and ``eps`` is the supercover's margin. See
+    number of polygons with coordinates, ``lattice`` the bins. See
     :class:`geo._raster_index.RasterIndex` for the outputs. The large arrays are allocated
     here by numpy (which asks for huge pages), the compiled passes fill them.
     """
-    m, ng, nbins = len(xy), n_polys, nx * ny
-    eu, ev = eps / w, eps / h
-    gstart, gpoly = np.empty(ng + 1, np.int64), np.empty(ng, np.int64)
-    tr_min, tr_max = np.zeros(ng, np.int64), np.full(ng, -1, np.int64)
-    cr_min, cr_max = np.zeros(ng, np.int64), np.full(ng, -1, np.int64)
-    tbase, ebase = np.zeros(ng + 1, np.int64), np.zeros(ng + 1, np.int64)
-    box_bins, home = np.zeros(ng, np.int64), np.empty(ng, np.int64)
-    n_cross, most_cross, most_rows, most_table = _prepass(
-        xy, ring, ring_poly, x0, y0, w, h, nx, ny, eu, ev, gstart, gpoly, tr_min, tr_max,
-        cr_min, cr_max, tbase, ebase, box_bins, home,
+    m, ng, nx, nbins = len(xy), n_polys, lattice.nx, lattice.nx * lattice.ny
+    i64 = np.int64
+    polys = Polygons(
+        np.empty(ng + 1, i64), np.empty(ng, i64), np.zeros(ng, i64), np.full(ng, -1, i64),
+        np.zeros(ng, i64), np.full(ng, -1, i64), np.zeros(ng + 1, i64), np.zeros(ng + 1, i64),
+        np.zeros(ng, i64), np.empty(ng, i64),
     )  # fmt: skip
-    estart = np.empty(tbase[ng] + 1, np.int64)
-    edges = np.empty((ebase[ng], 4))
-    _edge_table(xy, ring, y0, h, gstart, tr_min, tbase, ebase, ny, ev, most_table, estart, edges)
-    order = group_by_key(home, nbins)  # by the bin of their first vertex
+    n_cross, most_cross, most_rows, most_table = _prepass(xy, ring, ring_poly, lattice, polys)
+    tbase = polys.tbase
+    estart = np.empty(tbase[ng] + 1, i64)
+    edges = np.empty((polys.ebase[ng], 4))
+    _edge_table(xy, ring, lattice, polys, most_table, estart, edges)
+    order = group_by_key(polys.home, nbins)  # by the bin of their first vertex
 
-    stamp = np.full(nbins, -1, np.int32)
-    special = np.zeros(nbins, np.bool_)
-    count = np.zeros(nbins + 1, np.int32)  # (bins and their counts fit in int32)
-    owner = np.zeros(nbins + 1, np.int64)
-    mark = np.empty(min(int(box_bins.sum()), 4 * m + nbins) + 1, np.int32)
-    mark_start = np.zeros(ng + 1, np.int64)
-    intervals = np.empty((n_cross // 2 + 1, 3), np.int32)
-    iv_start = np.zeros(ng + 1, np.int64)
-    # The sweep reads the polygons in processing order: gather them into it first.
-    su, sv, snext = np.empty(m), np.empty(m), np.empty(m, np.bool_)
-    sstart = np.empty(ng + 1, np.int64)
-    _gather(xy, ring, x0, y0, w, h, gstart, order, su, sv, snext, sstart)
-    mark, n_cover = _sweep(
-        su, sv, snext, sstart, gpoly[order], cr_min[order], cr_max[order], box_bins[order], nx,
-        ny, eu, ev, most_cross, most_rows, stamp, special, count, owner, mark, mark_start,
-        intervals, iv_start,
-    )  # fmt: skip
-    del su, sv, snext
-    label = np.empty(nbins, np.int32)
-    n_slots = _label(count, owner, special, label)
-    cand_start = np.zeros(n_slots + 1, np.int64)
-    cb = np.empty(mark_start[ng] + n_cover, np.int32)
-    cb_start = np.zeros(ng + 1, np.int64)
-    _count_candidates(
-        nx, label, special, stamp, mark, mark_start, intervals, iv_start, cand_start, cb, cb_start
+    marks = Marks(
+        stamp=np.full(nbins, -1, np.int32),
+        special=np.zeros(nbins, np.bool_),
+        covers=np.zeros(nbins + 1, np.int32),  # (bins and their counts fit in int32)
+        owner=np.zeros(nbins + 1, i64),
+        mark=np.empty(min(int(polys.box_bins.sum()), 4 * m + nbins) + 1, np.int32),
+        mark_start=np.zeros(ng + 1, i64),
+        intervals=np.empty((n_cross // 2 + 1, 3), np.int32),
+        iv_start=np.zeros(ng + 1, i64),
     )
-    total = int(cand_start[n_slots])
-    cand = np.empty(total, np.int64)
-    cand_edges = np.empty(total, np.int64)
-    cand_edge_count = np.empty(total, np.int32)
-    _fill_candidates(
-        nx, gpoly[order], tr_min[order], tr_max[order], tbase[order], tbase[order + 1], estart,
-        tbase[ng], label, cb, cb_start, cand_start, cand, cand_edges, cand_edge_count,
+    # The sweep reads the polygons in processing order: gather them into it first.
+    swept = Swept(
+        np.empty(m), np.empty(m), np.empty(m, np.bool_), np.empty(ng + 1, i64),
+        polys.gpoly[order], polys.cr_min[order], polys.cr_max[order], polys.box_bins[order],
     )  # fmt: skip
-    return label, cand_start, cand, cand_edges, cand_edge_count, edges
+    _gather(xy, ring, lattice, polys.gstart, order, swept)
+    mark, n_cover = _sweep(swept, lattice, most_cross, most_rows, marks)
+    marks = marks._replace(mark=mark)
+    del swept
+    label = np.empty(nbins, np.int32)
+    n_slots = _label(marks.covers, marks.owner, marks.special, label)
+    cand_start = np.zeros(n_slots + 1, i64)
+    cb = np.empty(marks.mark_start[ng] + n_cover, np.int32)
+    cb_start = np.zeros(ng + 1, i64)
+    _count_candidates(nx, label, marks, cand_start, cb, cb_start)
+    total = int(cand_start[n_slots])
+    table = Table(cand_start, np.empty(total, i64), np.empty(total, i64), np.empty(total, np.int32))
+    rows = Rows(
+        polys.gpoly[order], polys.tr_min[order], polys.tr_max[order], tbase[order],
+        tbase[order + 1],
+    )  # fmt: skip
+    _fill_candidates(nx, rows, estart, tbase[ng], label, cb, cb_start, table)
+    return (label, *table, edges)
 
 
 @njit(cache=True, nogil=True)
 def _prepass(
-    xy: np.ndarray,
-    ring: np.ndarray,
-    ring_poly: np.ndarray,
-    x0: float,
-    y0: float,
-    w: float,
-    h: float,
-    nx: int,
-    ny: int,
-    eu: float,
-    ev: float,
-    gstart: np.ndarray,
-    gpoly: np.ndarray,
-    tr_min: np.ndarray,
-    tr_max: np.ndarray,
-    cr_min: np.ndarray,
-    cr_max: np.ndarray,
-    tbase: np.ndarray,
-    ebase: np.ndarray,
-    box_bins: np.ndarray,
-    home: np.ndarray,
+    xy: np.ndarray, ring: np.ndarray, ring_poly: np.ndarray, lattice: Lattice, polys: Polygons
 ) -> tuple[int, int, int, int]:  # pragma: no cover - compiled
     """The polygons' coordinate ranges, and per polygon: its rows in the edge
     table (``tr_min..tr_max``, their place ``tbase`` and its edges' ``ebase``), the rows whose
     centre lines it crosses (``cr_min..cr_max``), the bins of its widened box (bounding its
     marks) and the bin of its first vertex (``home``). Returns the number of crossings, the
     most crossings and crossed rows of one polygon, and the most edge-table rows of one."""
+    x0, y0, w, h, nx, ny, eu, ev = lattice
+    gstart, gpoly, tr_min, tr_max, cr_min, cr_max, tbase, ebase, box_bins, home = polys
     m = xy.shape[0]
     ng = 0
     prev = -1
@@ -278,14 +246,8 @@ def _prepass(
 def _edge_table(
     xy: np.ndarray,
     ring: np.ndarray,
-    y0: float,
-    h: float,
-    gstart: np.ndarray,
-    tr_min: np.ndarray,
-    tbase: np.ndarray,
-    ebase: np.ndarray,
-    ny: int,
-    ev: float,
+    lattice: Lattice,
+    polys: Polygons,
     most_table: int,
     estart: np.ndarray,
     edges: np.ndarray,
@@ -293,6 +255,8 @@ def _edge_table(
     """Each polygon's edges per row band they reach into (widened by ``eps``), in edge order,
     ordered by polygon then row; ``estart`` the start of every row of every polygon's
     ``tr_min..tr_max`` (dense, so a row without edges starts where the next one does)."""
+    y0, h, ny, ev = lattice.y0, lattice.h, lattice.ny, lattice.ev
+    gstart, tr_min, tbase, ebase = polys.gstart, polys.tr_min, polys.tbase, polys.ebase
     ng = tr_min.shape[0]
     cursor = np.empty(max(most_table, 1), dtype=np.int64)
     for g in range(ng):
@@ -339,19 +303,15 @@ def _edge_table(
 def _gather(
     xy: np.ndarray,
     ring: np.ndarray,
-    x0: float,
-    y0: float,
-    w: float,
-    h: float,
+    lattice: Lattice,
     gstart: np.ndarray,
     order: np.ndarray,
-    su: np.ndarray,
-    sv: np.ndarray,
-    snext: np.ndarray,
-    sstart: np.ndarray,
+    out: Swept,
 ) -> None:  # pragma: no cover - compiled
     """The polygons' vertices in bin coordinates, polygon by polygon in ``order``, and whether
     an edge runs from each to the next (the next is of the same ring)."""
+    x0, y0, w, h = lattice.x0, lattice.y0, lattice.w, lattice.h
+    su, sv, snext, sstart = out.u, out.v, out.edge, out.start
     at = 0
     for j in range(order.shape[0]):
         g = order[j]
@@ -367,34 +327,16 @@ def _gather(
 
 @njit(cache=True, nogil=True)
 def _sweep(
-    u: np.ndarray,
-    v: np.ndarray,
-    edge: np.ndarray,
-    gstart: np.ndarray,
-    gpoly: np.ndarray,
-    cr_min: np.ndarray,
-    cr_max: np.ndarray,
-    box_bins: np.ndarray,
-    nx: int,
-    ny: int,
-    eu: float,
-    ev: float,
-    most_cross: int,
-    most_rows: int,
-    stamp: np.ndarray,
-    special: np.ndarray,
-    count: np.ndarray,
-    owner: np.ndarray,
-    mark: np.ndarray,
-    mark_start: np.ndarray,
-    intervals: np.ndarray,
-    iv_start: np.ndarray,
+    swept: Swept, lattice: Lattice, most_cross: int, most_rows: int, marks: Marks
 ) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
     """Polygon by polygon (gathered in processing order): the bins each edge passes within eps of (marks, unique
     per polygon), and the polygon's inside stretches along each row's centre line (even-odd
     crossings, half-open rule), added to the difference arrays ``count`` and ``owner`` and
     listed in ``intervals`` (row, first, last). Returns ``mark`` (grown if it had to be) and
     the number of bins the stretches span."""
+    u, v, edge, gstart, gpoly, cr_min, cr_max, box_bins = swept
+    nx, ny, eu, ev = lattice.nx, lattice.ny, lattice.eu, lattice.ev
+    stamp, special, count, owner, mark, mark_start, intervals, iv_start = marks
     n_mark = 0
     n_iv = 0
     n_cover = 0
@@ -535,12 +477,7 @@ def _label(
 def _count_candidates(
     nx: int,
     label: np.ndarray,
-    special: np.ndarray,
-    stamp: np.ndarray,
-    mark: np.ndarray,
-    mark_start: np.ndarray,
-    intervals: np.ndarray,
-    iv_start: np.ndarray,
+    marks: Marks,
     cand_start: np.ndarray,
     cb: np.ndarray,
     cb_start: np.ndarray,
@@ -548,6 +485,8 @@ def _count_candidates(
     """The candidates of the special bins: polygons with an edge in it (its marks) and
     polygons covering its centre (special bins in its stretches), once each; listed per
     polygon in processing order in ``cb`` and counted per slot into ``cand_start`` (CSR)."""
+    _, special, _, _, mark, mark_start, intervals, iv_start = marks
+    stamp = marks.stamp
     ng = mark_start.shape[0] - 1
     n_cb = 0
     for q in range(ng):
@@ -574,20 +513,13 @@ def _count_candidates(
 @njit(cache=True, nogil=True)
 def _fill_candidates(
     nx: int,
-    gpoly: np.ndarray,
-    tr_min: np.ndarray,
-    tr_max: np.ndarray,
-    tbase: np.ndarray,
-    tnext: np.ndarray,
+    rows: Rows,
     estart: np.ndarray,
     n_rows: int,
     label: np.ndarray,
     cb: np.ndarray,
     cb_start: np.ndarray,
-    cand_start: np.ndarray,
-    cand: np.ndarray,
-    cand_edges: np.ndarray,
-    cand_edge_count: np.ndarray,
+    table: Table,
 ) -> None:  # pragma: no cover - compiled
     """Each candidate's polygon and its edges in the bin's row band (where they start in
     ``edges`` and how many; without any, where the next (polygon, row) of the table starts, or
@@ -595,6 +527,8 @@ def _fill_candidates(
     candidates sorted by polygon (the tie-break order; a few each: insertion sort). The
     polygons' ``gpoly, tr_min, tr_max, tbase`` and ``tnext`` (the next polygon's ``tbase``) are
     in processing order, ``n_rows`` is the number of (polygon, row) entries of ``estart``."""
+    gpoly, tr_min, tr_max, tbase, tnext = rows
+    cand_start, cand, cand_edges, cand_edge_count = table
     n_slots = cand_start.shape[0] - 1
     ng = gpoly.shape[0]
     cursor = np.empty(n_slots, dtype=np.int64)

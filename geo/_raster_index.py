@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from ._join_kernels import UNSURE, group_by_key, raster_bins, raster_exact
+from ._join_kernels import UNSURE, Bins, Candidates, group_by_key, raster_bins, raster_exact
 from ._raster_build import raster_tables, ring_bounds
+from ._raster_params import Lattice
 
 __all__ = ["CCW_ERROR", "RasterIndex", "Rings", "polygon_rings"]
 
@@ -142,8 +143,9 @@ class RasterIndex:
             nx = int(np.ceil(span_x / w)) + 2
             ny = int(np.ceil(span_y / h)) + 2
         eps = 1e-9 * max(span_x, span_y, abs(xmin), abs(xmax), abs(ymin), abs(ymax))
+        lattice = Lattice(float(x0), float(y0), w, h, nx, ny, float(eps / w), float(eps / h))
         label, cand_start, cand, cand_edges, cand_edge_count, edges = raster_tables(
-            rings.xy, rings.ring, rings.ring_poly, len(rings.first_poly), x0, y0, w, h, nx, ny, eps
+            rings.xy, rings.ring, rings.ring_poly, len(rings.first_poly), lattice
         )
         return cls(
             geoms, x0, y0, w, h, nx, ny, label, cand_start, cand, cand_edges, cand_edge_count,
@@ -154,17 +156,18 @@ class RasterIndex:
         """Index of the winning polygon for each point, -1 where none covers it."""
         x = np.ascontiguousarray(x, dtype=float)
         y = np.ascontiguousarray(y, dtype=float)
-        inv_w, inv_h = 1.0 / self.w, 1.0 / self.h
-        out = raster_bins(x, y, self.x0, self.y0, inv_w, inv_h, self.nx, self.ny, self.label)
+        bins = Bins(float(self.x0), float(self.y0), 1.0 / self.w, 1.0 / self.h, self.nx, self.ny)
+        out = raster_bins(x, y, bins, self.label)
         marked = np.flatnonzero(out < -1)
         if len(marked):
             slot = -out[marked] - 2
             order = group_by_key(slot, len(self.cand_start) - 1)  # walk the table in order
             marked, slot = marked[order], slot[order]
-            out[marked] = raster_exact(
-                x[marked], y[marked], slot, self.cand_start, self.cand, self.cand_edges,
-                self.cand_edge_count, self.edges, self.bounds, CCW_ERROR,
+            table = Candidates(
+                self.cand_start, self.cand, self.cand_edges, self.cand_edge_count, self.edges,
+                self.bounds,
             )  # fmt: skip
+            out[marked] = raster_exact(x[marked], y[marked], slot, table, CCW_ERROR)
         unsure = np.flatnonzero(out == UNSURE)  # on or within rounding of an edge
         for start in range(0, len(unsure), _CHUNK):
             which = unsure[start : start + _CHUNK]

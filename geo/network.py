@@ -24,10 +24,7 @@ array([[  0. , 142.3], [131.9,   0. ]])
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -44,8 +41,10 @@ from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from ._modegraph import ModeGraph, build_mode_graph, load_mode_graph, save_mode_graph
-from ._osm_read import read_osm
+from ._network_tables import as_polygon, network_tables
 from ._routing import Positions, matrices, route_nodes
+from ._snap import Snap as Snap
+from ._snap import StreetStop as StreetStop
 from .errors import NetworkError
 from .speeds import MODES, load_speeds
 
@@ -57,74 +56,15 @@ __all__ = ["Network", "Snap", "StreetStop", "load_network"]
 Mode = Literal["drive", "bike", "walk"]
 SnapTo = Literal["edge", "node"]
 Engine = Literal["auto", "ch", "dijkstra"]
-_CACHE_VERSION = "network-tables-1"
 _GRAPH_VERSION = "mode-graph-1"
 _CH_VERSION = "ch-1"
 _CH_MIN_PAIRS = 10_000  # engine="auto": contraction hierarchy from K_s x K_t pairs up
-
-
-@dataclass(frozen=True, eq=False)
-class Snap:
-    """Where points land on the routable streets of one mode.
-
-    Attributes
-    ----------
-    node
-        OSM id of the nearer end node of the snapped segment (int64 array).
-    distance_m
-        Straight-line distance from each point to its snapped position.
-    far
-        True where ``distance_m > max_snap_m``: the point is not routed.
-    lon, lat
-        The snapped positions (EPSG:4326), on the street.
-    u, v
-        OSM ids of the snapped segment's end nodes.
-    fraction
-        Position along ``u -> v`` (0 at ``u``, 1 at ``v``).
-    max_snap_m
-        The threshold used for ``far``.
-    """
-
-    node: np.ndarray
-    distance_m: np.ndarray
-    far: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    fraction: np.ndarray
-    max_snap_m: float
-    segment: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.node)
-
-
-class StreetStop(tuple[float, float]):
-    """A ``(lon, lat)`` point on a routable street, with how it was found.
-
-    Unpacks as ``lon, lat = stop``; ``stop.inside`` is False when the polygon holds no routable
-    street and the point is the nearest street point outside it, ``stop.distance_m`` metres away.
-    """
-
-    inside: bool
-    distance_m: float
-
-    def __new__(cls, lon: float, lat: float, *, inside: bool, distance_m: float) -> StreetStop:
-        stop = super().__new__(cls, (float(lon), float(lat)))
-        stop.inside = inside
-        stop.distance_m = float(distance_m)
-        return stop
-
-    @property
-    def lon(self) -> float:
-        """Longitude (EPSG:4326)."""
-        return self[0]
-
-    @property
-    def lat(self) -> float:
-        """Latitude (EPSG:4326)."""
-        return self[1]
+#: engine="auto" builds a mode's contraction hierarchy once Dijkstra has run from this many
+#: sources of that mode (this call's included): about what the build itself costs (measured:
+#: 1,300 to 3,700 sources' worth, docs/geo-network.md). Renting until the rent paid equals the
+#: price, then buying, never costs more than about twice the better choice made in hindsight,
+#: and a first matrix of fewer sources is plain Dijkstra.
+_CH_BUILD_SOURCES = 2_000
 
 
 def _as_coords(
@@ -202,6 +142,7 @@ class Network:
         self._xy = self._fwd.transform(lon, lat)
         self._graphs: dict[str, ModeGraph] = {}
         self._hierarchies: dict[str, Hierarchy] = {}
+        self._dijkstra_sources: dict[str, int] = {}  # engine="auto": sources run per mode
         self._cache = cache
 
     def __repr__(self) -> str:
@@ -259,6 +200,17 @@ class Network:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 save_hierarchy(self._hierarchies[mode], cached)
         return self._hierarchies[mode]
+
+    def _hierarchy_pays(self, mode: Mode, sources: int) -> bool:
+        """Whether ``engine="auto"`` answers from the hierarchy: it is built, or cached on disk
+        (loading it costs little), or the sources Dijkstra has run for this mode, with these,
+        reach :data:`_CH_BUILD_SOURCES` (building it now pays)."""
+        if mode in self._hierarchies:
+            return True
+        cached = self._graph_file(mode, f"{_CH_VERSION}.npz")
+        if cached is not None and cached.is_file():
+            return True
+        return self._dijkstra_sources.get(mode, 0) + sources >= _CH_BUILD_SOURCES
 
     @property
     def area(self) -> shapely.Polygon:
@@ -428,9 +380,12 @@ class Network:
         else:
             _, tgt = self._positions(targets[0], targets[1], mode, snap_to, max_snap_m, "targets")
         if engine == "auto":
-            engine = "ch" if len(src.seg) * len(tgt.seg) >= _CH_MIN_PAIRS else "dijkstra"
+            large = len(src.seg) * len(tgt.seg) >= _CH_MIN_PAIRS
+            engine = "ch" if large and self._hierarchy_pays(mode, len(src.seg)) else "dijkstra"
+            if engine == "dijkstra":
+                self._dijkstra_sources[mode] = self._dijkstra_sources.get(mode, 0) + len(src.seg)
         if engine == "ch":
-            from ._ch import point_matrices
+            from ._ch_query import point_matrices
 
             times, all_dists = point_matrices(self.graph(mode), self.hierarchy(mode), src, tgt)
             dists = all_dists if lengths else None
@@ -632,53 +587,6 @@ def _along(line: LineString, t0: float, t1: float) -> np.ndarray:
     return coords[::-1] if t1 < t0 else coords
 
 
-# ---------------------------------------------------------------------- loading
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _as_polygon(polygon: object) -> BaseGeometry:
-    if isinstance(polygon, gpd.GeoDataFrame | gpd.GeoSeries):
-        if polygon.crs is None:
-            msg = "polygon frame has no CRS; set it (e.g. .set_crs('EPSG:4326'))"
-            raise NetworkError(msg)
-        return polygon.to_crs("EPSG:4326").union_all()
-    if isinstance(polygon, BaseGeometry):
-        return polygon
-    msg = f"polygon must be a shapely geometry or GeoDataFrame, not {type(polygon).__name__}"
-    raise NetworkError(msg)
-
-
-def _clip(
-    nodes: pd.DataFrame, edges: pd.DataFrame, polygon: BaseGeometry, buffer_m: float, source: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    lon, lat = nodes["lon"].to_numpy(), nodes["lat"].to_numpy()
-    crs = gpd.GeoSeries([polygon.representative_point()], crs="EPSG:4326").estimate_utm_crs()
-    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    area = shapely.transform(polygon, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
-    area = area.buffer(buffer_m)
-    x, y = fwd.transform(lon, lat)
-    inside = shapely.contains_xy(area, x, y)
-    kept = nodes.loc[inside, "osmid"].to_numpy()
-    e_in = edges["u"].isin(kept) & edges["v"].isin(kept)
-    if not e_in.any():
-        west, south, east, north = lon.min(), lat.min(), lon.max(), lat.max()
-        msg = (
-            f"{source}: the polygon (+{buffer_m:.0f} m) holds no street of the network, which "
-            f"spans lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}; pass a polygon in "
-            "EPSG:4326 that overlaps it"
-        )
-        raise NetworkError(msg)
-    edges = edges[e_in].reset_index(drop=True)
-    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
-    nodes = nodes[nodes["osmid"].isin(used)].reset_index(drop=True)
-    return nodes, edges
-
-
 def load_network(
     path: str | Path,
     *,
@@ -723,32 +631,9 @@ def load_network(
     if not path.is_file():
         msg = f"street network file {path} does not exist"
         raise NetworkError(msg)
-    clip = None if polygon is None else _as_polygon(polygon)
+    clip = None if polygon is None else as_polygon(polygon)
     table = speeds if isinstance(speeds, pd.DataFrame) or speeds is None else load_speeds(speeds)
-    cache_files: tuple[Path, Path] | None = None
-    if cache_dir is not None:
-        options = {
-            "version": _CACHE_VERSION,
-            "polygon": None if clip is None else shapely.to_wkb(clip, hex=True),
-            "buffer_m": float(buffer_m),
-        }
-        key = hashlib.sha256(
-            (_file_hash(path) + json.dumps(options, sort_keys=True)).encode()
-        ).hexdigest()[:32]
-        folder = Path(cache_dir)
-        cache_files = (folder / f"{key}.nodes.parquet", folder / f"{key}.edges.parquet")
-    if cache_files is not None and all(f.is_file() for f in cache_files):
-        nodes, edges = pd.read_parquet(cache_files[0]), pd.read_parquet(cache_files[1])
-    else:
-        nodes, edges = read_osm(path)
-        if clip is not None:
-            nodes, edges = _clip(nodes, edges, clip, buffer_m, str(path))
-        if cache_files is not None:
-            cache_files[0].parent.mkdir(parents=True, exist_ok=True)
-            for frame, target in zip((nodes, edges), cache_files, strict=True):
-                tmp = target.with_suffix(f".{os.getpid()}.tmp")
-                frame.to_parquet(tmp, index=False)
-                tmp.replace(target)
+    nodes, edges, cache_files = network_tables(path, clip, buffer_m, cache_dir)
     return Network(
         nodes,
         edges,

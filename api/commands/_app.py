@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from geo._optional import EXTRAS, MissingExtraError, missing_extra_message
 from geo.errors import GeoError
@@ -45,7 +46,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` on stderr and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from api.commands._app import app, cli_errors, console
+from api.commands._app import app, cli_errors, console, fail
 from api.commands._inputs import (
     CategoriesOption,
     ColumnsOption,
@@ -48,8 +48,20 @@ def join(
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="CSV for the rows left out, with the reason.")
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Dask scheduler address (tcp://host:8786): join GeoParquet incidents (a file or "
+            "folder of parts) on that cluster and write GeoParquet parts to --out (a folder). "
+            "Needs the [scale] extra.",
+        ),
+    ] = None,
 ) -> None:
     """Join incidents to grids: one output row per input row, grid_id empty outside every grid."""
+    if scheduler is not None:
+        _join_on_cluster(grids, grids_crs, incidents, out, scheduler)
+        return
     with cli_errors():
         grid_frame = read_grids_file(grids, grids_crs)
         _, (load,) = read_incidents(
@@ -75,6 +87,29 @@ def join(
         console.print(
             "rejected rows not written: pass --rejects FILE to keep them", highlight=False
         )
+
+
+def _join_on_cluster(
+    grids: Path, grids_crs: str | None, incidents: Path, out: Path, scheduler: str
+) -> None:
+    """Partitioned GeoParquet in, partitioned GeoParquet out, on an existing Dask cluster."""
+    with cli_errors():
+        if incidents.suffix.lower() not in (".parquet", ".geoparquet") and not incidents.is_dir():
+            raise fail(
+                f"{incidents}: --scheduler joins GeoParquet (a .parquet file or a folder of parts)"
+            )
+        if not incidents.exists():
+            raise FileNotFoundError(2, "no such file or folder", str(incidents))
+        from geo.join_dask import join_geoparquet
+
+        grid_frame = read_grids_file(grids, grids_crs)
+        try:
+            summary = join_geoparquet(incidents, grid_frame, out=out, scheduler=scheduler)
+        except OSError as exc:
+            if type(exc) is not OSError:  # a file's error: reported as such
+                raise
+            raise fail(f"scheduler {scheduler}: {exc}") from None
+    console.print(f"{summary}; wrote {out}/ (GeoParquet parts)", highlight=False)
 
 
 def _every_row(joined: pd.DataFrame, rejected: pd.DataFrame) -> pd.DataFrame:

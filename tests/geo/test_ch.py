@@ -13,7 +13,9 @@ from scipy.sparse.csgraph import dijkstra
 
 from benchmarks._city import write_city
 from geo import NetworkError, load_network
-from geo._ch import build_hierarchy, load_hierarchy, many_to_many, save_hierarchy
+from geo import network as network_module
+from geo._ch import build_hierarchy, load_hierarchy, save_hierarchy
+from geo._ch_query import many_to_many
 from geo.network import Mode, Network, SnapTo
 from tests.conftest import PHL
 
@@ -141,19 +143,32 @@ def test_generated_city_matrices_equal_dijkstra(city: Network, seed: int, mode: 
         assert np.abs(square - square.T).max() > 1.0
 
 
-def test_auto_engine_uses_the_hierarchy_for_large_matrices(phl: Network) -> None:
-    """engine="auto" at K = 100 builds the drive hierarchy and matches the Dijkstra engine."""
+def test_auto_engine_builds_the_hierarchy_only_when_it_pays(
+    monkeypatch: pytest.MonkeyPatch, cache: Path
+) -> None:
+    """engine="auto" answers large matrices with Dijkstra until the sources it has run would pay
+    for building the hierarchy, then builds it and answers from it (Dijkstra's answers within
+    1e-6 s); a network whose hierarchy is cached on disk answers from it at once."""
+    monkeypatch.setattr(network_module, "_CH_BUILD_SOURCES", 250)
+    net = load_network(OSM)  # no cache folder
     rng = np.random.default_rng(11)
     lon, lat = rng.uniform(WEST, EAST, 100), rng.uniform(SOUTH, NORTH, 100)
-    auto = phl.travel_time_matrix(lon, lat, "drive")
-    assert "drive" in phl._hierarchies
-    np.testing.assert_allclose(
-        auto, phl.travel_time_matrix(lon, lat, "drive", engine="dijkstra"), rtol=0, atol=TOL
-    )
-    small = phl.travel_time_matrix(lon[:5], lat[:5], "drive")
+    first = net.travel_time_matrix(lon, lat, "drive")  # 100 sources run
+    again = net.travel_time_matrix(lon, lat, "drive")  # 200
+    assert "drive" not in net._hierarchies
+    np.testing.assert_array_equal(first, again)
     np.testing.assert_array_equal(
-        small, phl.travel_time_matrix(lon[:5], lat[:5], "drive", engine="dijkstra")
+        first, net.travel_time_matrix(lon, lat, "drive", engine="dijkstra")
     )
+    third = net.travel_time_matrix(lon, lat, "drive")  # 300 >= 250: built now
+    assert "drive" in net._hierarchies
+    np.testing.assert_allclose(third, first, rtol=0, atol=TOL)
+    small = net.travel_time_matrix(lon[:5], lat[:5], "drive")  # < 10,000 pairs: Dijkstra
+    np.testing.assert_array_equal(small, first[:5, :5])
+    load_network(OSM, cache_dir=cache).hierarchy("bike")  # written to the cache folder
+    cached = load_network(OSM, cache_dir=cache)
+    cached.travel_time_matrix(lon, lat, "bike")
+    assert "bike" in cached._hierarchies
 
 
 def test_hierarchy_is_cached_next_to_the_graph(phl: Network, cache: Path) -> None:

@@ -70,3 +70,49 @@ def test_geoparquet_on_a_cluster(
     assert _ids(written["grid_id"]) == _ids(pd.Series(expected))
     assert summary.outside == int((expected.codes < 0).sum())
     assert summary.incidents == len(points)
+
+
+def test_cli_scheduler_needs_geoparquet(tmp_path: Path) -> None:
+    """`patrolgrid join --scheduler` on a CSV is a one-line error (exit 2) naming the file."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    csv = tmp_path / "incidents.csv"
+    csv.write_text("incident_id,lon,lat\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["join", "--grids", "g.geojson", "--incidents", str(csv), "--out", str(tmp_path / "o"),
+         "--scheduler", "tcp://127.0.0.1:1"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "incidents.csv" in result.output
+    assert "GeoParquet" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_cli_joins_geoparquet_on_a_scheduler(
+    cells: gpd.GeoDataFrame, points: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    """`patrolgrid join --scheduler ADDRESS` writes GeoParquet parts with the in-memory answer."""
+    from distributed import LocalCluster
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    source, out, grids = tmp_path / "in", tmp_path / "out", tmp_path / "grids.geojson"
+    dask_geopandas.from_geopandas(points, npartitions=3).to_parquet(source)
+    cells.to_file(grids, driver="GeoJSON")
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        result = CliRunner().invoke(
+            app,
+            ["join", "--grids", str(grids), "--incidents", str(source), "--out", str(out),
+             "--scheduler", cluster.scheduler_address],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = gpd.read_parquet(out)
+    expected = assign_grids(points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), cells)
+    assert _ids(written["grid_id"]) == _ids(pd.Series(expected))
