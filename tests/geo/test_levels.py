@@ -165,3 +165,22 @@ def test_pbf_header_box_is_the_area(tmp_path: Path) -> None:
     bare = tmp_path / "bare.osm"
     bare.write_text('<?xml version="1.0"?>\n<osm version="0.6"></osm>\n')
     assert osm_bounds(bare) is None
+
+
+def test_overlapping_units_are_made_disjoint(tmp_path: Path) -> None:
+    """Two beats drawn overlapping, and one drawn wholly inside another, come out disjoint (the
+    smaller id keeps the shared part; the swallowed one is noted) and the result passes check."""
+    path = tmp_path / "beats.geojson"
+    gpd.GeoDataFrame(
+        {"beat": ["1", "2", "3"]},
+        geometry=[
+            box(0, 0, 0.011, 0.01),
+            box(0.01, 0, 0.02, 0.01),
+            box(0.012, 0.002, 0.014, 0.004),
+        ],
+        crs=4326,
+    ).to_file(path)
+    grids = build_hierarchy([read_level("beat", path, id_column="beat")])
+    assert grids["grid_id"].tolist() == ["1", "2"]
+    assert any("wholly inside another" in note for note in grids.attrs["notes"])
+    assert check_grids(grids).errors == 0
