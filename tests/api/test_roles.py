@@ -40,6 +40,18 @@ def _grids_body() -> bytes:
     return small_grids().to_json().encode()
 
 
+def _build_manifest() -> dict[str, Any]:
+    """A one-level POST /grids/build manifest: one square zone near the stored grids."""
+    square = [[113.40, 23.20], [113.41, 23.20], [113.41, 23.21], [113.40, 23.21], [113.40, 23.20]]
+    feature = {
+        "type": "Feature",
+        "properties": {"zone": "Z1"},
+        "geometry": {"type": "Polygon", "coordinates": [square]},
+    }
+    collection = {"type": "FeatureCollection", "features": [feature]}
+    return {"levels": [{"name": "zone", "id_column": "zone", "features": collection}]}
+
+
 def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
     """(method, route template, concrete path, json body, expected status per role)."""
     grid_feature = "/collections/{collectionId}/items/{featureId}"
@@ -86,6 +98,7 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
             WRITERS,
         ),
         ("POST", "/grids", "/grids", "grids", ADMIN_ONLY),
+        ("POST", "/grids/build", "/grids/build", _build_manifest(), ADMIN_ONLY),
         ("GET", "/metrics", "/metrics", None, STAFF),
         ("GET", "/hotspots", "/hotspots", None, STAFF),
         (
