@@ -30,6 +30,10 @@ from .incidents import load_incidents as load_incidents
 from .join import GridIndex as GridIndex
 from .join import assign_grids as assign_grids
 from .join import join_incidents as join_incidents
+from .levels import CityLevel as CityLevel
+from .levels import build_hierarchy as build_hierarchy
+from .levels import osm_bounds as osm_bounds
+from .levels import read_level as read_level
 from .network import Network as Network
 from .network import Snap as Snap
 from .network import StreetStop as StreetStop

@@ -18,6 +18,7 @@ reason.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import re
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import yaml
 
 from .categories import CategoryTable, default_categories, load_categories
 from .crs import check_degrees, to_wgs84
@@ -35,14 +37,26 @@ from .errors import CRSError, IncidentError
 
 __all__ = [
     "CANONICAL_COLUMNS",
+    "MAPPABLE_FIELDS",
     "PRESETS",
     "IncidentLoad",
     "Preset",
+    "column_mapping",
     "load_incidents",
 ]
 
 #: The canonical exchange format's columns, in order.
 CANONICAL_COLUMNS: tuple[str, ...] = ("incident_id", "occurred_at", "category", "lon", "lat")
+
+#: The contract's fields a column mapping may name (other names keep a source column as extra).
+MAPPABLE_FIELDS: tuple[str, ...] = (
+    "incident_id",
+    "occurred_at",
+    "category",
+    "lon",
+    "lat",
+    "description",
+)
 
 #: Standard fields and the source column names recognised for each (compared case-folded).
 _ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -188,7 +202,7 @@ class IncidentLoad:
         >>> load = IncidentLoad(gpd.GeoDataFrame({"incident_id": []}, geometry=[]),
         ...     pd.DataFrame(columns=["row", "incident_id", "reason"]),
         ...     unknown_categories=("X", "Y"), unknown_counts=(("X", 5), ("Y", 1)))
-        >>> load.unknown_report()
+        >>> load.unknown_report()[:56]
         'unknown categories (severity 2, group unknown): X 5, Y 1'
         """
         if not self.unknown_counts:
@@ -343,6 +357,71 @@ def load_incidents(
         dst_repeat=dst[1],
         naive_as_utc=dst[2],
     )
+
+
+def column_mapping(value: str | None, *, allow_file: bool = True) -> dict[str, str] | None:
+    """A column mapping as users write it, to ``{field: column}`` for ``load_incidents``.
+
+    ``"incident_id=case_number,lon=longitude"`` (the CLI's ``--columns``, the API's
+    ``columns=``) or the path of a YAML file mapping ``field: column`` (a ``columns:`` key may
+    hold them). ``allow_file=False`` (a web request) never reads a file.
+
+    Raises
+    ------
+    IncidentError
+        A pair without ``=``, an unreadable YAML file, or a mapping written the wrong way round
+        (``case_number=incident_id``), naming the pair and the fix.
+
+    >>> column_mapping("incident_id=case_number, lon=X")
+    {'incident_id': 'case_number', 'lon': 'X'}
+    """
+    if not value:
+        return None
+    path = Path(value)
+    if allow_file and path.suffix.lower() in {".yaml", ".yml"}:
+        if not path.is_file():
+            msg = f"columns {value}: file not found"
+            raise IncidentError(msg)
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except yaml.YAMLError as exc:
+            msg = f"columns {value}: not valid YAML ({' '.join(str(exc).split())})"
+            raise IncidentError(msg) from None
+        if isinstance(doc, Mapping) and isinstance(doc.get("columns"), Mapping):
+            doc = doc["columns"]
+        if not isinstance(doc, Mapping):
+            msg = f"columns {value}: expected a mapping FIELD: COLUMN, e.g. lon: longitude"
+            raise IncidentError(msg)
+        pairs = [(str(k).strip(), str(v).strip()) for k, v in doc.items()]
+        where = str(path)
+    else:
+        pairs = []
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            field, sep, column = item.partition("=")
+            if not sep or not field.strip() or not column.strip():
+                msg = (
+                    f"columns {item.strip()!r}: expected FIELD=COLUMN, e.g. "
+                    "occurred_at=date (fields: " + ", ".join(MAPPABLE_FIELDS) + ")"
+                )
+                raise IncidentError(msg)
+            pairs.append((field.strip(), column.strip()))
+        where = "columns"
+    mapping: dict[str, str] = {}
+    for field, column in pairs:
+        if field not in MAPPABLE_FIELDS and column in MAPPABLE_FIELDS:
+            msg = (
+                f"{where}: {field}={column} is the wrong way round; write {column}={field} "
+                "(contract field first, then the file's column)"
+            )
+            raise IncidentError(msg)
+        near = difflib.get_close_matches(field, MAPPABLE_FIELDS, n=1, cutoff=0.8)
+        if field not in MAPPABLE_FIELDS and near:
+            msg = f"{where}: unknown field {field!r}; did you mean {near[0]!r}?"
+            raise IncidentError(msg)
+        mapping[field] = column
+    return mapping
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -378,23 +378,27 @@ def _disjoint(units: gpd.GeoDataFrame, level: str, notes: list[str]) -> gpd.GeoD
     order = np.argsort(units["grid_id"].to_numpy(dtype=str), kind="stable")
     units = units.iloc[order].reset_index(drop=True)
     geoms = np.asarray(units.geometry.array, dtype=object).copy()
-    left, right = units.sindex.query(units.geometry, predicate="overlaps")
+    # "intersects", not "overlaps": a unit drawn wholly inside another overlaps it too.
+    left, right = units.sindex.query(units.geometry, predicate="intersects")
     pairs = [(a, b) for a, b in zip(left, right, strict=True) if a < b]
-    if not pairs:
-        return units
     touched = set()
     for a, b in pairs:
         shared = shapely.intersection(geoms[a], geoms[b])
         if shapely.area(shared) > 0:
             geoms[b] = _polygonal(shapely.difference(geoms[b], geoms[a]))
             touched.add(str(units["grid_id"].iloc[b]))
-    if touched:
-        notes.append(
-            f"level {level}: {len(touched)} unit(s) overlapped a unit with a smaller id and "
-            f"gave up the shared part ({', '.join(sorted(touched)[:5])})"
-        )
+    if not touched:
+        return units
+    empty = shapely.is_empty(geoms)
+    notes.append(
+        f"level {level}: {len(touched)} unit(s) overlapped a unit with a smaller id and "
+        f"gave up the shared part ({', '.join(sorted(touched)[:5])})"
+    )
+    if empty.any():
+        gone = ", ".join(units.loc[empty, "grid_id"].astype(str).tolist()[:5])
+        notes.append(f"level {level}: unit(s) lying wholly inside another left out ({gone})")
     units = units.set_geometry(gpd.GeoSeries(geoms, crs=units.crs, index=units.index))
-    return units.loc[~shapely.is_empty(geoms)].reset_index(drop=True)
+    return units.loc[~empty].reset_index(drop=True)
 
 
 def _merge_slivers(

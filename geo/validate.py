@@ -130,7 +130,13 @@ class GridReport:
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+    """None, NaN, pandas NA or NaT: every form a missing value takes in a findings frame."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-likes are values, not missing
+        return False
 
 
 def _plain(value: object) -> object:

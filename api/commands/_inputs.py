@@ -10,8 +10,6 @@ repeat, and coordinates in mainland China declared WGS84 (most Chinese data is G
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -19,12 +17,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import typer
-import yaml
 
 from api.commands._app import err_console
 from geo.crs import in_mainland_china, normalize_crs
 from geo.errors import IncidentError
-from geo.incidents import IncidentLoad, load_incidents
+from geo.incidents import IncidentLoad, column_mapping, load_incidents
 
 __all__ = [
     "CategoriesOption",
@@ -36,9 +33,6 @@ __all__ = [
     "read_grids_file",
     "read_incidents",
 ]
-
-#: The incidents contract's fields a --columns mapping may name (others are kept as extras).
-FIELDS = ("incident_id", "occurred_at", "category", "lon", "lat", "description")
 
 ColumnsOption = Annotated[
     str | None,
@@ -84,64 +78,8 @@ GridsCrsOption = Annotated[
 
 
 def parse_incident_columns(value: str | None) -> dict[str, str] | None:
-    """``"incident_id=case_number,lon=longitude"`` or a YAML file to ``{field: column}``.
-
-    Raises
-    ------
-    IncidentError
-        A pair without ``=``, an unreadable YAML file, or a mapping written the wrong way round
-        (``case_number=incident_id``), naming the pair and the fix.
-
-    >>> parse_incident_columns("incident_id=case_number, lon=X")
-    {'incident_id': 'case_number', 'lon': 'X'}
-    """
-    if not value:
-        return None
-    path = Path(value)
-    if path.suffix.lower() in {".yaml", ".yml"}:
-        if not path.is_file():
-            msg = f"--columns {value}: file not found"
-            raise IncidentError(msg)
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except yaml.YAMLError as exc:
-            msg = f"--columns {value}: not valid YAML ({' '.join(str(exc).split())})"
-            raise IncidentError(msg) from None
-        if isinstance(doc, Mapping) and isinstance(doc.get("columns"), Mapping):
-            doc = doc["columns"]
-        if not isinstance(doc, Mapping):
-            msg = f"--columns {value}: expected a mapping FIELD: COLUMN, e.g. lon: longitude"
-            raise IncidentError(msg)
-        pairs = [(str(k).strip(), str(v).strip()) for k, v in doc.items()]
-        where = str(path)
-    else:
-        pairs = []
-        for item in value.split(","):
-            if not item.strip():
-                continue
-            field, sep, column = item.partition("=")
-            if not sep or not field.strip() or not column.strip():
-                msg = (
-                    f"--columns {item.strip()!r}: expected FIELD=COLUMN, e.g. "
-                    "occurred_at=date (fields: " + ", ".join(FIELDS) + ")"
-                )
-                raise IncidentError(msg)
-            pairs.append((field.strip(), column.strip()))
-        where = "--columns"
-    mapping: dict[str, str] = {}
-    for field, column in pairs:
-        if field not in FIELDS and column in FIELDS:
-            msg = (
-                f"{where}: {field}={column} is the wrong way round; write {column}={field} "
-                "(contract field first, then the file's column)"
-            )
-            raise IncidentError(msg)
-        near = difflib.get_close_matches(field, FIELDS, n=1, cutoff=0.8)
-        if field not in FIELDS and near:
-            msg = f"{where}: unknown field {field!r}; did you mean {near[0]!r}?"
-            raise IncidentError(msg)
-        mapping[field] = column
-    return mapping
+    """``--columns``: FIELD=COLUMN pairs or a YAML file (see :func:`geo.incidents.column_mapping`)."""
+    return column_mapping(value)
 
 
 def _files(paths: list[Path]) -> list[Path]:

@@ -57,12 +57,12 @@ def hotspots(
         typer.Option(help="Moment of the table (ISO 8601); default: the latest incident."),
     ] = None,
     timezone: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="City time zone: of the weekday-hour profile and of incident times written "
-            "without an offset, e.g. America/New_York."
+            "without an offset, e.g. America/New_York (default UTC, reported when used)."
         ),
-    ] = "UTC",
+    ] = None,
     columns: ColumnsOption = None,
     categories: CategoriesOption = None,
     incidents_crs: IncidentsCrsOption = "EPSG:4326",
@@ -93,6 +93,7 @@ def hotspots(
         from geo.hotspots import to_timestamp
         from geo.join import join_incidents
 
+        zone = timezone or "UTC"
         grid_frame = read_grids_file(grids, grids_crs)
         frame, _ = read_incidents(
             incidents,
@@ -103,7 +104,7 @@ def hotspots(
         )
         joined = join_incidents(frame, grid_frame)
         moment = (
-            to_timestamp(now, timezone)
+            to_timestamp(now, zone)
             if now is not None
             else pd.Timestamp(joined["occurred_at"].max())
         )
@@ -111,7 +112,7 @@ def hotspots(
             joined,
             grid_frame,
             now=moment,
-            timezone=timezone,
+            timezone=zone,
             half_life_days=half_life_days,
             recent_days=recent_days,
             alpha=alpha,

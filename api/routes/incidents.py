@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -15,7 +16,9 @@ from api.concurrency import etag
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.services import incidents as service
-from api.services.ingest import IncidentIn, ingest, rows_of
+from api.services.ingest import IncidentIn, ingest, remap_rows, rows_of
+from geo.errors import GeoError
+from geo.incidents import column_mapping
 
 router = APIRouter(tags=["incidents"])
 
@@ -162,6 +165,18 @@ async def post_incidents(
             "(default) or apply it as a correction (audited)"
         ),
     ] = "report",
+    columns: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="The sender's own keys: FIELD=KEY pairs, e.g. "
+            "'incident_id=case_no,occurred_at=报警时间,category=警情类别'",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        Query(max_length=64, description="IANA zone of times sent without an offset"),
+    ] = None,
 ) -> Any:
     """Store incidents idempotently by ``incident_id``; bad rows are reported, good ones stored.
 
@@ -180,6 +195,17 @@ async def post_incidents(
             else f"body: invalid JSON ({exc.msg})"
         )
         raise ProblemError(400, text, field="body") from None
+    if timezone is not None:
+        try:
+            pd.Timestamp("2000-01-01").tz_localize(timezone)
+        except Exception:
+            msg = f"timezone: {timezone!r} is not an IANA time zone (e.g. America/Chicago)"
+            raise ProblemError(422, msg, field="timezone") from None
+    try:
+        mapping = column_mapping(columns, allow_file=False)
+    except GeoError as exc:
+        raise ProblemError(422, str(exc), field="columns") from None
+    rows = remap_rows(rows, columns=mapping, timezone=timezone)
     if len(rows) > settings.max_batch:
         msg = f"incidents: {len(rows)} rows; at most {settings.max_batch} per request (PATROLGRID_MAX_BATCH)"
         raise ProblemError(413, msg, field="incidents")

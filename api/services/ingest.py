@@ -11,6 +11,7 @@ crash of the server process.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shapely import Point
@@ -32,7 +34,9 @@ from geo.categories import CategoryTable, default_categories
 
 from .grids import GridCache
 
-__all__ = ["IncidentIn", "IngestResult", "Rejected", "ingest", "rows_of"]
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+
+__all__ = ["IncidentIn", "IngestResult", "Rejected", "ingest", "remap_rows", "rows_of"]
 
 
 class IncidentIn(BaseModel):
@@ -114,6 +118,52 @@ def _feature_row(feature: Any) -> dict[str, Any]:
         raise TypeError(msg)
     row["lon"], row["lat"] = coordinates[0], coordinates[1]
     return row
+
+
+def remap_rows(
+    rows: list[Any],
+    *,
+    columns: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+) -> list[Any]:
+    """Rows sent with the source system's own names and local times, in the contract's terms.
+
+    ``columns`` maps contract fields to the sender's keys (``{"occurred_at": "报警时间"}``),
+    in plain rows and in features' properties; ``timezone`` gives times written without an
+    offset their local zone (a daylight-saving gap moves forward, a repeated hour reads as
+    the first). Anything else is left for validation to accept or reject with its reason.
+
+    >>> remap_rows([{"id": "1", "when": "2025-01-01 08:00"}],
+    ...            columns={"incident_id": "id", "occurred_at": "when"}, timezone="Asia/Shanghai")
+    [{'incident_id': '1', 'occurred_at': '2025-01-01T08:00:00+08:00'}]
+    """
+    if not columns and not timezone:
+        return rows
+    out: list[Any] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            out.append(row)
+            continue
+        if row.get("type") == "Feature" and isinstance(row.get("properties"), dict):
+            row = {**row, "properties": dict(row["properties"])}
+            target = row["properties"]
+        else:
+            row = dict(row)
+            target = row
+        for name, column in (columns or {}).items():
+            if column in target:
+                target[name] = target.pop(column)
+        when = target.get("occurred_at")
+        if timezone and isinstance(when, str) and not _OFFSET.search(when.strip()):
+            try:
+                stamp = pd.Timestamp(when.strip())
+                target["occurred_at"] = stamp.tz_localize(
+                    timezone, ambiguous=True, nonexistent="shift_forward"
+                ).isoformat()
+            except (ValueError, TypeError):
+                pass  # validation rejects it with the reason
+        out.append(row)
+    return out
 
 
 def rows_of(body: Any) -> list[Any]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 from typer.testing import CliRunner
 
@@ -185,3 +187,42 @@ def test_wgs84_in_china_is_warned_about(tmp_path: Path) -> None:
     )
     assert declared.exit_code == 0
     assert "gcj02 (or bd09)" not in declared.output
+
+
+_MISSING = [None, float("nan"), pd.NA]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["error", "warning"]),
+            st.sampled_from(["overlap", "gap", "crs_offset", "empty", "invalid"]),
+            st.one_of(st.sampled_from(_MISSING), st.text(min_size=1, max_size=5)),
+            st.one_of(st.sampled_from(_MISSING), st.text(min_size=1, max_size=5)),
+            st.one_of(st.sampled_from(_MISSING), st.floats(0, 1e9)),
+        ),
+        max_size=8,
+    )
+)
+@settings(max_examples=50, deadline=None)
+def test_any_finding_mix_renders_and_counts_agree(rows: list[tuple]) -> None:
+    """Any mix of findings, ids and areas present or missing, renders as a table listing every
+    check, and the JSON view holds the same findings with the same counts."""
+    from rich.console import Console
+
+    from api.commands.grids import _table
+    from geo.validate import ISSUE_COLUMNS, GridReport
+
+    issues = pd.DataFrame(
+        [[s, c, g, o, a, None, None, "detail"] for s, c, g, o, a in rows],
+        columns=list(ISSUE_COLUMNS),
+    )
+    report = GridReport(issues=issues, n_grids=3, levels={"grid": 3})
+    console = Console(width=240, record=True)
+    console.print(_table(report))
+    text = console.export_text()
+    assert all(check in text for check in issues["check"])
+    as_json = json.loads(json.dumps(report.to_dict()))
+    assert len(as_json["issues"]) == len(rows)
+    assert [i["check"] for i in as_json["issues"]] == issues["check"].tolist()
+    assert as_json["errors"] == report.errors

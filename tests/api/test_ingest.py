@@ -176,3 +176,32 @@ def test_body_size_limit(tmp_path: Any) -> None:
         assert (
             client.post("/incidents", json=incident("small"), headers=DISPATCHER).status_code == 200
         )
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_sender_keys_and_local_times(client: TestClient) -> None:
+    """A dispatch system's own keys (Chinese here) and offset-less local times are accepted with
+    columns= and timezone=; a mapping written the wrong way round or an unknown zone is a 422
+    problem naming the parameter."""
+    row = {"警情编号": "cn-1", "报警时间": "2026-11-01 08:30:00", "警情类别": "纠纷",
+           "lon": 113.305, "lat": 23.105}  # fmt: skip
+    columns = "incident_id=警情编号,occurred_at=报警时间,category=警情类别"
+    answer = client.post(
+        "/incidents",
+        params={"columns": columns, "timezone": "Asia/Shanghai"},
+        json=row,
+        headers=DISPATCHER,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == 1
+    got = client.get("/incidents/cn-1", headers=DISPATCHER).json()
+    assert got["grid_id"] == "g11"
+    assert got["occurred_at"].startswith("2026-11-01T00:30:00")  # 08:30 in Shanghai, in UTC
+    wrong = client.post(
+        "/incidents", params={"columns": "警情编号=incident_id"}, json=row, headers=DISPATCHER
+    )
+    assert wrong.status_code == 422
+    assert "wrong way round" in wrong.json()["detail"]
+    zone = client.post("/incidents", params={"timezone": "Mars/Base"}, json=row, headers=DISPATCHER)
+    assert zone.status_code == 422
+    assert "timezone" in zone.json()["detail"]

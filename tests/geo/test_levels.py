@@ -145,3 +145,42 @@ def test_real_city_files_nest_and_pass_check() -> None:
     assert (grids["level_name"] == "district").sum() >= 20
     assert (grids["level_name"] == "hood").sum() >= 150
     assert check_grids(grids, min_area_m2=1.0).errors == 0
+
+
+def test_pbf_header_box_is_the_area(tmp_path: Path) -> None:
+    """A .osm.pbf extract's header box is read as its area; an extract without one gives None."""
+    import osmium
+
+    header = osmium.io.Header()
+    header.add_box(
+        osmium.osm.Box(osmium.osm.Location(-75.17, 39.97), osmium.osm.Location(-75.145, 39.991))
+    )
+    path = tmp_path / "city.osm.pbf"
+    writer = osmium.SimpleWriter(str(path), 0, header)
+    writer.add_node(osmium.osm.mutable.Node(id=1, location=(-75.16, 39.98)))
+    writer.close()
+    bounds = osm_bounds(path)
+    assert bounds is not None
+    assert pd.Series(bounds.bounds).round(3).tolist() == [-75.17, 39.97, -75.145, 39.991]
+    bare = tmp_path / "bare.osm"
+    bare.write_text('<?xml version="1.0"?>\n<osm version="0.6"></osm>\n')
+    assert osm_bounds(bare) is None
+
+
+def test_overlapping_units_are_made_disjoint(tmp_path: Path) -> None:
+    """Two beats drawn overlapping, and one drawn wholly inside another, come out disjoint (the
+    smaller id keeps the shared part; the swallowed one is noted) and the result passes check."""
+    path = tmp_path / "beats.geojson"
+    gpd.GeoDataFrame(
+        {"beat": ["1", "2", "3"]},
+        geometry=[
+            box(0, 0, 0.011, 0.01),
+            box(0.01, 0, 0.02, 0.01),
+            box(0.012, 0.002, 0.014, 0.004),
+        ],
+        crs=4326,
+    ).to_file(path)
+    grids = build_hierarchy([read_level("beat", path, id_column="beat")])
+    assert grids["grid_id"].tolist() == ["1", "2"]
+    assert any("wholly inside another" in note for note in grids.attrs["notes"])
+    assert check_grids(grids).errors == 0
