@@ -239,6 +239,6 @@ def run_demo(config: DemoConfig, progress: Progress = lambda _: None) -> DemoRes
     result.counts |= {
         "grids": len(grids),
         "leaf_grids": len(leaf_grids(grids)),
-        "stops": len(run.stops),
+        "stops": int((~run.stops["presence"].astype(bool)).sum()),  # presence doses apart
     }
     return result

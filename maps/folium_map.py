@@ -293,6 +293,7 @@ def _route_data(
     out: list[dict[str, Any]] = []
     depots: dict[tuple[float, float], list[Any]] = {}
     bounds: list[list[float]] = []
+    taken: dict[tuple[float, float], int] = {}
     for k, route in enumerate(routes):
         unit = str(route.get("unit_id", f"route {k}"))
         color = UNIT_COLORS[k % len(UNIT_COLORS)]
@@ -330,6 +331,10 @@ def _route_data(
                         dwell_min,
                     ]
                 )
+        for st in stops:  # markers at a place already taken are offset (readable numbers)
+            key = (round(st[0], 5), round(st[1], 5))
+            st.append(taken.get(key, 0))
+            taken[key] = taken.get(key, 0) + 1
         bounds.extend(line)
         out.append(
             {
@@ -492,13 +497,21 @@ def make_map(
     if incidents is not None and len(incidents):
         zone = timezone or str((plan or {}).get("summary", {}).get("timezone") or "UTC")
         _incident_layers(fmap, incidents, t, shift, zone)
+    view = [[miny, minx], [maxy, maxx]]
     if plan is not None:
-        routes, depots, _ = _route_data(plan, shift)
+        routes, depots, bounds = _route_data(plan, shift)
         DataLayer(t["routes"], "PG.routes(DATA)", to_json(routes)).add_to(fmap)
         if depots:
             DataLayer(t["depots"], "PG.depots(DATA)", to_json(depots)).add_to(fmap)
+        if routes:
+            Legend(t["units"], [(r["color"], f"{r['unit']} ({r['kind']})") for r in routes]).add_to(
+                fmap
+            )
+        if bounds:  # open on the plan's area
+            arr = np.asarray(bounds, dtype=float)
+            view = [arr.min(axis=0).tolist(), arr.max(axis=0).tolist()]
 
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fmap.fit_bounds(view)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
 

@@ -322,7 +322,8 @@ def evaluate(problem: Problem, plan: Plan) -> Evaluation:
     for r in plan.routes:
         for v in r.visits:
             if v.stop_id in problem.stop_index:
-                presence[problem.stop(v.stop_id).grid_id] += v.service_s / 60.0
+                # waiting for a window happens at the stop, in its grid: presence too
+                presence[problem.stop(v.stop_id).grid_id] += (v.service_s + v.waiting_s) / 60.0
     warnings, early = _early_ends(problem, plan)
     served = {v.stop_id for r in plan.routes for v in r.visits}
     reasons = {u.stop_id: u.reason for u in plan.unassigned if u.stop_id is not None}

@@ -10,9 +10,12 @@ insertion is the one with the most prize per second added to the route; waiting 
 opens is the cheapest place, so it turns into patrol. A unit the solver left at its depot gets a
 route of its own when anything fits.
 
-Only steps after the last one can move, and only later (push forward): a step's latest start is
-bounded by its window, by the next step's latest arrival, and by the next visit (in any route)
-to the same grid, so a plan valid before stays valid. The evaluator checks the result anyway.
+An insertion moves only the steps after it, and only later (push forward): a step's latest
+start is bounded by its window, by the next step's latest arrival, and by the next visit (in any
+route) to the same grid, so a plan valid before stays valid. A break taken on the way is timed
+at the next step's place (the unit drives there, then rests), so a route is first replayed that
+way; the units are filled idlest first until an optional deadline. Every filled route is checked
+with the evaluator's route check (a unit whose filled route fails keeps its planned route).
 """
 
 from __future__ import annotations
@@ -54,16 +57,6 @@ class _Ledger:
 
     by_grid: dict[str, list[tuple[int, int]]]  # grid -> [(start_s, stop index)]
     count: dict[int, int]  # stop index -> visits made
-
-    def ok(self, problem: Problem, i: int, start: int, ignore: int | None = None) -> bool:
-        stop = problem.stops[i]
-        for t, j in self.by_grid.get(stop.grid_id, ()):
-            if t == ignore and j == i:
-                continue
-            gap = required_gap(stop, problem.stops[j])
-            if gap and abs(start - t) < gap:
-                return False
-        return True
 
     def latest(self, problem: Problem, i: int, start: int) -> float:
         """Latest start of the visit of stop ``i`` now at ``start`` keeping later visits' gaps."""

@@ -108,9 +108,12 @@ def _route_json(
 
     add("start", unit.start_location, route.start_s, route.start_s, route.start_s)
     path = [unit.start_location]
+    placed = {b.break_id for b in unit.breaks if b.location is not None}
     for s in route.steps:
         if s.kind == "break":
             add("break", s.location, s.arrival_s, s.start_s, s.departure_s, break_id=s.stop_id)
+            if s.stop_id in placed and path[-1] != s.location:
+                path.append(s.location)  # the drive to the break's place (and on from it)
             continue
         stop = problem.stop(s.stop_id)
         extra: dict[str, Any] = {"stop_id": stop.stop_id, "grid_id": stop.grid_id}

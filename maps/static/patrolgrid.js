@@ -83,18 +83,21 @@ var PG = (function () {
     return {color: "#9aa3ad", weight: 1, opacity: 0.9};
   }
 
-  function numberIcon(text, color, square) {
+  /* offset: the k-th marker at one place (stops of several routes meeting) is moved 18 px
+   * to the right per k, so every number stays readable */
+  function numberIcon(text, color, square, offset) {
+    var k = offset || 0;
     return L.divIcon({
       className: square ? "pg-depot" : "pg-stop",
       html: '<div style="background:' + color + ";border-radius:" + (square ? "2px" : "50%") +
         ';color:#fff;font:bold 11px sans-serif;width:20px;height:20px;line-height:20px;' +
         'text-align:center;border:1px solid #fff;box-shadow:0 0 2px #000">' + esc(text) + "</div>",
-      iconSize: [20, 20], iconAnchor: [10, 10]
+      iconSize: [20, 20], iconAnchor: [10 - 18 * k, 10]
     });
   }
 
   /* routes: [{unit, kind, color, line: [[lat, lon], ...], depot: [lat, lon] | null,
-   *           stops: [[lat, lon, order, grid, arrival, departure, dwell_min], ...]}] */
+   *           stops: [[lat, lon, order, grid, arrival, departure, dwell_min, offset], ...]}] */
   function routes(data) {
     var group = L.featureGroup();
     data.forEach(function (r) {
@@ -104,7 +107,7 @@ var PG = (function () {
           .addTo(group);
       }
       r.stops.forEach(function (s) {
-        L.marker([s[0], s[1]], {icon: numberIcon(s[2], r.color, false)})
+        L.marker([s[0], s[1]], {icon: numberIcon(s[2], r.color, false, s[7]), zIndexOffset: 500})
           .bindPopup('<div class="pg-popup"><b>' + esc(r.unit) + " #" + s[2] + "</b><table>" +
             row(T.kind, r.kind) + row(T.grid, s[3]) + row(T.arrival, s[4]) +
             row(T.departure, s[5]) + row(T.dwell, s[6] + " " + T.minutes) + "</table></div>")

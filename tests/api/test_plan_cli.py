@@ -111,3 +111,49 @@ def test_bad_units_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "units[0].kind" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_unmet_checkpoint_warns_and_strict_exits_2(tmp_path: Path) -> None:
+    """A checkpoint no unit kind may serve is named with its reason; exit 0 with a warning,
+    2 with --strict. A met checkpoint is a 'checkpoint' step with its name in plan.json."""
+    units = tmp_path / "units.yaml"
+    units.write_text(
+        UNITS
+        + "checkpoints:\n"
+        + '  - {name: bank, lon: -75.158, lat: 39.981, windows: ["20:00-20:30"], '
+        + "kinds: [property_security]}\n"
+        + '  - {name: school, lon: -75.156, lat: 39.983, windows: ["19:00-19:40"], '
+        + "kinds: [police_car]}\n"
+    )
+    grids = _grids(tmp_path)
+    args = [
+        "plan",
+        "--grids",
+        str(grids),
+        "--incidents",
+        str(PHL / "phl_incidents_2025-01.csv"),
+        "--network",
+        str(PHL / "temple_north_philly.osm"),
+        "--units",
+        str(units),
+        "--time-limit",
+        "2",
+        "--backend",
+        "ortools",
+    ]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "warning: checkpoint bank not met" in " ".join(result.output.split())
+    doc = json.loads((tmp_path / "a" / "plan.json").read_text())
+    met = {c["name"]: c["met"] for c in doc["summary"]["checkpoints"]}
+    assert met == {"bank": False, "school": True}
+    steps = [
+        (r["unit_id"], s["name"])
+        for r in doc["routes"]
+        for s in r["steps"]
+        if s["type"] == "checkpoint"
+    ]
+    assert steps == [("car-1", "school")]
+    strict = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b"), "--strict"])
+    assert strict.exit_code == 2, strict.output

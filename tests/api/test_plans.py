@@ -59,6 +59,18 @@ def test_plan_requests_are_checked_before_queueing(app: Any, client: TestClient)
         "shift": {"start": "2026-11-02T18:00", "end": "2026-11-03T02:00"},
         "units": [{"unit_id": "car-1", "kind": "police_car", "depot": [113.301, 23.101]}],
     }
+    solver = client.post(
+        "/plans", json={"units": units, "backend": "magic"}, headers=token_headers("admin")
+    )
+    assert solver.status_code == 422  # backends: ortools, portfolio
+    key_site = {"name": "bank", "lon": 113.3, "lat": 23.1, "windows": ["9:00"]}
+    bad_site = client.post(
+        "/plans",
+        json={"units": {**units, "checkpoints": [key_site]}},
+        headers=token_headers("admin"),
+    )
+    assert bad_site.status_code == 422
+    assert "checkpoints[0].windows[0]" in bad_site.text
     other = client.post(
         "/plans", json={"units": units, "district": "D2"}, headers=token_headers("supervisor")
     )

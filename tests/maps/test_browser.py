@@ -99,7 +99,7 @@ def test_map_renders_offline(
     assert r["stop_markers"] == 6
     assert r["depots"] == 2
     assert r["layer_control"] >= 6
-    assert r["legend"] == 6
+    assert r["legend"] == 6 + 2  # six risk classes, then the key of the two units' colours
     assert r["popup_chart"] > 0
     assert r["clusters"] > 0
     assert r["heat"] == 1

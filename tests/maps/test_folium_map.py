@@ -218,3 +218,25 @@ def test_incidents_are_aggregated_not_dropped(
     marks = _layer_data(html, "PG.clusters")
     assert len(marks) == len(incidents)
     assert "description" not in html
+
+
+def test_unit_key_view_and_offset_numbers(grids: gpd.GeoDataFrame, plan: dict[str, Any]) -> None:
+    """The map has a key of unit colours, opens on the plan's area (not the whole grid set),
+    and a stop at a place another route's stop already has is offset so both numbers show."""
+    first = plan["routes"][0]["steps"][1]
+    second = plan["routes"][1]["steps"][1]
+    second["lon"], second["lat"] = first["lon"], first["lat"]  # two routes meet here
+    fmap = make_map(grids=grids, plan=plan)
+    html = map_html(fmap)
+    routes = _layer_data(html, "PG.routes")
+    assert routes[0]["stops"][0][7] == 0
+    assert routes[1]["stops"][0][7] == 1
+    key = [f"{r['unit']} ({r['kind']})" for r in routes]
+    assert all(json.dumps(k) in html or k in html for k in key)
+    view = re.findall(r"fitBounds\(\s*(\[\[[-\d., \[\]\n]*?\]\])", html)[-1]
+    (lo_lat, lo_lon), (hi_lat, hi_lon) = json.loads(view)
+    points = [p for r in routes for p in r["line"]] + [s[:2] for r in routes for s in r["stops"]]
+    assert lo_lat == pytest.approx(min(p[0] for p in points))
+    assert hi_lon == pytest.approx(max(p[1] for p in points))
+    minx, miny, maxx, maxy = grids.total_bounds
+    assert (hi_lat - lo_lat) * (hi_lon - lo_lon) <= (maxy - miny) * (maxx - minx) + 1e-12

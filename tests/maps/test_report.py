@@ -75,3 +75,34 @@ def test_naive_times_are_rejected(plan: dict[str, Any]) -> None:
     plan["routes"][0]["steps"][1]["arrival"] = "2026-01-05T08:10:00"
     with pytest.raises(MapsError, match="2026-01-05T08:10:00"):
         render_report(plan)
+
+
+def test_idle_units_checkpoints_and_warnings_are_named(plan: dict[str, Any]) -> None:
+    """A unit that cannot patrol is listed by name with its reason (never as a stop "None"),
+    checkpoints show who met them or why not, and plan warnings are listed."""
+    plan["unassigned"].append(
+        {"stop_id": None, "grid_id": None, "unit_id": "vol-9", "reason": "no stop it may serve"}
+    )
+    plan["summary"]["checkpoints"] = [
+        {
+            "name": "school",
+            "met": True,
+            "unit_id": "car-1",
+            "start": "2026-01-05T15:20:00+08:00",
+            "end": "2026-01-05T15:30:00+08:00",
+        },
+        {
+            "name": "bank",
+            "met": False,
+            "reason": "no unit of a kind allowed here (property_security)",
+        },
+    ]
+    plan["summary"]["warnings"] = ["checkpoint bank not met: no unit of a kind allowed here"]
+    html = render_report(plan)
+    assert "None" not in html
+    assert "<td>vol-9</td><td>no stop it may serve</td>" in html
+    assert "Units not patrolling" in html
+    assert "car-1 15:20-15:30" in html
+    assert "no unit of a kind allowed here (property_security)" in html
+    assert "checkpoint bank not met" in html
+    assert "重点部位" in render_report(plan, lang="zh")

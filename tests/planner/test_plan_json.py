@@ -107,3 +107,31 @@ def test_incidents_only_on_police_routes() -> None:
     assert car_visits[0]["incidents"] == [rec]
     assert all("incidents" not in s for s in by_unit["vol"]["steps"])
     assert "i1" not in json.dumps(by_unit["vol"])
+
+
+def test_route_line_includes_the_drive_to_a_break_at_the_station() -> None:
+    """A meal break at the station puts the station on the route line between the visits
+    before and after it: every leg actually driven is drawn."""
+    from planner.model import Break
+
+    xy = np.array([[0.0, 0.0], [3000.0, 0.0], [3200.0, 0.0]])
+    travel, dist = matrices(xy)
+    meal = Break("meal", 3600, 3700, 1800, location=0)
+    car = Unit("car", "police_car", "drive", 0, shift_end_s=3 * 3600, breaks=(meal,))
+    stops = (
+        Stop("a", "g1", 1, windows=((0, 2400),)),
+        Stop("b", "g2", 2, windows=((5400, 7200),)),
+    )
+    p = Problem(lonlat(xy), travel, (car,), stops, distance_m=dist)
+    plan = solve(p, time_limit_s=1, seed=0, fill=False)
+    kinds = [(s.kind, s.location) for s in plan.routes[0].steps]
+    assert kinds == [("visit", 1), ("break", 0), ("visit", 2)]
+    seen: list[list[tuple[float, float]]] = []
+
+    def path(lon: np.ndarray, lat: np.ndarray, mode: str) -> LineString:
+        seen.append(list(zip(lon.tolist(), lat.tolist(), strict=True)))
+        return LineString(zip(lon, lat, strict=True))
+
+    plan_to_json(p, plan, path_geometry=path)
+    places = [p.locations.index(pt) for pt in seen[0]]
+    assert places == [0, 1, 0, 2, 0]
