@@ -77,6 +77,8 @@ class ReplanResult:
 
 def split_route(route: Route, now_s: int) -> tuple[tuple[Visit, ...], tuple[Visit, ...]]:
     """Steps begun by ``now_s`` (arrived or started: kept) and the later ones."""
+    if now_s <= route.start_s:  # not left yet (as planner.replan.state_at sees it)
+        return (), route.steps
     kept: list[Visit] = []
     later: list[Visit] = []
     for step in route.steps:
@@ -209,6 +211,26 @@ def _new_stops(
     return grown, stops, boost, position_place
 
 
+def _reachable_breaks(problem: Problem, unit: Unit) -> Unit:
+    """A break at a place the unit can no longer reach in its window starts when it gets there
+    (or is left out when that does not fit the shift)."""
+    out = []
+    for b in unit.breaks:
+        if b.location is None:
+            out.append(b)
+            continue
+        there = unit.shift_start_s + problem.travel(unit.mode, unit.start_location, b.location)
+        if there <= b.latest_s:
+            out.append(b)
+        elif (
+            there + b.duration_s + problem.travel(unit.mode, b.location, unit.end)
+            <= unit.shift_end_s
+        ):
+            late = int(np.ceil(there))
+            out.append(dataclasses.replace(b, earliest_s=max(b.earliest_s, late), latest_s=late))
+    return dataclasses.replace(unit, breaks=tuple(out))
+
+
 def _units_after(
     rest: Problem,
     full: Problem,
@@ -265,8 +287,17 @@ def _units_after(
                     breaks=tuple(b for b in unit.breaks if b.earliest_s >= until),
                 )
             else:
+                # breaks overlapping the time out are taken then, or after it
                 gap = Break(f"out-of-service-{e.index}", e.at_s, e.at_s, until - e.at_s)
-                unit = dataclasses.replace(unit, breaks=(*unit.breaks, gap))
+                kept_breaks = []
+                for b in unit.breaks:
+                    if b.earliest_s + b.duration_s <= e.at_s:
+                        kept_breaks.append(b)
+                    elif b.latest_s >= until:
+                        kept_breaks.append(
+                            dataclasses.replace(b, earliest_s=max(b.earliest_s, until))
+                        )
+                unit = dataclasses.replace(unit, breaks=(*kept_breaks, gap))
         out[u.unit_id] = unit
     return out, unavailable
 
@@ -333,18 +364,21 @@ def apply_events(
             by_id[e.unit_id] = UnitState(e.unit_id, place, free, by_id[e.unit_id].breaks_taken)
     rest = remaining_problem(full, now_s=now, states=list(by_id.values()), made=made, boost=boost)
     after, unavailable = _units_after(rest, full, state, events, positions)
-    rest = dataclasses.replace(rest, units=tuple(u for u in after.values() if u is not None))
+    rest = dataclasses.replace(
+        rest, units=tuple(_reachable_breaks(rest, u) for u in after.values() if u is not None)
+    )
     named = {e.unit_id for e in events if e.unit_id is not None}
     fresh = {s.stop_id for s in new_stops}
     replanned = _choose_units(rest, by_id, named, fresh, scope)
-    rest_plan, replanned = _solve_rest(
-        rest, state, old_later, replanned, time_limit_s=time_limit_s, seed=seed, backend=backend
+    base = rest
+    rest_plan, replanned, rest = _solve_rest(
+        base, state, old_later, replanned, time_limit_s=time_limit_s, seed=seed, backend=backend
     )
     ev = evaluate(rest, rest_plan)
     if not ev.ok and scope == "minimal":
         replanned = {u.unit_id for u in rest.units}
-        rest_plan, replanned = _solve_rest(
-            rest, state, old_later, replanned, time_limit_s=time_limit_s, seed=seed, backend=backend
+        rest_plan, replanned, rest = _solve_rest(
+            base, state, old_later, replanned, time_limit_s=time_limit_s, seed=seed, backend=backend
         )
         ev = evaluate(rest, rest_plan)
     if not ev.ok:
@@ -402,6 +436,40 @@ def _choose_units(
     return chosen
 
 
+def _route_ok(rest: Problem, unit: Unit, route: Route) -> bool:
+    """Whether one kept route passes the evaluator on its own (its stops, its visits)."""
+    counts: dict[str, int] = {}
+    for v in route.visits:
+        if v.stop_id not in rest.stop_index:
+            return False
+        counts[v.stop_id] = counts.get(v.stop_id, 0) + 1
+    stops = tuple(dataclasses.replace(rest.stop(k), visits=n) for k, n in counts.items())
+    alone = dataclasses.replace(rest, units=(unit,), stops=stops)
+    return evaluate(alone, Plan(tuple(renumber_visits([route])))).ok
+
+
+def _kept_unit(
+    unit: Unit, full_unit: Unit, old: Route, kept: tuple[Visit, ...]
+) -> tuple[Unit, int]:
+    """A unit that keeps its route: free where and when its last kept step left (maybe before
+    now, so its later steps replay exactly as planned)."""
+    here, free = full_unit.start_location, old.start_s
+    placed = {b.break_id: b.location for b in full_unit.breaks}
+    for step in kept:
+        if step.kind == "visit" or placed.get(step.stop_id) is not None:
+            here = step.location
+        free = step.departure_s
+    start = min(free, unit.shift_start_s)
+    limit = (
+        None
+        if full_unit.max_duration_s is None
+        else max(0, full_unit.max_duration_s - (start - old.start_s))
+    )
+    return dataclasses.replace(
+        unit, start_location=here, shift_start_s=start, max_duration_s=limit
+    ), start
+
+
 def _solve_rest(
     rest: Problem,
     state: ShiftState,
@@ -411,34 +479,54 @@ def _solve_rest(
     time_limit_s: float,
     seed: int | None,
     backend: str,
-) -> tuple[Plan, set[str]]:
-    """Keep the later steps of units not re-planned; solve the others over the free stops."""
+) -> tuple[Plan, set[str], Problem]:
+    """Keep the later steps of units not re-planned; solve the others over the free stops.
+
+    Returns the plan of the rest of the shift, the units re-planned (a kept route that would
+    not pass the evaluator is re-planned too) and the rest problem with the kept units free
+    where their kept steps leave them.
+    """
     fixed: list[Route] = []
     in_fixed: dict[str, int] = {}
+    units_now: dict[str, Unit] = {u.unit_id: u for u in rest.units}
     for u in rest.units:
         if u.unit_id in replanned:
             continue
-        later = old_later.get(u.unit_id, ((), ()))[1]
+        kept, later = old_later.get(u.unit_id, ((), ()))
         old = state.plan.route(u.unit_id)
         if old is None or (not later and old.end_s <= u.shift_start_s):
             continue
         steps = tuple(s for s in later if s.kind == "break" or s.stop_id in rest.stop_index)
+        unit, begin = _kept_unit(u, state.problem.unit(u.unit_id), old, kept)
+        route = Route(u.unit_id, begin, max(old.end_s, begin), steps)
         if any(
-            s.kind == "break" and s.stop_id not in {b.break_id for b in u.breaks} for s in steps
-        ):
+            s.kind == "break" and s.stop_id not in {b.break_id for b in unit.breaks} for s in steps
+        ) or not _route_ok(rest, unit, route):
             replanned.add(u.unit_id)
             continue
-        begin = max(u.shift_start_s, old.start_s)
-        fixed.append(Route(u.unit_id, begin, max(old.end_s, begin), steps))
+        units_now[u.unit_id] = unit
+        fixed.append(route)
         for s in steps:
             if s.kind == "visit":
                 in_fixed[s.stop_id] = in_fixed.get(s.stop_id, 0) + 1
+    rest = dataclasses.replace(rest, units=tuple(units_now[u.unit_id] for u in rest.units))
     pool = tuple(s for s in rest.stops if s.stop_id not in in_fixed)
     units = tuple(u for u in rest.units if u.unit_id in replanned)
     unassigned: list[Unassigned] = []
     routes: list[Route] = list(fixed)
     if units:
-        sub = dataclasses.replace(rest, units=units, stops=pool)
+        # windows are cut at the latest shift end of the re-planned units (the solver's time
+        # dimension ends there); stops left with none are reported
+        last = max(u.shift_end_s for u in units)
+        open_: list[Stop] = []
+        for stop in pool:
+            cut = tuple((a, min(b, last)) for a, b in stop.windows if a <= last)
+            if stop.windows and not cut:
+                reason = "no re-planned unit is on duty in its windows"
+                unassigned.append(Unassigned(stop.stop_id, stop.grid_id, reason))
+                continue
+            open_.append(dataclasses.replace(stop, windows=cut) if stop.windows else stop)
+        sub = dataclasses.replace(rest, units=units, stops=tuple(open_))
         plan = solve(sub, time_limit_s=time_limit_s, seed=seed, backend=backend)
         routes.extend(plan.routes)
         unassigned.extend(plan.unassigned)
@@ -452,9 +540,8 @@ def _solve_rest(
             reason = f"{n} of {stop.visits} visits planned (kept in an unchanged route)"
             unassigned.append(Unassigned(sid, stop.grid_id, reason))
     backend_name = backend if units else "kept"
-    return Plan(
-        tuple(renumber_visits(routes)), tuple(unassigned), backend=backend_name, seed=seed
-    ), replanned
+    plan = Plan(tuple(renumber_visits(routes)), tuple(unassigned), backend=backend_name, seed=seed)
+    return plan, replanned, rest
 
 
 def _merge(

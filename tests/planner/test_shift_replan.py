@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from planner.bench.shift import city_shift
 from planner.evaluate import evaluate
 from planner.events import EventError, parse_events
-from planner.shift_file import read_shift, shift_bytes
+from planner.shift_file import ShiftState, read_shift, shift_bytes
 from planner.shift_replan import apply_events, split_route
+from planner.solve import solve
+from tests.planner.generated import random_problem
 
 OUT_AND_INCIDENT = {
     "events": [
@@ -203,3 +209,62 @@ def test_bad_events_are_named(shift, event, field, words) -> None:  # type: igno
         parse_events({"events": [event]}, state.problem, source="ev.json")
     assert info.value.field == field
     assert str(info.value).startswith("ev.json: events[0]")
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate],  # each example solves twice: report, do not shrink
+)
+@given(
+    seed=st.integers(0, 10_000),
+    n_stops=st.integers(3, 16),
+    n_units=st.integers(1, 4),
+    picks=st.lists(
+        st.tuples(
+            st.sampled_from(["unit_unavailable", "unit_available", "unit_position", "incident"]),
+            st.integers(0, 3),
+            st.integers(0, 4 * 3600 - 1),
+            st.integers(0, 50),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_every_replan_passes_the_evaluator(
+    seed: int, n_stops: int, n_units: int, picks: list[tuple[str, int, int, int]]
+) -> None:
+    """Property: on random problems (breaks, windows, areas, repeats) and random events every
+    re-plan passes the evaluator, keeps every begun step, and leaves out-of-service units idle."""
+    p = random_problem(seed, n_stops=n_stops, n_units=n_units)
+    plan = solve(p, time_limit_s=0.3, seed=seed)
+    state = ShiftState(p, plan)
+    start = p.start
+    assert start is not None
+    raw = []
+    for kind, unit, at_s, place in picks:
+        at_s = min(max(at_s, max(u.shift_start_s for u in p.units)), p.horizon_s)
+        event: dict[str, object] = {
+            "type": kind,
+            "at": (start + dt.timedelta(seconds=at_s)).isoformat(),
+        }
+        lon, lat = p.locations[place % len(p.locations)]
+        if kind != "incident":
+            event["unit_id"] = p.units[unit % len(p.units)].unit_id
+        if kind in ("unit_position", "incident"):
+            event.update(lon=lon + 0.0005, lat=lat, category="theft")
+        raw.append(event)
+    events = parse_events({"events": raw}, p)
+    result = apply_events(state, events, time_limit_s=0.3, seed=seed)
+    assert result.evaluation.violations == ()
+    now = result.now_s
+    for old in plan.routes:
+        new = result.state.plan.route(old.unit_id)
+        begun = [s for s in old.steps if s.start_s < now]
+        assert new is not None
+        assert list(new.steps[: len(begun)]) == begun
+    for uid, since in result.state.unavailable.items():
+        rest = result.rest_plan.route(uid)
+        assert rest is None or rest.end_s <= max(since, now)
