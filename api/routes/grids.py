@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -22,6 +23,7 @@ class GridsStored(BaseModel):
     stored: int
 
 
+_JSON_CONTROL = re.compile(rb"\\u00[01][0-9a-fA-F]|[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BINARY = {"type": "string", "format": "binary"}
 
 
@@ -58,6 +60,10 @@ async def post_grids(
     data = await request.body()
     if not data:
         raise ProblemError(400, "body: send the grids file as the request body", field="body")
+    if format == "geojson" and _JSON_CONTROL.search(data):
+        # GDAL would cut a string at an escaped NUL: refuse rather than store another id
+        msg = "body: a grids file must not contain control characters (\\u0000..\\u001f)"
+        raise ProblemError(422, msg, field="body")
     stored = await run_in_threadpool(
         import_grids_bytes, database, data, format=format, layer=layer, crs=crs
     )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from api.db.engine import Database
+from geo.errors import GeoError, GridError
 from geo.grids import load_grids
 
 from .grids import store_grids
@@ -31,8 +32,21 @@ def import_grids_file(
     crs: str | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> int:
-    """Load a grids file with :func:`geo.grids.load_grids` and store it; returns rows stored."""
-    grids = load_grids(path, layer=layer, crs=crs, columns=columns)
+    """Load a grids file with :func:`geo.grids.load_grids` and store it; returns rows stored.
+
+    Raises
+    ------
+    GridError
+        For any content the reader cannot take (also a value of a wrong type or size, which
+        the readers below may report as ``TypeError``/``ValueError``/``OverflowError``).
+    """
+    try:
+        grids = load_grids(path, layer=layer, crs=crs, columns=columns)
+    except GeoError:
+        raise
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+        msg = f"grids file {Path(path).name}: cannot be read ({exc})"
+        raise GridError(msg) from None
     with database.session() as session:
         return store_grids(session, grids)
 

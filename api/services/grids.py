@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.db.engine import Database
 from api.db.models import Grid
 from api.db.spatial import bounds_of
+from api.validation import check_identifier, text_problem
 from geo.errors import GridError
 from geo.hierarchy import LEVELS, ancestor_table
 from geo.join import GridIndex
@@ -105,6 +106,7 @@ def store_grids(session: Session, grids: gpd.GeoDataFrame) -> int:
             record[column] = None if value is None or pd.isna(value) else value
         if record["station_id"] is not None:
             record["station_id"] = str(record["station_id"])
+        _check_record(record)
         records.append(record)
     ids = [r["grid_id"] for r in records]
     for start in range(0, len(ids), 500):
@@ -112,6 +114,29 @@ def store_grids(session: Session, grids: gpd.GeoDataFrame) -> int:
     if records:
         session.execute(sa.insert(Grid), records)
     return len(records)
+
+
+_TEXT_LIMITS = {"grid_id": 128, "parent_id": 128, "name": 256, "station_id": 128}
+
+
+def _check_record(record: dict[str, object]) -> None:
+    """Refuse text a URL or the database cannot carry (see :mod:`api.validation`)."""
+    for column, limit in _TEXT_LIMITS.items():
+        value = record[column]
+        if value is None:
+            continue
+        text = str(value)
+        problem = text_problem(text)
+        if problem is None and len(text) > limit:
+            problem = f"is longer than {limit} characters"
+        if problem is None and column in ("grid_id", "parent_id"):
+            try:
+                check_identifier(text)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            msg = f"grids: {column} {text!r}: {problem}"
+            raise GridError(msg)
 
 
 @dataclass(frozen=True)
