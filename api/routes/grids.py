@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Literal
 
@@ -24,6 +25,32 @@ class GridsStored(BaseModel):
 
 
 _JSON_CONTROL = re.compile(rb"\\u00[01][0-9a-fA-F]|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_TEXT_PROPERTIES = ("grid_id", "parent_id", "level", "name", "station_id")
+
+
+def _check_geojson_properties(data: bytes) -> None:
+    """Ids and labels of a GeoJSON grids file must be strings or integers (never coerced)."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        return  # not JSON: the reader reports it
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(features, list):
+        return
+    for index, feature in enumerate(features):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            continue
+        for key in _TEXT_PROPERTIES:
+            value = props.get(key)
+            if value is None or isinstance(value, str):
+                continue
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+                continue
+            msg = f"features.{index}.properties.{key}: must be a string or an integer"
+            raise ProblemError(422, msg, field=f"features.{index}.properties.{key}")
+
+
 _BINARY = {"type": "string", "format": "binary"}
 
 
@@ -64,6 +91,8 @@ async def post_grids(
         # GDAL would cut a string at an escaped NUL: refuse rather than store another id
         msg = "body: a grids file must not contain control characters (\\u0000..\\u001f)"
         raise ProblemError(422, msg, field="body")
+    if format == "geojson":
+        _check_geojson_properties(data)
     stored = await run_in_threadpool(
         import_grids_bytes, database, data, format=format, layer=layer, crs=crs
     )
