@@ -29,7 +29,7 @@ _TEXT_PROPERTIES = ("grid_id", "parent_id", "level", "name", "station_id")
 
 
 def _check_geojson_properties(data: bytes) -> None:
-    """Ids and labels of a GeoJSON grids file must be strings or integers (never coerced)."""
+    """Ids and labels of a GeoJSON grids file are all strings or all integers (never coerced)."""
     try:
         document = json.loads(data)
     except (ValueError, RecursionError):
@@ -37,18 +37,26 @@ def _check_geojson_properties(data: bytes) -> None:
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list):
         return
+    kinds: dict[str, tuple[str, int]] = {}
     for index, feature in enumerate(features):
         props = feature.get("properties") if isinstance(feature, dict) else None
         if not isinstance(props, dict):
             continue
         for key in _TEXT_PROPERTIES:
             value = props.get(key)
-            if value is None or isinstance(value, str):
+            if value is None:
                 continue
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
-                continue
-            msg = f"features.{index}.properties.{key}: must be a string or an integer"
-            raise ProblemError(422, msg, field=f"features.{index}.properties.{key}")
+            where = f"features.{index}.properties.{key}"
+            if isinstance(value, str):
+                kind = "string"
+            elif isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+                kind = "integer"
+            else:
+                raise ProblemError(422, f"{where}: must be a string or an integer", field=where)
+            first = kinds.setdefault(key, (kind, index))
+            if first[0] != kind:
+                msg = f"{where}: {kind}, but feature {first[1]} has a {first[0]}; use one type"
+                raise ProblemError(422, msg, field=where)
 
 
 _BINARY = {"type": "string", "format": "binary"}
