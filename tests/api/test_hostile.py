@@ -238,6 +238,8 @@ def test_etag_and_if_match(client: TestClient) -> None:
     read = client.get("/incidents/e1", headers=DISPATCHER)
     tag = read.headers["etag"]
     assert tag == '"1"'
+    feature = client.get("/collections/incidents/items/e1", headers=DISPATCHER)
+    assert feature.headers["etag"] == tag
     moved = client.post(
         "/incidents/e1/transitions",
         json={"to": "verified"},
