@@ -67,7 +67,7 @@ class UnitIn(BaseModel):
     """One unit of a units document (see :mod:`planner.units_file`)."""
 
     model_config = _LOOSE
-    unit_id: Identifier
+    unit_id: Label  # never in a URL path: any printable id (exports use RFC 6266)
     kind: Label
     mode: Label | None = None
     depot: LonLat

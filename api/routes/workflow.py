@@ -15,7 +15,7 @@ from api.deps import DatabaseDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.routes.incidents import IncidentOut
 from api.services import incidents as service
-from api.validation import Count, FreeText, Identifier, Label
+from api.validation import Count, FreeText, Label
 from api.workflow import DEPARTMENTS, STATES, TransitionRequest, WorkflowError
 
 router = APIRouter(tags=["workflow"])
@@ -28,7 +28,7 @@ class TransitionIn(BaseModel):
 
     to: Label = Field(description=f"Target state: one of {', '.join(STATES)}", max_length=32)
     note: FreeText | None = None
-    unit_id: Identifier | None = Field(default=None, description="Dispatch to this unit")
+    unit_id: Label | None = Field(default=None, description="Dispatch to this unit")
     department: Label | None = Field(
         default=None, max_length=32, description=f"Dispatch to: {', '.join(DEPARTMENTS)}"
     )
