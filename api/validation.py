@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -51,25 +50,26 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$"
 )
-_FREE_TEXT_CONTROLS = frozenset("\t\n\r")
+_BAD_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_BAD_FREE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def text_problem(value: str, *, free_text: bool = False) -> str | None:
     """Why ``value`` is not acceptable text (None when it is).
 
+    Control characters are Unicode category Cc (U+0000..U+001F, U+007F..U+009F); lone
+    surrogates category Cs (U+D800..U+DFFF). One regular expression finds them (C speed).
+
     >>> text_problem("ok")
     >>> text_problem("a\\x00b")
     'contains the control character U+0000 at position 1'
     """
-    for position, char in enumerate(value):
-        if free_text and char in _FREE_TEXT_CONTROLS:
-            continue
-        category = unicodedata.category(char)
-        if category == "Cc":
-            return f"contains the control character U+{ord(char):04X} at position {position}"
-        if category == "Cs":
-            return f"contains a lone surrogate U+{ord(char):04X} at position {position}"
-    return None
+    found = (_BAD_FREE_TEXT if free_text else _BAD_TEXT).search(value)
+    if found is None:
+        return None
+    char = found.group(0)
+    what = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "the control character"
+    return f"contains {what} U+{ord(char):04X} at position {found.start()}"
 
 
 def check_text(value: str) -> str:

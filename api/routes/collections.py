@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import Principal, current_principal
+from api.concurrency import etag
 from api.deps import DatabaseDep
 from api.problems import responses
 from api.services import features
@@ -303,4 +304,6 @@ def item(
         {"href": str(request.url), "rel": "self", "type": GEOJSON},
         {"href": f"{base}/collections/{found.id}", "rel": "collection", "type": "application/json"},
     ]
-    return JSONResponse(body, media_type=GEOJSON)
+    version = body["properties"].get("version") if found.id == "incidents" else None
+    headers = None if version is None else {"ETag": etag(version)}
+    return JSONResponse(body, media_type=GEOJSON, headers=headers)

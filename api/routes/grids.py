@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -20,6 +22,41 @@ class GridsStored(BaseModel):
     """How many grids were stored (inserted or replaced by ``grid_id``)."""
 
     stored: int
+
+
+_JSON_CONTROL = re.compile(rb"\\u00[01][0-9a-fA-F]|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_TEXT_PROPERTIES = ("grid_id", "parent_id", "level", "name", "station_id")
+
+
+def _check_geojson_properties(data: bytes) -> None:
+    """Ids and labels of a GeoJSON grids file are all strings or all integers (never coerced)."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        return  # not JSON: the reader reports it
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(features, list):
+        return
+    kinds: dict[str, tuple[str, int]] = {}
+    for index, feature in enumerate(features):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            continue
+        for key in _TEXT_PROPERTIES:
+            value = props.get(key)
+            if value is None:
+                continue
+            where = f"features.{index}.properties.{key}"
+            if isinstance(value, str):
+                kind = "string"
+            elif isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+                kind = "integer"
+            else:
+                raise ProblemError(422, f"{where}: must be a string or an integer", field=where)
+            first = kinds.setdefault(key, (kind, index))
+            if first[0] != kind:
+                msg = f"{where}: {kind}, but feature {first[1]} has a {first[0]}; use one type"
+                raise ProblemError(422, msg, field=where)
 
 
 _BINARY = {"type": "string", "format": "binary"}
@@ -58,6 +95,12 @@ async def post_grids(
     data = await request.body()
     if not data:
         raise ProblemError(400, "body: send the grids file as the request body", field="body")
+    if format == "geojson" and _JSON_CONTROL.search(data):
+        # GDAL would cut a string at an escaped NUL: refuse rather than store another id
+        msg = "body: a grids file must not contain control characters (\\u0000..\\u001f)"
+        raise ProblemError(422, msg, field="body")
+    if format == "geojson":
+        _check_geojson_properties(data)
     stored = await run_in_threadpool(
         import_grids_bytes, database, data, format=format, layer=layer, crs=crs
     )

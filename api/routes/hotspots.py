@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from api.auth import Principal, require_roles
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.services.hotspots import hotspot_records, risk_for
+from api.validation import parse_time
 
 router = APIRouter(tags=["hotspots"])
 
@@ -39,7 +40,11 @@ async def get_hotspots(
     grid_cache: GridCacheDep,
     settings: SettingsDep,
     now: Annotated[
-        AwareDatetime | None, Query(description="Moment of the table (default: now)")
+        str | None,
+        Query(
+            max_length=40,
+            description="Moment of the table, RFC 3339 with offset, 1970..2200 (default: now)",
+        ),
     ] = None,
     half_life_days: Annotated[float, Query(ge=0.01, le=3650)] = 30.0,
     top: Annotated[int, Query(ge=1, le=10_000)] = 100,
@@ -50,7 +55,10 @@ async def get_hotspots(
     ] = "grid",
 ) -> list[dict[str, Any]]:
     """The ``top`` leaf grids by severity-weighted, recency-decayed risk (supervisors: their district)."""
-    moment = now or datetime.now(UTC)
+    try:
+        moment = datetime.now(UTC) if now is None else parse_time(now, what="now")
+    except ValueError as exc:
+        raise ProblemError(422, str(exc), field="query.now") from None
     if not 1970 <= moment.year <= 2200:
         raise ProblemError(422, "now: give a time between 1970 and 2200", field="query.now")
     table = await run_in_threadpool(

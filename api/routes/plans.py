@@ -67,7 +67,7 @@ class UnitIn(BaseModel):
     """One unit of a units document (see :mod:`planner.units_file`)."""
 
     model_config = _LOOSE
-    unit_id: Identifier
+    unit_id: Label  # never in a URL path: any printable id (exports use RFC 6266)
     kind: Label
     mode: Label | None = None
     depot: LonLat
@@ -98,12 +98,12 @@ class PlanIn(BaseModel):
     units: UnitsIn = Field(
         description="timezone, shift {start, end}, units [...] (see planner.units_file)"
     )
-    district: str | None = Field(
-        default=None, max_length=128, description="Plan for this district's grids (default all)"
+    district: Identifier | None = Field(
+        default=None, description="Plan for this district's grids (default all)"
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    time_limit_s: float = Field(default=10.0, gt=0, le=600)
-    max_stops: int | None = Field(default=None, ge=1, le=5000)
+    seed: Count = Field(default=0, ge=0, le=2**31 - 1)
+    time_limit_s: Number = Field(default=10.0, gt=0, le=600)
+    max_stops: Count | None = Field(default=None, ge=1, le=5000)
     backend: Literal["ortools", "portfolio"] | None = Field(
         default=None, description="Solver backend (default: the benchmark's best)"
     )

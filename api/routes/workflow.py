@@ -30,7 +30,7 @@ class TransitionIn(BaseModel):
 
     to: Label = Field(description=f"Target state: one of {', '.join(STATES)}", max_length=32)
     note: FreeText | None = None
-    unit_id: Identifier | None = Field(default=None, description="Dispatch to this unit")
+    unit_id: Label | None = Field(default=None, description="Dispatch to this unit")
     department: Label | None = Field(
         default=None, max_length=32, description=f"Dispatch to: {', '.join(DEPARTMENTS)}"
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from api.db.engine import Database
-from geo.errors import GeoError
+from geo.errors import GeoError, GridError
 from geo.grids import load_grids
 from geo.levels import SLIVER_M2, build_hierarchy, osm_bounds, read_level
 
@@ -42,8 +42,21 @@ def import_grids_file(
     crs: str | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> int:
-    """Load a grids file with :func:`geo.grids.load_grids` and store it; returns rows stored."""
-    grids = load_grids(path, layer=layer, crs=crs, columns=columns)
+    """Load a grids file with :func:`geo.grids.load_grids` and store it; returns rows stored.
+
+    Raises
+    ------
+    GridError
+        For any content the reader cannot take (also a value of a wrong type or size, which
+        the readers below may report as ``TypeError``/``ValueError``/``OverflowError``).
+    """
+    try:
+        grids = load_grids(path, layer=layer, crs=crs, columns=columns)
+    except GeoError:
+        raise
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+        msg = f"grids file {Path(path).name}: cannot be read ({exc})"
+        raise GridError(msg) from None
     with database.session() as session:
         return store_grids(session, grids)
 

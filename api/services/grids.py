@@ -7,12 +7,15 @@ incidents and scopes can be filtered by district or community in the database.
 
 from __future__ import annotations
 
+import math
+import numbers
 import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 from api.db.engine import Database
 from api.db.models import Grid
 from api.db.spatial import bounds_of
+from api.validation import check_identifier, text_problem
 from geo.errors import GridError
 from geo.hierarchy import LEVELS, ancestor_table
 from geo.join import GridIndex
@@ -101,10 +105,8 @@ def store_grids(session: Session, grids: gpd.GeoDataFrame) -> int:
             **bounds_of(geometry),
         }
         for column in _OPTIONAL:
-            value = getattr(row, column, None)
-            record[column] = None if value is None or pd.isna(value) else value
-        if record["station_id"] is not None:
-            record["station_id"] = str(record["station_id"])
+            record[column] = _optional(column, getattr(row, column, None), row.grid_id)
+        _check_record(record)
         records.append(record)
     ids = [r["grid_id"] for r in records]
     for start in range(0, len(ids), 500):
@@ -112,6 +114,50 @@ def store_grids(session: Session, grids: gpd.GeoDataFrame) -> int:
     if records:
         session.execute(sa.insert(Grid), records)
     return len(records)
+
+
+def _optional(column: str, value: object, grid_id: object) -> object:
+    """An optional column's value as stored: None, a finite number, or text (station_id)."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple | dict | set | np.ndarray):
+        msg = f"grids: grid {grid_id!r}: {column} must be a single value"
+        raise GridError(msg)
+    if pd.isna(value):
+        return None
+    if column == "station_id":
+        return str(value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        msg = f"grids: grid {grid_id!r}: {column} must be a number"
+        raise GridError(msg)
+    number = float(value)
+    if not math.isfinite(number):
+        msg = f"grids: grid {grid_id!r}: {column} must be a finite number"
+        raise GridError(msg)
+    return number
+
+
+_TEXT_LIMITS = {"grid_id": 128, "parent_id": 128, "name": 256, "station_id": 128}
+
+
+def _check_record(record: dict[str, object]) -> None:
+    """Refuse text a URL or the database cannot carry (see :mod:`api.validation`)."""
+    for column, limit in _TEXT_LIMITS.items():
+        value = record[column]
+        if value is None:
+            continue
+        text = str(value)
+        problem = text_problem(text)
+        if problem is None and len(text) > limit:
+            problem = f"is longer than {limit} characters"
+        if problem is None and column in ("grid_id", "parent_id"):
+            try:
+                check_identifier(text)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            msg = f"grids: {column} {text!r}: {problem}"
+            raise GridError(msg)
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,12 @@ UNITS_FIELDS: list[tuple[tuple[Any, ...], str]] = [
     (("units", 0, "grids", 0), "id"),
     (("units", 0, "skills", 0), "text"),
 ]
+
+#: Field types of a grids file's feature properties.
+GRID_FIELDS: dict[str, str] = {
+    "grid_id": "id",
+    "parent_id": "id",
+    "name": "text",
+    "level": "text",
+    "households": "number",
+}

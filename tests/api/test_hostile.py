@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from api.db.models import Incident, Transition
 from tests.api import badvalues as bad
-from tests.api.conftest import CELL_POINT, incident, stored_plan, token_headers
+from tests.api.conftest import CELL_POINT, incident, small_grids, stored_plan, token_headers
 
 DISPATCHER = token_headers("dispatcher")
 ADMIN = token_headers("admin")
@@ -238,6 +238,8 @@ def test_etag_and_if_match(client: TestClient) -> None:
     read = client.get("/incidents/e1", headers=DISPATCHER)
     tag = read.headers["etag"]
     assert tag == '"1"'
+    feature = client.get("/collections/incidents/items/e1", headers=DISPATCHER)
+    assert feature.headers["etag"] == tag
     moved = client.post(
         "/incidents/e1/transitions",
         json={"to": "verified"},
@@ -373,6 +375,23 @@ def test_default_token_lifetime_is_short() -> None:
         verify_token("x" * 32, token, now=12 * 3600 + 1)
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('"g11"', '"g\\u000011"'),
+        ('"name g11"', '"n\\u0007"'),
+        ('"g11"', '"a/b"'),
+        ('"g11"', "1e308"),
+        ('"g11"', '".."'),
+    ],
+)
+def test_bad_grids_files_are_refused(client: TestClient, old: str, new: str) -> None:
+    """A grids file with a control character, an unaddressable id or an absurd value is a 422."""
+    text = small_grids().to_json().replace(old, new, 1)
+    response = client.post("/grids", content=text.encode(), headers=ADMIN)
+    assert response.status_code == 422, response.text
+
+
 def test_errors_show_no_server_paths(client: TestClient) -> None:
     """A bad grids upload names the upload, never a server folder."""
     import tempfile
@@ -439,7 +458,10 @@ def _endpoint_cases() -> st.SearchStrategy[tuple[str, Any]]:
             "/plans/{}/map",
         ]
     ).flatmap(lambda p: bad.BAD_QUERY.map(lambda v: ("path", (p, v))))
-    return st.one_of(rows, moves, units, queries, paths)
+    grids = st.sampled_from(sorted(bad.GRID_FIELDS)).flatmap(
+        lambda f: bad.BY_TYPE[bad.GRID_FIELDS[f]].map(lambda v: ("grids", (f, v)))
+    )
+    return st.one_of(rows, moves, units, queries, paths, grids)
 
 
 def _walk(app: Any, client: TestClient, case: tuple[str, Any]) -> None:
@@ -481,6 +503,15 @@ def _walk(app: Any, client: TestClient, case: tuple[str, Any]) -> None:
         if path == "/incidents":
             kwargs["json"] = incident(_fresh("walkq"))
         response = method(path, **kwargs)
+    elif kind == "grids":
+        field, value = spec
+        document = json.loads(small_grids().to_json())
+        document["features"][4]["properties"][field] = value  # the leaf g11
+        text = json.dumps(document, ensure_ascii=True)
+        response = client.post(
+            "/grids", content=text.encode(), headers={**ADMIN, "content-type": "application/json"}
+        )
+        app.state.grid_cache.invalidate()
     else:
         template, value = spec
         response = client.get(template.format(quote(value, safe="")), headers=ADMIN)
