@@ -17,7 +17,7 @@ from api.routes.incidents import IncidentOut
 from api.services import departments as departments_service
 from api.services import incidents as service
 from api.services.sla import apply_rating_rule
-from api.validation import Count, FreeText, Identifier, Label
+from api.validation import Count, FreeText, Label
 from api.workflow import DEPARTMENTS, STATES, TransitionRequest, WorkflowError
 
 router = APIRouter(tags=["workflow"])
