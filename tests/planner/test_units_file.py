@@ -54,9 +54,10 @@ def test_bad_keys_and_values_are_named(doc: dict[str, Any], message: str) -> Non
 
 
 def test_skills_and_checkpoints_are_known_keys() -> None:
-    """skills (list of text) and checkpoints (list of mappings, owned by the planner) pass."""
+    """skills (list of text) and checkpoints (key sites, parsed by planner.checkpoints) pass."""
+    school = {"name": "school", "lon": 113.3, "lat": 23.1, "windows": ["15:15-15:45"]}
     units = parse_units(
-        {**_unit(skills=["dog", "medic"]), "checkpoints": [{"name": "school"}]},
+        {**_unit(skills=["dog", "medic"]), "checkpoints": [school]},
         source="units.yaml",
     )
     assert units.units[0].skills == frozenset({"dog", "medic"})
