@@ -73,7 +73,7 @@ def join(
             quiet=True,
         )
         joined = join_incidents(load.incidents, grid_frame)
-        table = _every_row(joined, load.rejects)
+        table = _with_city_level_names(_every_row(joined, load.rejects), grid_frame)
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
         if rejects is not None:
@@ -110,6 +110,27 @@ def _join_on_cluster(
                 raise
             raise fail(f"scheduler {scheduler}: {exc}") from None
     console.print(f"{summary}; wrote {out}/ (GeoParquet parts)", highlight=False)
+
+
+def _with_city_level_names(table: pd.DataFrame, grids: pd.DataFrame) -> pd.DataFrame:
+    """Also name each ancestor column by the city's own level (``beat_id`` beside
+    ``community_id``, holding the beat's own id) when the grids carry ``level_name``
+    (``patrolgrid grids build``)."""
+    if "level_name" not in grids:
+        return table
+    from geo.hierarchy import ANCESTOR_COLUMNS
+
+    # the unit's own id (beat 1412), not the piece a parent border cut (1412@14)
+    source = (
+        dict(zip(grids["grid_id"], grids["source_id"], strict=True)) if "source_id" in grids else {}
+    )
+    names = grids.dropna(subset=["level_name"]).drop_duplicates("level")
+    for level, city in zip(names["level"], names["level_name"], strict=True):
+        column = ANCESTOR_COLUMNS.get(str(level), "grid_id")  # the leaf level: grid_id
+        alias = f"{city}_id"
+        if column in table and alias not in table and str(city).isidentifier():
+            table[alias] = table[column].map(lambda v: None if v is None else source.get(v, v))
+    return table
 
 
 def _every_row(joined: pd.DataFrame, rejected: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -111,3 +112,38 @@ def test_api_builds_from_a_manifest(city: dict[str, Path], client: TestClient) -
     detail = bad.json()["detail"]
     assert "level beat (levels[1]): no id column 'BEAT'" in detail
     assert "patrolgrid-build" not in detail
+
+
+def test_join_names_the_city_levels(city: dict[str, Path], tmp_path: Path) -> None:
+    """After grids build, join also writes area_id and beat_id, the beat's own id even where an
+    area border cut it into pieces."""
+    grids = tmp_path / "grids.geojson"
+    built = CliRunner().invoke(
+        app, ["grids", "build", *_levels(city), "--network", str(OSM), "--out", str(grids)]
+    )
+    assert built.exit_code == 0, built.output
+    out = tmp_path / "joined.csv"
+    joined = CliRunner().invoke(
+        app,
+        [
+            "join",
+            "--grids",
+            str(grids),
+            "--incidents",
+            str(city["crimes.csv"]),
+            "--out",
+            str(out),
+            "--columns",
+            "incident_id=case_number,occurred_at=date,category=primary_type,"
+            "lon=x_coord,lat=y_coord",
+            "--incidents-crs",
+            "EPSG:32618",
+        ],
+    )
+    assert joined.exit_code == 0, joined.output
+    table = pd.read_csv(out, dtype=str)
+    assert {"area_id", "beat_id"} <= set(table.columns)
+    inside = table.dropna(subset=["grid_id"])
+    assert set(inside["beat_id"]) <= {"B11", "B12", "B13", "B21", "B22", "B23"}
+    assert set(inside["area_id"]) <= {"7", "9"}
+    assert (inside["grid_id"].str.contains("@") & ~inside["beat_id"].str.contains("@")).any()
