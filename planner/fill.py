@@ -348,6 +348,8 @@ def fill_plan(problem: Problem, plan: Plan, *, deadline: float | None = None) ->
         ledger.by_grid, ledger.count = snapshot
         if planned is not None:
             out.append(planned)
+    order = {u.unit_id: k for k, u in enumerate(problem.units)}
+    out.sort(key=lambda r: order[r.unit_id])  # routes in the problem's unit order
     return dataclasses.replace(plan, routes=tuple(renumber_visits(out)))
 
 

@@ -9,10 +9,12 @@ by a factor larger than any solution's total cost, unless the caller asks for an
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MultipleCriteria
 
 from .arrays import HORIZON, EngineResult, Routes, RoutingArrays, objective
@@ -193,14 +195,18 @@ def solve(
         if max_iterations is None
         else MultipleCriteria([budget, MaxIterations(max_iterations)])
     )
-    result = pyvrp.solve(
-        data,
-        stop=stop,
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        initial_solution=warm,
-    )
+    with warnings.catch_warnings():
+        # on prize-collecting instances with banned visits the penalty often reaches its cap;
+        # the search goes on and only feasible solutions are kept (no message for the user)
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(
+            data,
+            stop=stop,
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=warm,
+        )
     best = result.best
     routes = _from_solution(best, arrays) if best.is_feasible() else arrays.empty_routes()
     if initial is not None and (

@@ -113,6 +113,23 @@ def test_bad_units_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_unknown_backend_is_one_line_exit_2(tmp_path: Path) -> None:
+    """--backend names a registered backend; anything else is exit 2 with one line."""
+    units = tmp_path / "units.yaml"
+    units.write_text(UNITS)
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            *("--grids", str(units), "--incidents", str(units), "--network", str(units)),
+            *("--units", str(units), "--out", str(tmp_path / "o"), "--backend", "magic"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "--backend: 'magic' is not one of ortools, portfolio" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.slow
 def test_unmet_checkpoint_warns_and_strict_exits_2(tmp_path: Path) -> None:
     """A checkpoint no unit kind may serve is named with its reason; exit 0 with a warning,

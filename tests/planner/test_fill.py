@@ -151,3 +151,12 @@ def test_base_risk_keep_and_presence_rows() -> None:
     assert dose["stop_id"].tolist() == ["hot~p", "quiet~p"]
     assert all(w == [(0, 8 * 3600 - 720)] for w in dose["windows"])
     assert (dose["min_gap_s"] == 3600).all()
+
+
+def test_routes_keep_the_units_order() -> None:
+    """Filling the idlest units first does not reorder the plan's routes."""
+    p = _with_presence(random_problem(5, n_stops=12, n_units=4, shift_s=6 * 3600))
+    plan = solve(p, time_limit_s=0.5, seed=0)
+    order = [u.unit_id for u in p.units]
+    ids = [r.unit_id for r in plan.routes]
+    assert ids == sorted(ids, key=order.index)
