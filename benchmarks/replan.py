@@ -35,7 +35,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     state, _ = city_shift(
-        0, n_units=args.units, n_stops=args.stops, time_limit_s=10.0, side_m=8000.0
+        0,
+        n_units=args.units,
+        n_stops=args.stops,
+        time_limit_s=10.0,
+        max_solutions=None,
+        side_m=8000.0,
     )
     events = parse_events(EVENTS, state.problem)
     rows = {}

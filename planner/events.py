@@ -17,6 +17,7 @@ which the CLI prints in one line and the API answers as 422 with ``field`` ``bod
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -278,4 +279,18 @@ def parse_events(
         raise EventError(f"{source}: events: the list is empty", "events")
     reader = _Reader(problem, source, not_before_s)
     out = [reader.event(i, raw) for i, raw in enumerate(events)]
+    # a checkpoint without 'at' is added with the batch's other events (else at its window)
+    timed = [
+        e.at_s
+        for e, raw in zip(out, events, strict=True)
+        if e.type != "checkpoint" or raw.get("at") is not None
+    ]
+    if timed:
+        first = min(timed)
+        out = [
+            dataclasses.replace(e, at_s=min(e.at_s, first))
+            if e.type == "checkpoint" and raw.get("at") is None
+            else e
+            for e, raw in zip(out, events, strict=True)
+        ]
     return sorted(out, key=lambda e: (e.at_s, e.index))

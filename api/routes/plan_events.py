@@ -73,11 +73,17 @@ async def post_events(
     settings: SettingsDep,
 ) -> Replanned:
     """Keep everything before the events, re-plan the rest changing as few routes as possible."""
-    _done_plan(request, database, plan_id, principal)
+    job, _plan = _done_plan(request, database, plan_id, principal)
     limit = min(body.time_limit_s, settings.plan_time_limit_s)
-    try:
-        done = await run_in_threadpool(
-            service.replan,
+
+    def run() -> Any:
+        geometry = service.street_path(
+            request.app.state.networks,
+            settings,
+            request.app.state.grid_cache.get(),
+            job.district_id,
+        )
+        return service.replan(
             database,
             plan_id,
             {"events": body.events},
@@ -85,7 +91,11 @@ async def post_events(
             time_limit_s=limit,
             seed=body.seed,
             scope=body.scope,
+            path_geometry=geometry,
         )
+
+    try:
+        done = await run_in_threadpool(run)
     except EventError as exc:
         raise ProblemError(422, str(exc), field=f"body.{exc.field}") from None
     doc = done.document

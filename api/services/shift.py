@@ -10,6 +10,7 @@ to the newest document, so every plan read (map, export) serves the newest versi
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ __all__ = [
     "replan",
     "store_positions",
     "store_version_zero",
+    "street_path",
 ]
 
 
@@ -63,6 +65,29 @@ def latest_version(database: Database, plan_id: str) -> PlanVersion | None:
         ).first()
 
 
+def street_path(networks: Any, settings: Any, gridset: Any, district: str | None) -> Any:
+    """``network.path`` of the configured street network (as plan jobs load it), or None.
+
+    Changed routes then follow the streets; without a network (or when it cannot be loaded)
+    they are straight lines between their places.
+    """
+    from geo.errors import GeoError
+    from geo.hierarchy import leaf_grids
+
+    from .plans import district_grids
+
+    if settings.network_path is None or not Path(settings.network_path).is_file():
+        return None
+    grids = district_grids(gridset, district)
+    if not len(grids):
+        return None
+    try:
+        area = leaf_grids(grids).union_all()
+        return networks.get(settings.network_path, area, settings.network_cache_dir).path
+    except (GeoError, OSError):
+        return None
+
+
 def replan(
     database: Database,
     plan_id: str,
@@ -72,6 +97,7 @@ def replan(
     time_limit_s: float,
     seed: int = 0,
     scope: str = "minimal",
+    path_geometry: Any = None,
 ) -> Replanned:
     """Re-plan the newest version from the events of ``body``; store and return the next."""
     current = latest_version(database, plan_id)
@@ -89,6 +115,7 @@ def replan(
         time_limit_s=time_limit_s,
         seed=seed,
         scope=scope,
+        path_geometry=path_geometry,
     )
     now = datetime.now(UTC)
     try:

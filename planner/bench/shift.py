@@ -88,9 +88,18 @@ def shift_problem(
 
 
 def city_shift(
-    seed: int = 0, *, n_units: int = 4, n_stops: int = 40, time_limit_s: float = 1.0, **kw: float
+    seed: int = 0,
+    *,
+    n_units: int = 4,
+    n_stops: int = 40,
+    time_limit_s: float = 10.0,
+    max_solutions: int | None = 200,
+    **kw: float,
 ) -> tuple[ShiftState, Plan]:
-    """A planned shift (version 0) of :func:`shift_problem`."""
+    """A planned shift (version 0) of :func:`shift_problem`.
+
+    With ``max_solutions`` (default) the plan is the same on any machine, however loaded.
+    """
     problem, ids, wkb = shift_problem(seed, n_units=n_units, n_stops=n_stops, **kw)  # type: ignore[arg-type]
-    plan = solve(problem, time_limit_s=time_limit_s, seed=seed)
+    plan = solve(problem, time_limit_s=time_limit_s, seed=seed, max_solutions=max_solutions)
     return ShiftState(problem, plan, grid_ids=ids, grid_wkb=wkb), plan

@@ -156,3 +156,43 @@ def test_roles_on_shift_paths(app: Any, client: TestClient) -> None:
         headers=own,
     )
     assert ok.status_code == 201, ok.text
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_racing_replans_lose_nothing(app: Any, client: TestClient) -> None:
+    """Two re-plans of one version at once: one stores version 1, the other gets 409; no row lost."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from api.problems import ProblemError
+    from api.services import shift as service
+
+    stored_shift(app)
+    database = app.state.database
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def replan() -> None:
+        barrier.wait()
+        try:
+            done = service.replan(
+                database, "shift1", {"events": EVENTS["events"]}, actor="t", time_limit_s=1
+            )
+            outcomes.append(done.result.state.version)
+        except ProblemError as exc:
+            outcomes.append(exc.status)
+
+    threads = [threading.Thread(target=replan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes, key=str) == sorted([1, 409], key=str)
+    with database.sessions() as session:
+        versions = session.scalars(
+            sa.select(PlanVersion.version).where(PlanVersion.plan_id == "shift1")
+        ).all()
+    assert sorted(versions) == [0, 1]
+    job = client.get("/plans/shift1", headers=token_headers("admin")).json()
+    assert job["result"]["summary"]["version"] == 1

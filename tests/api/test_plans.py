@@ -166,3 +166,31 @@ def test_real_plan_over_http(app: Any, client: TestClient) -> None:
     gpx = client.get(f"/plans/{job['plan_id']}/export?unit=car-1&format=gpx", headers=admin)
     assert gpx.status_code == 200
     assert b"<trk" in gpx.content
+    # the shift in motion: version 0 was stored with the job; a re-plan follows the streets
+    car = next(r for r in job["result"]["routes"] if r["unit_id"] == "car-1")
+    visit = next(s for s in car["steps"] if s["type"] == "visit")
+    events = {
+        "events": [
+            {
+                "type": "unit_position",
+                "unit_id": "car-1",
+                "lon": visit["lon"],
+                "lat": visit["lat"],
+                "at": "20:00",
+            },
+            {
+                "type": "incident",
+                "lon": visit["lon"],
+                "lat": visit["lat"],
+                "at": "20:00",
+                "category": "robbery",
+            },
+        ],
+        "time_limit_s": 1,
+    }
+    replanned = client.post(f"/plans/{job['plan_id']}/events", json=events, headers=admin)
+    assert replanned.status_code == 200, replanned.text
+    assert replanned.json()["version"] == 1
+    new = client.get(f"/plans/{job['plan_id']}/routes/car-1", headers=admin).json()
+    assert new["changed"] is True
+    assert len(new["geometry"]["coordinates"]) > len(new["steps"])  # along the streets
