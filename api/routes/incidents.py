@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import Principal, require_roles
-from api.concurrency import etag
+from api.concurrency import ETAG_HEADER, etag
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.services import incidents as service
@@ -249,7 +249,10 @@ def get_overdue(
     "/incidents/{incident_id}",
     response_model=IncidentOut,
     summary="One incident",
-    responses=responses(401, 403, 404),
+    responses={
+        200: {"description": "The incident", "headers": ETAG_HEADER},
+        **responses(401, 403, 404),
+    },
 )
 def get_incident(
     incident_id: IncidentId, principal: Reader, database: DatabaseDep, response: Response
