@@ -607,3 +607,30 @@ def test_racing_transitions_in_process(app: Any, client: TestClient) -> None:
         trail = client.get("/incidents/rc/transitions", headers=DISPATCHER).json()
         assert trail[-1]["details"]["unit_id"] == winner
         assert len(trail) == 4 + round_
+
+
+def test_token_revoke_command(tmp_path: Any) -> None:
+    """`patrolgrid token create` prints a token and its id; `token revoke ID` refuses that token."""
+    from typer.testing import CliRunner
+
+    from api.app import create_app
+    from api.cli import app as cli
+    from tests.api.conftest import SECRET, settings_for
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {"PATROLGRID_SECRET": SECRET, "PATROLGRID_DATABASE_URL": url, "PATROLGRID_DEV": "0"}
+    runner = CliRunner()
+    created = runner.invoke(cli, ["token", "create", "--role", "admin"], env=env)
+    assert created.exit_code == 0, created.output
+    token = created.stdout.split()[0]
+    token_id = created.stderr.split("token id: ")[1].split()[0]
+    with TestClient(create_app(settings_for(url))) as client:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert client.get("/collections", headers=bearer).status_code == 200
+        revoked = runner.invoke(cli, ["token", "revoke", token_id, "--reason", "lost"], env=env)
+        assert revoked.exit_code == 0, revoked.output
+        assert client.get("/collections", headers=bearer).status_code == 401
+    again = runner.invoke(cli, ["token", "revoke", token_id], env=env)
+    assert "already revoked" in again.stdout
+    bad = runner.invoke(cli, ["token", "revoke", "a\x00b"], env=env)
+    assert bad.exit_code == 2
