@@ -634,3 +634,21 @@ def test_token_revoke_command(tmp_path: Any) -> None:
     assert "already revoked" in again.stdout
     bad = runner.invoke(cli, ["token", "revoke", "a\x00b"], env=env)
     assert bad.exit_code == 2
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_ogc_parameters(client: TestClient) -> None:
+    """OGC API - Features: unknown or invalid parameters are 400, a big limit is clamped, a
+    six-number bbox (with heights) is read."""
+    items = "/collections/grids/items"
+    for query in ("colour=red", "limit=0", "limit=x", "bbox=1,2", "offset=-5"):
+        response = client.get(f"{items}?{query}", headers=ADMIN)
+        assert response.status_code == 400, (query, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/collections?colour=red", headers=ADMIN).status_code == 400
+    page = client.get(f"{items}?limit=99999999999999999999", headers=ADMIN)
+    assert page.status_code == 200
+    assert page.json()["numberReturned"] == page.json()["numberMatched"] == 11
+    flat = client.get(f"{items}?bbox=113.3,23.1,113.31,23.11", headers=ADMIN).json()
+    tall = client.get(f"{items}?bbox=113.3,23.1,-5,113.31,23.11,5", headers=ADMIN).json()
+    assert flat["numberMatched"] == tall["numberMatched"] > 0
