@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import Principal, require_roles
-from api.concurrency import ETAG_HEADER, etag
+from api.concurrency import ETAG_HEADER, etag, expected_version
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.services import incidents as service
@@ -162,12 +162,20 @@ async def post_incidents(
             "(default) or apply it as a correction (audited)"
         ),
     ] = "report",
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=64,
+            description="With one incident: correct it only at this version (its ETag)",
+        ),
+    ] = None,
 ) -> Any:
     """Store incidents idempotently by ``incident_id``; bad rows are reported, good ones stored.
 
     A retried batch stores nothing twice: already stored ids with the same content are counted
     as ``duplicates``; with other content they are ``conflicts``, or corrections (``updated``,
-    each with an audit entry) with ``on_conflict=update`` or a row ``version``.
+    each with an audit entry) with ``on_conflict=update``, a row ``version`` or, for one
+    incident, ``If-Match`` with its ETag (a stale one is reported in ``conflicts``).
     With ``atomic=true`` a batch with any rejected row stores nothing and answers 422.
     """
     try:
@@ -180,6 +188,12 @@ async def post_incidents(
             else f"body: invalid JSON ({exc.msg})"
         )
         raise ProblemError(400, text, field="body") from None
+    expected = expected_version(if_match)
+    if expected is not None:
+        if len(rows) != 1 or not isinstance(rows[0], dict):
+            msg = "If-Match: only with a single incident (a batch row carries its own 'version')"
+            raise ProblemError(400, msg, field="header.if-match")
+        rows = [{**rows[0], "version": expected}]
     if len(rows) > settings.max_batch:
         msg = f"incidents: {len(rows)} rows; at most {settings.max_batch} per request (PATROLGRID_MAX_BATCH)"
         raise ProblemError(413, msg, field="incidents")

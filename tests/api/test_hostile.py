@@ -297,6 +297,14 @@ def test_corrections_are_conflicts_or_audited_updates(app: Any, client: TestClie
     answer = _post_batch(client, [moved]).json()
     assert answer["updated"] == 1
     assert client.get("/incidents/c1", headers=DISPATCHER).json()["grid_id"] == "g21"
+    # one incident corrected with If-Match: its ETag, a stale one is a conflict
+    tag = client.get("/incidents/c1", headers=DISPATCHER).headers["etag"]
+    row = incident("c1", category="robbery", lon=lon, lat=lat, description="with a name")
+    stale = client.post("/incidents", json=row, headers={**DISPATCHER, "If-Match": '"1"'})
+    assert stale.json()["conflicts"][0]["fields"] == ["description"]
+    fresh = client.post("/incidents", json=row, headers={**DISPATCHER, "If-Match": tag})
+    assert fresh.json()["updated"] == 1
+    moved = {**moved, "version": 4, "description": "with a name"}
     # the same resend again is a plain duplicate; a differing row within one batch a conflict
     answer = _post_batch(client, [moved, incident("c1", category="arson")]).json()
     assert answer["duplicates"] == 1
