@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from api.problems import ProblemError
 
-__all__ = ["etag", "expected_version", "stale"]
+__all__ = ["ETAG_HEADER", "etag", "expected_version", "stale"]
+
+#: The OpenAPI description of the ``ETag`` answer header.
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The incident's version as a strong entity tag; send it as If-Match",
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    }
+}
 
 
 def etag(version: int) -> str:

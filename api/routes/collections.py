@@ -157,6 +157,7 @@ def collections(
 
     Each extent is the real one of the data in the caller's scope (bbox and time interval).
     """
+    features.only_parameters(request.query_params, ("f",))
     visible = [
         c
         for c in features.COLLECTIONS.values()
@@ -188,6 +189,7 @@ def collection(
     database: DatabaseDep,
 ) -> CollectionInfo:
     """A collection's description with its real extent in the caller's scope."""
+    features.only_parameters(request.query_params, ("f",))
     found = features.collection_or_404(collectionId)
     features._check_access(found, principal)
     with database.sessions() as session:
@@ -227,7 +229,13 @@ async def items(
         Query(description="grids only: one level", pattern="^(district|street|community|grid)$"),
     ] = None,
 ) -> JSONResponse:
-    """Features filtered by ``bbox`` and ``datetime`` in the database, paged with ``next`` links."""
+    """Features filtered by ``bbox`` and ``datetime`` in the database, paged with ``next`` links.
+
+    A query parameter not listed here is a 400 problem (OGC API - Features).
+    """
+    features.only_parameters(
+        request.query_params, ("bbox", "datetime", "limit", "offset", "level", "f")
+    )
     found = features.collection_or_404(collectionId)
     limit = min(limit, MAX_LIMIT)
     box = features.parse_bbox(bbox)
@@ -296,6 +304,7 @@ def item(
     database: DatabaseDep,
 ) -> JSONResponse:
     """One feature in the caller's scope."""
+    features.only_parameters(request.query_params, ("f",))
     found = features.collection_or_404(collectionId)
     with database.sessions() as session:
         body = features.feature(session, found, principal, featureId)

@@ -6,13 +6,13 @@ import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import Principal, require_roles
-from api.concurrency import etag
+from api.concurrency import ETAG_HEADER, etag, expected_version
 from api.deps import DatabaseDep, GridCacheDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.services import incidents as service
@@ -177,12 +177,20 @@ async def post_incidents(
         str | None,
         Query(max_length=64, description="IANA zone of times sent without an offset"),
     ] = None,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=64,
+            description="With one incident: correct it only at this version (its ETag)",
+        ),
+    ] = None,
 ) -> Any:
     """Store incidents idempotently by ``incident_id``; bad rows are reported, good ones stored.
 
     A retried batch stores nothing twice: already stored ids with the same content are counted
     as ``duplicates``; with other content they are ``conflicts``, or corrections (``updated``,
-    each with an audit entry) with ``on_conflict=update`` or a row ``version``.
+    each with an audit entry) with ``on_conflict=update``, a row ``version`` or, for one
+    incident, ``If-Match`` with its ETag (a stale one is reported in ``conflicts``).
     With ``atomic=true`` a batch with any rejected row stores nothing and answers 422.
     """
     try:
@@ -206,6 +214,12 @@ async def post_incidents(
     except GeoError as exc:
         raise ProblemError(422, str(exc), field="columns") from None
     rows = remap_rows(rows, columns=mapping, timezone=timezone)
+    expected = expected_version(if_match)
+    if expected is not None:
+        if len(rows) != 1 or not isinstance(rows[0], dict):
+            msg = "If-Match: only with a single incident (a batch row carries its own 'version')"
+            raise ProblemError(400, msg, field="header.if-match")
+        rows = [{**rows[0], "version": expected}]
     if len(rows) > settings.max_batch:
         msg = f"incidents: {len(rows)} rows; at most {settings.max_batch} per request (PATROLGRID_MAX_BATCH)"
         raise ProblemError(413, msg, field="incidents")
@@ -275,7 +289,10 @@ def get_overdue(
     "/incidents/{incident_id}",
     response_model=IncidentOut,
     summary="One incident",
-    responses=responses(401, 403, 404),
+    responses={
+        200: {"description": "The incident", "headers": ETAG_HEADER},
+        **responses(401, 403, 404),
+    },
 )
 def get_incident(
     incident_id: IncidentId, principal: Reader, database: DatabaseDep, response: Response

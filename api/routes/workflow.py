@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, require_roles
-from api.concurrency import etag, expected_version
+from api.concurrency import ETAG_HEADER, etag, expected_version
 from api.deps import DatabaseDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.routes.incidents import IncidentOut
@@ -55,7 +55,10 @@ class AuditEntry(BaseModel):
     "/incidents/{incident_id}/transitions",
     response_model=IncidentOut,
     summary="Move an incident to another state",
-    responses=responses(400, 401, 403, 404, 409, 412, 422),
+    responses={
+        200: {"description": "The moved incident", "headers": ETAG_HEADER},
+        **responses(400, 401, 403, 404, 409, 412, 422),
+    },
 )
 async def post_transition(
     incident_id: IncidentId,

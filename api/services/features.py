@@ -27,6 +27,7 @@ __all__ = [
     "extent",
     "feature",
     "items",
+    "only_parameters",
     "parse_bbox",
     "parse_datetime",
 ]
@@ -72,8 +73,11 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         values = ()
+    if len(values) == 6:  # minx,miny,minz,maxx,maxy,maxz: heights are ignored
+        values = (values[0], values[1], values[3], values[4])
     if len(values) != 4 or not all(abs(v) < 1e9 for v in values):
-        raise ProblemError(400, "bbox: expected four numbers minx,miny,maxx,maxy", field="bbox")
+        msg = "bbox: expected four numbers minx,miny,maxx,maxy (or six with heights)"
+        raise ProblemError(400, msg, field="bbox")
     minx, miny, maxx, maxy = values
     if minx > maxx or miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
         msg = "bbox: need minx <= maxx and -90 <= miny <= maxy <= 90 (lon/lat, EPSG:4326)"
@@ -201,6 +205,16 @@ def _may_read(collection: Collection, principal: Principal) -> bool:
 def _check_access(collection: Collection, principal: Principal) -> None:
     if not _may_read(collection, principal):
         raise ProblemError(403, "volunteers never see incident details")
+
+
+def only_parameters(request_params: Any, allowed: tuple[str, ...]) -> None:
+    """A 400 problem for a query parameter the operation does not define (OGC API - Features
+    /req/core/query-param-unknown)."""
+    unknown = sorted(set(request_params) - set(allowed))
+    if unknown:
+        expected = ", ".join(allowed) or "none"
+        msg = f"{unknown[0]}: unknown query parameter; this operation takes: {expected}"
+        raise ProblemError(400, msg, field=unknown[0])
 
 
 def collection_or_404(collection_id: str) -> Collection:

@@ -297,6 +297,14 @@ def test_corrections_are_conflicts_or_audited_updates(app: Any, client: TestClie
     answer = _post_batch(client, [moved]).json()
     assert answer["updated"] == 1
     assert client.get("/incidents/c1", headers=DISPATCHER).json()["grid_id"] == "g21"
+    # one incident corrected with If-Match: its ETag, a stale one is a conflict
+    tag = client.get("/incidents/c1", headers=DISPATCHER).headers["etag"]
+    row = incident("c1", category="robbery", lon=lon, lat=lat, description="with a name")
+    stale = client.post("/incidents", json=row, headers={**DISPATCHER, "If-Match": '"1"'})
+    assert stale.json()["conflicts"][0]["fields"] == ["description"]
+    fresh = client.post("/incidents", json=row, headers={**DISPATCHER, "If-Match": tag})
+    assert fresh.json()["updated"] == 1
+    moved = {**moved, "version": 4, "description": "with a name"}
     # the same resend again is a plain duplicate; a differing row within one batch a conflict
     answer = _post_batch(client, [moved, incident("c1", category="arson")]).json()
     assert answer["duplicates"] == 1
@@ -607,3 +615,48 @@ def test_racing_transitions_in_process(app: Any, client: TestClient) -> None:
         trail = client.get("/incidents/rc/transitions", headers=DISPATCHER).json()
         assert trail[-1]["details"]["unit_id"] == winner
         assert len(trail) == 4 + round_
+
+
+def test_token_revoke_command(tmp_path: Any) -> None:
+    """`patrolgrid token create` prints a token and its id; `token revoke ID` refuses that token."""
+    from typer.testing import CliRunner
+
+    from api.app import create_app
+    from api.cli import app as cli
+    from tests.api.conftest import SECRET, settings_for
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {"PATROLGRID_SECRET": SECRET, "PATROLGRID_DATABASE_URL": url, "PATROLGRID_DEV": "0"}
+    runner = CliRunner()
+    created = runner.invoke(cli, ["token", "create", "--role", "admin"], env=env)
+    assert created.exit_code == 0, created.output
+    token = created.stdout.split()[0]
+    token_id = created.stderr.split("token id: ")[1].split()[0]
+    with TestClient(create_app(settings_for(url))) as client:
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert client.get("/collections", headers=bearer).status_code == 200
+        revoked = runner.invoke(cli, ["token", "revoke", token_id, "--reason", "lost"], env=env)
+        assert revoked.exit_code == 0, revoked.output
+        assert client.get("/collections", headers=bearer).status_code == 401
+    again = runner.invoke(cli, ["token", "revoke", token_id], env=env)
+    assert "already revoked" in again.stdout
+    bad = runner.invoke(cli, ["token", "revoke", "a\x00b"], env=env)
+    assert bad.exit_code == 2
+
+
+@pytest.mark.usefixtures("grids_stored")
+def test_ogc_parameters(client: TestClient) -> None:
+    """OGC API - Features: unknown or invalid parameters are 400, a big limit is clamped, a
+    six-number bbox (with heights) is read."""
+    items = "/collections/grids/items"
+    for query in ("colour=red", "limit=0", "limit=x", "bbox=1,2", "offset=-5"):
+        response = client.get(f"{items}?{query}", headers=ADMIN)
+        assert response.status_code == 400, (query, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/collections?colour=red", headers=ADMIN).status_code == 400
+    page = client.get(f"{items}?limit=99999999999999999999", headers=ADMIN)
+    assert page.status_code == 200
+    assert page.json()["numberReturned"] == page.json()["numberMatched"] == 11
+    flat = client.get(f"{items}?bbox=113.3,23.1,113.31,23.11", headers=ADMIN).json()
+    tall = client.get(f"{items}?bbox=113.3,23.1,-5,113.31,23.11,5", headers=ADMIN).json()
+    assert flat["numberMatched"] == tall["numberMatched"] > 0
