@@ -15,9 +15,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo.alerts import near_repeats
+from geo.grid_forecast import forecast_grids
+from geo.hotspot_report import hotspot_table
 from geo.hotspots import risk_table
 from geo.join import join_incidents
 from geo.network import Network
+from geo.patrol_risk import patrol_prize, shift_forecast, shift_shares
 from maps.folium_map import make_map, save_map
 from maps.gpx import plan_to_gpx
 from maps.report import save_report
@@ -30,7 +34,20 @@ from planner.solve import solve
 from planner.stops import incident_centres, stop_table
 from planner.units_file import UnitsFile
 
-__all__ = ["PlanRun", "incident_records", "plan_shift", "write_outputs"]
+__all__ = [
+    "RISK_SOURCES",
+    "PlanRun",
+    "incident_records",
+    "plan_shift",
+    "shift_risk",
+    "write_outputs",
+]
+
+#: Where a plan's stop prizes come from: ``forecast`` (default: the grid forecast for the shift's
+#: hours raised by trend warnings, near-repeat flare-ups and Gi* hot spots, with a ``why``),
+#: ``risk`` (the recency-decayed, severity-weighted risk table) or ``counts`` (naive: the past
+#: year's incident counts, spread over the shift by the weekday-hour profile).
+RISK_SOURCES: tuple[str, ...] = ("forecast", "risk", "counts")
 
 #: Incidents attached to each police visit step (most recent first).
 INCIDENTS_PER_STEP = 5
@@ -68,6 +85,54 @@ def incident_records(
     return out
 
 
+def shift_risk(
+    before: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    units: UnitsFile,
+    *,
+    source: str = "forecast",
+    lang: str = "en",
+) -> pd.DataFrame:
+    """The risk table the shift's stops are drawn from, for one of :data:`RISK_SOURCES`.
+
+    ``before`` holds the joined incidents before the shift start only. ``forecast`` adds
+    ``forecast_shift``, ``prize`` and ``why`` (in ``lang``) with
+    :func:`geo.patrol_risk.patrol_prize`; ``counts`` sets ``prize`` to the past year's counts
+    times the profile's share of the shift.
+    """
+    if source not in RISK_SOURCES:
+        msg = f"unknown risk source {source!r}; choose one of {', '.join(RISK_SOURCES)}"
+        raise PlannerError(msg)
+    now = units.shift_start
+    if source == "risk":
+        return risk_table(before, grids, now=now, timezone=units.timezone)
+    if source == "counts":
+        table = risk_table(before, grids, now=now, timezone=units.timezone)
+        profiles = table[[c for c in table.columns if c.startswith("how_")]].to_numpy()
+        shares = shift_shares(profiles, now, units.shift_end, units.timezone)
+        table["prize"] = table["count_365d"].to_numpy(dtype=float) * shares
+        return table
+    table = hotspot_table(before, grids, now=now, timezone=units.timezone)
+    hours = (units.shift_end - units.shift_start) / pd.Timedelta(days=1)
+    forecast = forecast_grids(before, grids, train_until=now, horizon_days=max(1.0, float(hours)))
+    table = shift_forecast(
+        table, forecast, shift_start=now, shift_end=units.shift_end, timezone=units.timezone
+    )
+    flareups = near_repeats(before.loc[before["grid_id"].notna()], now=now)
+    table = patrol_prize(
+        table,
+        shift_start=now,
+        shift_end=units.shift_end,
+        timezone=units.timezone,
+        flareups=flareups,
+        lang=lang,
+    )
+    backtest = forecast.attrs.get("backtest")
+    table.attrs["forecast_method"] = str(forecast["method"].iloc[0])
+    table.attrs["forecast_backtest"] = None if backtest is None else backtest.summary()
+    return table
+
+
 def plan_shift(
     grids: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
@@ -79,6 +144,8 @@ def plan_shift(
     max_stops: int | None = None,
     backend: str = "ortools",
     risk: pd.DataFrame | None = None,
+    risk_source: str = "forecast",
+    lang: str = "en",
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
 
@@ -99,6 +166,10 @@ def plan_shift(
     risk
         The risk table at the shift start, when the caller has it already
         (``geo.hotspots.risk_table`` of the incidents before the shift); computed when None.
+    risk_source
+        How the risk is computed when ``risk`` is None (:data:`RISK_SOURCES`).
+    lang
+        Language of each visit's ``why`` (``"en"`` or ``"zh"``).
 
     Raises
     ------
@@ -108,7 +179,7 @@ def plan_shift(
     joined = incidents if "grid_id" in incidents.columns else join_incidents(incidents, grids)
     before = joined.loc[joined["occurred_at"] < units.shift_start]
     if risk is None:
-        risk = risk_table(before, grids, now=units.shift_start, timezone=units.timezone)
+        risk = shift_risk(before, grids, units, source=risk_source, lang=lang)
     stops = stop_table(
         risk,
         shift_start=units.shift_start,
@@ -138,7 +209,22 @@ def plan_shift(
         evaluation=evaluation,
     )
     _report_unplaced(document, stops, problem, units)
+    _add_why(document, stops, risk)
     return PlanRun(problem, plan, evaluation, document, risk, stops, before)
+
+
+def _add_why(document: dict[str, Any], stops: pd.DataFrame, risk: pd.DataFrame) -> None:
+    """Copy each stop's ``why`` onto its visit steps, and the risk's source into the summary."""
+    if "why" in stops.columns:
+        why = dict(
+            zip(stops["stop_id"].astype(str), stops["why"].fillna("").astype(str), strict=True)
+        )
+        for route in document["routes"]:
+            for step in route["steps"]:
+                if step.get("type") == "visit" and why.get(str(step.get("stop_id")), ""):
+                    step["why"] = why[str(step["stop_id"])]
+    if "forecast_method" in risk.attrs:
+        document["summary"]["forecast_method"] = risk.attrs["forecast_method"]
 
 
 def _report_unplaced(

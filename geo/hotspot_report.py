@@ -165,7 +165,7 @@ def hotspot_table(
     pandas.DataFrame
         The risk table's columns and ``gi_z``, ``gi_p``, ``gi_reason``, ``kde``,
         ``recent_count``, ``baseline_count``, ``expected``, ``ratio``, ``q_up``, ``trend``,
-        ``warning``, ``trend_reason``, ``why``.
+        ``warning``, ``trend_reason``, ``last_incident`` (UTC, NaT without incidents), ``why``.
     """
     if categories is not None:
         joined = joined.loc[joined["category"].astype(str).isin([str(c) for c in categories])]
@@ -206,6 +206,13 @@ def hotspot_table(
     ):
         table[column] = trend[column].to_numpy()
     table["trend_reason"] = trend["reason"].to_numpy()
+    last = (
+        pd.Series(occurred[counted], dtype="int64")
+        .groupby(used["grid_id"].astype(str).to_numpy())
+        .max()
+    )
+    last_ns = last.reindex(table["grid_id"].astype(str))
+    table["last_incident"] = pd.to_datetime(last_ns.to_numpy(dtype=float), utc=True)
     table["why"] = explain(used, table, weights=w_inc).to_numpy()
     return table
 

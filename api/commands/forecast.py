@@ -53,7 +53,11 @@ def forecast(
         typer.Option(help="Study area polygons (GeoJSON...); default: the incidents' hull."),
     ] = None,
     method: Annotated[
-        str | None, typer.Option(help="naive, recency, kde, shrinkage (default), stacked or gbm.")
+        str | None,
+        typer.Option(
+            help="auto (default: chosen by backtest on the history), naive, naive_prior, "
+            "recency, kde, shrinkage, stacked or gbm."
+        ),
     ] = None,
 ) -> None:
     """Forecast: a square grid over the area, every cell with a score (higher = more expected)."""
@@ -93,6 +97,9 @@ def forecast(
         f"{horizon_days:g} days ahead; wrote {out}",
         highlight=False,
     )
+    backtest = cells.attrs.get("backtest")
+    if backtest is not None:
+        console.print(backtest.summary(), highlight=False)
 
 
 @forecast_app.command()
