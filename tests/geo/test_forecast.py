@@ -208,7 +208,8 @@ def test_forecast_frame() -> None:
     assert cells.loc[cells["rank"] == 1, "score"].iloc[0] == cells["score"].max()
     assert DEFAULT_METHOD == "auto"
     assert (cells["requested_method"] == "auto").all()
-    assert cells["method"].iloc[0] in METHODS and cells["method"].iloc[0] != "auto"
+    assert cells["method"].iloc[0] in METHODS
+    assert cells["method"].iloc[0] != "auto"
     assert cells.attrs["backtest"].method == cells["method"].iloc[0]
     assert (cells["train_until"] == "2016-03-01T00:00:00+00:00").all()
     with pytest.raises(IncidentError, match="category"):

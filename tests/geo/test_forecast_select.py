@@ -80,7 +80,8 @@ def test_backtest_never_reads_the_evaluation_period() -> None:
         area_m2=lattice.areas_m2,
         flag_m2=5 * lattice.cell_area_m2,
     )
-    assert asked and max(asked) <= origin
+    assert asked
+    assert max(asked) <= origin
 
 
 def test_a_drifting_hot_spot_is_followed_by_a_recency_method() -> None:
