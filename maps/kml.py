@@ -91,14 +91,17 @@ def routes_to_kml(
                     geometry=pg.LineString([(float(x), float(y)) for x, y in line]),
                 )
             )
-        for row in stop_rows(route, with_incidents=with_incidents):
+        whys = [
+            str(s.get("why") or "") for s in route.get("steps", []) if "lon" in s and "lat" in s
+        ]
+        for row, why in zip(stop_rows(route, with_incidents=with_incidents), whys, strict=True):
             label = (
                 f"{row['order']} {row['grid']}".strip() if row["type"] == "visit" else row["type"]
             )
             placemarks.append(
                 Placemark(
                     name=label,
-                    description=_stop_description(row),
+                    description="; ".join(p for p in (why, _stop_description(row)) if p),
                     style_url=StyleUrl(url=f"#{sid}"),
                     geometry=pg.Point(row["lon"], row["lat"]),
                 )

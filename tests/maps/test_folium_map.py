@@ -218,3 +218,23 @@ def test_incidents_are_aggregated_not_dropped(
     marks = _layer_data(html, "PG.clusters")
     assert len(marks) == len(incidents)
     assert "description" not in html
+
+
+def test_every_incident_of_the_drawn_area_is_shown(grids: gpd.GeoDataFrame) -> None:
+    """Incidents outside the grids do not crowd out local ones: 300 local incidents next to
+    30,000 newer ones elsewhere all get a marker; above the marker cap every local incident is
+    still counted in the cluster markers."""
+    from tests.maps.conftest import incidents_in
+
+    local = incidents_in(grids, 300, seed=2)
+    far = incidents_in(grids, 30_000, seed=3)
+    far["geometry"] = far.geometry.translate(1.0, 1.0)  # a degree away, and newer
+    far["occurred_at"] = far["occurred_at"] + pd.Timedelta(days=3650)
+    both = gpd.GeoDataFrame(pd.concat([local, far], ignore_index=True), crs=4326)
+    marks = _layer_data(map_html(make_map(grids=grids, incidents=both)), "PG.clusters")
+    assert len(marks) == 300
+    assert {m[2].split(" · ")[0] for m in marks} == set(local["incident_id"])
+    many = incidents_in(grids, 21_000, seed=4)
+    marks = _layer_data(map_html(make_map(grids=grids, incidents=many)), "PG.clusters")
+    assert len(marks) < 21_000
+    assert sum(m[3] for m in marks) == 21_000
