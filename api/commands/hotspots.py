@@ -32,6 +32,7 @@ GEOJSON_COLUMNS = (
     "kde",
     "trend",
     "warning",
+    "flareup",
     "why",
 )
 
@@ -91,42 +92,32 @@ def hotspots(
     """Write hotspots.csv (every leaf), hotspots_levels.csv (every level), hotspots.geojson
     and flareups.csv into OUT."""
     with cli_errors():
-        from geo.alerts import near_repeats
         from geo.grids import load_grids
         from geo.hierarchy import leaf_grids
-        from geo.hotspot_report import hotspot_table, roll_up_risk
-        from geo.hotspots import to_timestamp
+        from geo.hotspot_report import hotspot_report
         from geo.join import join_incidents
 
         grid_frame = load_grids(grids)
         frame = load_incident_files(incidents, timezone=None)
         joined = join_incidents(frame, grid_frame)
-        moment = (
-            to_timestamp(now, timezone)
-            if now is not None
-            else pd.Timestamp(joined["occurred_at"].max())
-        )
-        table = hotspot_table(
+        report = hotspot_report(
             joined,
             grid_frame,
-            now=moment,
+            now=now,
             timezone=timezone,
             half_life_days=half_life_days,
             recent_days=recent_days,
             alpha=alpha,
             categories=category,
+            near_repeat_categories=near_repeat_category,
+            near_repeat_m=near_repeat_m,
+            near_repeat_days=near_repeat_days,
         )
-        levels = roll_up_risk(table, grid_frame)
-        names = joined["category"].astype(str)
-        chosen = near_repeat_category or sorted(
-            c for c in names.unique() if "burglary" in c.lower()
-        )
-        flareups = near_repeats(
-            joined.loc[joined["grid_id"].notna()],
-            distance_m=near_repeat_m,
-            days=near_repeat_days,
-            categories=chosen,
-            now=moment,
+        table, levels, flareups, moment = (
+            report.table,
+            report.levels,
+            report.flareups,
+            report.now,
         )
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "hotspots.csv", index=False)
