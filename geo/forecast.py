@@ -65,6 +65,7 @@ from .errors import GeoError, IncidentError
 from .forecast_select import AUTO_CANDIDATES, Backtest, backtest_methods
 
 __all__ = [
+    "AUTO_PARAMS",
     "DEFAULT_METHOD",
     "METHODS",
     "CellEvents",
@@ -780,7 +781,7 @@ def forecast(
             params=params,
         )
         chosen = backtest.method
-        params = {k: v for k, v in (params or {}).items() if k not in _AUTO_KEYS}
+        params = {k: v for k, v in (params or {}).items() if k not in AUTO_PARAMS}
     scores = score_cells(
         lattice,
         events,
@@ -803,7 +804,8 @@ def forecast(
     return cells
 
 
-_AUTO_KEYS = (
+#: Options of ``auto`` itself (the rest of ``params`` goes to the candidate methods).
+AUTO_PARAMS = (
     "candidates",
     "margin",
     "flag_sq_mi",

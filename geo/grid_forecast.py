@@ -27,7 +27,15 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from .errors import GridError, IncidentError
-from .forecast import DEFAULT_METHOD, METHODS, CellEvents, Lattice, choose_method, score_cells
+from .forecast import (
+    AUTO_PARAMS,
+    DEFAULT_METHOD,
+    METHODS,
+    CellEvents,
+    Lattice,
+    choose_method,
+    score_cells,
+)
 from .hierarchy import leaf_grids
 from .hotspots import to_timestamp
 from .rollup import roll_up
@@ -200,11 +208,7 @@ def forecast_grids(
         horizon_days=horizon_days,
         method=chosen_method,
         context=context,
-        params={
-            k: v
-            for k, v in (params or {}).items()
-            if k not in ("candidates", "margin", "flag_sq_mi")
-        },
+        params={k: v for k, v in (params or {}).items() if k not in AUTO_PARAMS},
     )
     scores = np.maximum(np.nan_to_num(np.asarray(scores, dtype=float)), 0.0)
     # calibrate: the scores share the city's recent rate (last year, or the history if shorter)
