@@ -12,7 +12,9 @@ each from the incidents before the shift start only:
   grid's weekday-hour profile;
 - ``risk``: the recency-decayed, severity-weighted risk table (the planner's former default);
 - ``forecast``: the default, the grid forecast for the shift's hours raised by trend warnings,
-  near-repeat flare-ups and Gi* hot spots (:func:`geo.patrol_risk.patrol_prize`).
+  near-repeat flare-ups and Gi* hot spots (:func:`geo.patrol_risk.patrol_prize`);
+- ``forecast_base`` (a diagnosis, not a planner option): the same forecast without the signals,
+  to tell the forecast's part from the signals'.
 
 Then the shift's real incidents are counted: an incident is *covered* when it occurred in a grid
 the plan visited, in a clock hour that one of the visits to that grid overlapped. Printed per plan
@@ -32,7 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.planning import RISK_SOURCES, plan_shift
+from api.planning import RISK_SOURCES, plan_shift, shift_risk
 from geo.gridgen import make_grid
 from geo.grids import load_grids
 from geo.hierarchy import leaf_grids
@@ -109,7 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shifts", type=int, default=16)
     parser.add_argument("--time-limit", type=float, default=1.0)
-    parser.add_argument("--sources", nargs="*", default=["counts", "risk", "forecast"])
+    parser.add_argument(
+        "--sources", nargs="*", default=["counts", "risk", "forecast", "forecast_base"]
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     grids = _grids()
@@ -142,11 +146,22 @@ def main(argv: list[str] | None = None) -> None:
                 (u.shift_end - u.shift_start) / pd.Timedelta(hours=1) for u in units.units
             )
             for source in args.sources:
-                if source not in RISK_SOURCES:
+                if source not in (*RISK_SOURCES, "forecast_base"):
                     parser.error(f"unknown source {source}; choose from {RISK_SOURCES}")
                 t0 = time.perf_counter()
+                table = None
+                if source == "forecast_base":  # diagnosis: the forecast without the live signals
+                    before = joined.loc[joined["occurred_at"] < units.shift_start]
+                    table = shift_risk(before, grids, units, source="forecast")
+                    table["prize"] = table["base"]
                 run = plan_shift(
-                    grids, joined, network, units, time_limit_s=args.time_limit, risk_source=source
+                    grids,
+                    joined,
+                    network,
+                    units,
+                    time_limit_s=args.time_limit,
+                    risk_source="forecast" if table is not None else source,
+                    risk=table,
                 )
                 rows.append(
                     {
