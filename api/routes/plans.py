@@ -48,6 +48,12 @@ class PlanIn(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     time_limit_s: float = Field(default=10.0, gt=0, le=600)
     max_stops: int | None = Field(default=None, ge=1, le=5000)
+    risk: Literal["forecast", "risk", "counts"] = Field(
+        default="forecast",
+        description="Stop prizes from the shift forecast raised by warnings (default), the "
+        "recency-decayed risk, or naive counts",
+    )
+    lang: Literal["en", "zh"] = Field(default="en", description="Language of each visit's why")
 
 
 class PlanAccepted(BaseModel):

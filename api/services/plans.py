@@ -191,6 +191,8 @@ def run_plan(
             time_limit_s=min(float(request.get("time_limit_s", 10.0)), settings.plan_time_limit_s),
             seed=int(request.get("seed", 0)),
             max_stops=request.get("max_stops"),
+            risk_source=str(request.get("risk", "forecast")),
+            lang=str(request.get("lang", "en")),
         )
         risk = run.risk[["grid_id", "count", "risk"]].to_dict(orient="records")
         finish_job(database, plan_id, result={"plan": run.document, "risk": risk}, error=None)
