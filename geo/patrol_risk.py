@@ -234,10 +234,10 @@ def patrol_prize(
     extra = np.zeros(n)
     if "warning" in out.columns:
         warned = out["warning"].fillna(False).astype(bool).to_numpy()
-        ratio = pd.to_numeric(out.get("ratio"), errors="coerce")
+        # a warning without a ratio (no baseline) counts as doubling
         ratio_v = (
-            np.nan_to_num(np.asarray(ratio, dtype=float), nan=2.0)
-            if ratio is not None
+            np.nan_to_num(pd.to_numeric(out["ratio"], errors="coerce").to_numpy(float), nan=2.0)
+            if "ratio" in out.columns
             else np.full(n, 2.0)
         )
         if "last_incident" in out.columns:
