@@ -114,7 +114,14 @@ def shift_risk(
         return table
     table = hotspot_table(before, grids, now=now, timezone=units.timezone)
     hours = (units.shift_end - units.shift_start) / pd.Timedelta(days=1)
-    forecast = forecast_grids(before, grids, train_until=now, horizon_days=max(1.0, float(hours)))
+    # A shift holds too few incidents to judge methods on: auto backtests on 28-day windows.
+    forecast = forecast_grids(
+        before,
+        grids,
+        train_until=now,
+        horizon_days=max(1.0, float(hours)),
+        params={"backtest_min_days": 28.0},
+    )
     table = shift_forecast(
         table, forecast, shift_start=now, shift_end=units.shift_end, timezone=units.timezone
     )
