@@ -109,7 +109,7 @@ def covered_incidents(document: dict, shift: pd.DataFrame) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Replay the shifts and print incidents covered per patrol hour per risk source."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shifts", type=int, default=16)
+    parser.add_argument("--shifts", type=int, default=32)
     parser.add_argument("--time-limit", type=float, default=1.0)
     parser.add_argument(
         "--sources", nargs="*", default=["counts", "risk", "forecast", "forecast_base"]
