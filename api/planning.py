@@ -15,9 +15,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo.alerts import near_repeats
+from geo.grid_forecast import forecast_grids
+from geo.hotspot_report import hotspot_table
 from geo.hotspots import risk_table
 from geo.join import join_incidents
 from geo.network import Network
+from geo.patrol_risk import patrol_prize, shift_forecast, shift_shares
 from maps.folium_map import make_map, save_map
 from maps.gpx import plan_to_gpx
 from maps.report import save_report
@@ -31,13 +35,21 @@ from planner.stops import grid_skills, incident_centres, stop_table
 from planner.units_file import UnitsFile
 
 __all__ = [
+    "RISK_SOURCES",
     "PlanRun",
     "check_depots",
     "incident_records",
     "plan_shift",
     "shift_problem",
+    "shift_risk",
     "write_outputs",
 ]
+
+#: Where a plan's stop prizes come from: ``forecast`` (default: the grid forecast for the shift's
+#: hours raised by trend warnings, near-repeat flare-ups and Gi* hot spots, with a ``why``),
+#: ``risk`` (the recency-decayed, severity-weighted risk table) or ``counts`` (naive: the past
+#: year's incident counts, spread over the shift by the weekday-hour profile).
+RISK_SOURCES: tuple[str, ...] = ("forecast", "risk", "counts")
 
 #: Incidents attached to each police visit step (most recent first).
 INCIDENTS_PER_STEP = 5
@@ -127,6 +139,61 @@ def _local(value: object, timezone: str | None) -> str:
     return stamp.isoformat()
 
 
+def shift_risk(
+    before: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    units: UnitsFile,
+    *,
+    source: str = "forecast",
+    lang: str = "en",
+) -> pd.DataFrame:
+    """The risk table the shift's stops are drawn from, for one of :data:`RISK_SOURCES`.
+
+    ``before`` holds the joined incidents before the shift start only. ``forecast`` adds
+    ``forecast_shift``, ``prize`` and ``why`` (in ``lang``) with
+    :func:`geo.patrol_risk.patrol_prize`; ``counts`` sets ``prize`` to the past year's counts
+    times the profile's share of the shift.
+    """
+    if source not in RISK_SOURCES:
+        msg = f"unknown risk source {source!r}; choose one of {', '.join(RISK_SOURCES)}"
+        raise PlannerError(msg)
+    now = units.shift_start
+    if source == "risk":
+        return risk_table(before, grids, now=now, timezone=units.timezone)
+    if source == "counts":
+        table = risk_table(before, grids, now=now, timezone=units.timezone)
+        profiles = table[[c for c in table.columns if c.startswith("how_")]].to_numpy()
+        shares = shift_shares(profiles, now, units.shift_end, units.timezone)
+        table["prize"] = table["count_365d"].to_numpy(dtype=float) * shares
+        return table
+    table = hotspot_table(before, grids, now=now, timezone=units.timezone)
+    hours = (units.shift_end - units.shift_start) / pd.Timedelta(days=1)
+    # A shift holds too few incidents to judge methods on: auto backtests on 28-day windows.
+    forecast = forecast_grids(
+        before,
+        grids,
+        train_until=now,
+        horizon_days=max(1.0, float(hours)),
+        params={"backtest_min_days": 28.0},
+    )
+    table = shift_forecast(
+        table, forecast, shift_start=now, shift_end=units.shift_end, timezone=units.timezone
+    )
+    flareups = near_repeats(before.loc[before["grid_id"].notna()], now=now)
+    table = patrol_prize(
+        table,
+        shift_start=now,
+        shift_end=units.shift_end,
+        timezone=units.timezone,
+        flareups=flareups,
+        lang=lang,
+    )
+    backtest = forecast.attrs.get("backtest")
+    table.attrs["forecast_method"] = str(forecast["method"].iloc[0])
+    table.attrs["forecast_backtest"] = None if backtest is None else backtest.summary()
+    return table
+
+
 def plan_shift(
     grids: gpd.GeoDataFrame,
     incidents: gpd.GeoDataFrame,
@@ -139,6 +206,8 @@ def plan_shift(
     backend: str = DEFAULT_BACKEND,
     risk: pd.DataFrame | None = None,
     category_skills: dict[str, str] | None = None,
+    risk_source: str = "forecast",
+    lang: str = "en",
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
 
@@ -161,6 +230,10 @@ def plan_shift(
         (``geo.hotspots.risk_table`` of the incidents before the shift); computed when None.
     category_skills
         Category -> skill needed (:func:`planner.stops.category_skills` of a category table).
+    risk_source
+        How the risk is computed when ``risk`` is None (:data:`RISK_SOURCES`).
+    lang
+        Language of each visit's ``why`` (``"en"`` or ``"zh"``).
 
     Raises
     ------
@@ -175,6 +248,8 @@ def plan_shift(
         max_stops=max_stops,
         risk=risk,
         category_skills=category_skills,
+        risk_source=risk_source,
+        lang=lang,
     )
     plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
     evaluation = evaluate(problem, plan)
@@ -189,6 +264,7 @@ def plan_shift(
         evaluation=evaluation,
     )
     _report_unplaced(document, stops, problem, units)
+    _add_why(document, stops, risk)
     return PlanRun(problem, plan, evaluation, document, risk, stops, before)
 
 
@@ -201,6 +277,8 @@ def shift_problem(
     max_stops: int | None = None,
     risk: pd.DataFrame | None = None,
     category_skills: dict[str, str] | None = None,
+    risk_source: str = "forecast",
+    lang: str = "en",
 ) -> tuple[Problem, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The shift's planning problem: risk before it, stops (with presence doses), problem.
 
@@ -209,7 +287,8 @@ def shift_problem(
     with few recorded incidents still patrols it; each kept grid also gets presence doses
     (:data:`PRESENCE_GAP_S` apart) that fill the units' free time. ``category_skills``
     (category -> skill, :func:`planner.stops.category_skills`) makes the stop of a grid with
-    incidents of such a category need the skill.
+    incidents of such a category need the skill. ``risk_source`` and ``lang`` are those of
+    :func:`shift_risk`.
 
     Returns
     -------
@@ -218,7 +297,7 @@ def shift_problem(
     joined = incidents if "grid_id" in incidents.columns else join_incidents(incidents, grids)
     before = joined.loc[joined["occurred_at"] < units.shift_start]
     if risk is None:
-        risk = risk_table(before, grids, now=units.shift_start, timezone=units.timezone)
+        risk = shift_risk(before, grids, units, source=risk_source, lang=lang)
     keep: set[str] = set()
     for u in units.units:
         if u.grids:
@@ -246,6 +325,20 @@ def shift_problem(
         stops["skills"] = [sorted(needs.get(str(g), ())) for g in stops["grid_id"]]
     problem = build_problem(units, stops, grids=grids, network=network)
     return problem, stops, before, risk
+
+
+def _add_why(document: dict[str, Any], stops: pd.DataFrame, risk: pd.DataFrame) -> None:
+    """Copy each stop's ``why`` onto its visit steps, and the risk's source into the summary."""
+    if "why" in stops.columns:
+        why = dict(
+            zip(stops["stop_id"].astype(str), stops["why"].fillna("").astype(str), strict=True)
+        )
+        for route in document["routes"]:
+            for step in route["steps"]:
+                if step.get("type") == "visit" and why.get(str(step.get("stop_id")), ""):
+                    step["why"] = why[str(step["stop_id"])]
+    if "forecast_method" in risk.attrs:
+        document["summary"]["forecast_method"] = risk.attrs["forecast_method"]
 
 
 def _report_unplaced(

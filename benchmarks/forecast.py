@@ -1,6 +1,18 @@
-"""Hotspot forecasts on Philadelphia 2016, scored like the NIJ challenge (PAI, PEI*).
+"""Hotspot forecasts on Philadelphia 2016 and a generated city, scored like the NIJ challenge.
 
-Run: ``python -m benchmarks.forecast`` (``--quick`` for two categories and one origin per split).
+Run: ``python -m benchmarks.forecast`` (the held-out target below; ``--quick`` for a smoke run),
+``python -m benchmarks.forecast --tables`` (every method on validation and test months).
+
+Held-out target (the default run). Cases are (city, category, window): Philadelphia 2016 (all
+incidents and seven categories, test origins July-October) and the generated city of
+:mod:`benchmarks._synthetic_incidents` (all incidents and four categories, origins March,
+May, July and September of its second year), windows 1w, 2w, 1m, 2m, 3m. The default method
+(``auto``) chooses per case and origin by backtesting on the history before the origin only. Per
+case: its hits over naive's hits summed over origins (PAI ratio), and the share of the
+perfect-foresight gap it closed, ``(auto - naive) / (perfect - naive)`` hits. Printed: every case,
+the mean and the worst ratio, the mean gap closed, and how often each method was chosen.
+
+The tables (``--tables``):
 
 Cells of 183 m over the city's police districts. For each forecast origin (the first of a month)
 and each NIJ window (1w, 2w, 1m, 2m, 3m), every method forecasts with only the incidents before the
@@ -33,6 +45,7 @@ from geo.forecast import (
     CellEvents,
     Lattice,
     cell_events,
+    choose_method,
     make_lattice,
     score_cells,
 )
@@ -189,6 +202,182 @@ def summarise_categories(ratios: dict[str, pd.DataFrame], label: str) -> None:
         )
 
 
+#: Held-out origins every two weeks (more origins, less noise in sparse categories' ratios);
+#: their 3-month windows end inside the data.
+HELD_OUT_ORIGINS = tuple(
+    str(d.date()) for d in pd.date_range("2016-07-01", "2016-10-01", freq="14D")
+)
+SYNTHETIC_ORIGINS = tuple(
+    str(d.date()) for d in pd.date_range("2024-03-01", "2024-09-30", freq="14D")
+)
+
+
+def held_out_cases(
+    city: str,
+    incidents: gpd.GeoDataFrame,
+    lattice: Lattice,
+    categories: tuple[str, ...],
+    origins: tuple[str, ...],
+    area_sq_mi: float,
+    windows: tuple[str, ...] = tuple(WINDOWS),
+    auto_params: dict | None = None,
+) -> pd.DataFrame:
+    """One row per (category, origin, window): hits of auto, naive and perfect, auto's choice."""
+    everything, _ = cell_events(incidents, lattice)
+    rows = []
+    for category in categories:
+        if category == "all":
+            events, context = everything, None
+        else:
+            chosen = incidents.loc[incidents["category"].astype(str) == category]
+            events, context = cell_events(chosen, lattice)[0], everything
+        for origin in origins:
+            t0 = pd.Timestamp(origin, tz="UTC")
+            naive = score_cells(
+                lattice, events, train_until_ns=_ns(origin), horizon_days=7.0, method="naive"
+            )
+            for window in windows:
+                end = window_end(t0, window)
+                horizon = (end - t0) / pd.Timedelta(days=1)
+                actual = events.between(_ns(origin), int(end.as_unit("ns").value)).counts(
+                    lattice.n_cells
+                )
+                start = time.perf_counter()
+                backtest = choose_method(
+                    lattice,
+                    events,
+                    train_until_ns=_ns(origin),
+                    horizon_days=horizon,
+                    context=context,
+                    params={"flag_sq_mi": area_sq_mi, **(auto_params or {})},
+                )
+                auto = score_cells(
+                    lattice,
+                    events,
+                    train_until_ns=_ns(origin),
+                    horizon_days=horizon,
+                    method=backtest.method,
+                    context=context,
+                )
+                seconds = time.perf_counter() - start
+                area = lattice.cell_area_m2
+                r_auto = score_forecast(auto, actual, area, area_sq_mi=area_sq_mi)
+                r_naive = score_forecast(naive, actual, area, area_sq_mi=area_sq_mi)
+                r_best = score_forecast(actual.astype(float), actual, area, area_sq_mi=area_sq_mi)
+                rows.append(
+                    {
+                        "city": city,
+                        "category": category,
+                        "origin": origin,
+                        "window": window,
+                        "chosen": backtest.method,
+                        "auto": r_auto.hits,
+                        "naive": r_naive.hits,
+                        "perfect": r_best.hits,
+                        "incidents": r_auto.incidents,
+                        "naive_pai": r_naive.pai,
+                        "auto_pai": r_auto.pai,
+                        "seconds": seconds,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def summarise_target(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per case (city, category, window): ratio to naive and perfect-foresight gap closed."""
+    cases = rows.groupby(["city", "category", "window"], sort=False)[
+        ["auto", "naive", "perfect", "incidents"]
+    ].sum()
+    cases = cases.loc[cases["naive"] > 0].copy()
+    cases["ratio"] = cases["auto"] / cases["naive"]
+    gap = (cases["perfect"] - cases["naive"]).where(lambda g: g > 0)
+    cases["gap_closed"] = (cases["auto"] - cases["naive"]) / gap
+    chosen = rows.groupby(["city", "category", "window"], sort=False)["chosen"].agg(
+        lambda c: ",".join(f"{m}x{n}" for m, n in c.value_counts().items())
+    )
+    cases["chosen"] = chosen.reindex(cases.index)
+    print("\n== held out: default (auto) PAI / naive PAI per case, hits summed over origins ==")
+    print(
+        f"  {'city':12s} {'category':31s} {'win':>3s}  ratio  gap  hits auto/naive/perfect  chosen"
+    )
+    for (city, category, window), r in cases.iterrows():
+        gap_text = "  -  " if pd.isna(r["gap_closed"]) else f"{r['gap_closed']:+.2f}"
+        print(
+            f"  {city:12s} {category:31s} {window:>3s}  {r['ratio']:.3f} {gap_text} "
+            f"{int(r['auto']):6d}/{int(r['naive'])}/{int(r['perfect'])}  {r['chosen']}"
+        )
+    for city, part in [("all cities", cases), *cases.groupby(level="city", sort=False)]:
+        worst = part["ratio"].idxmin()
+        print(
+            f"  {city}: {len(part)} cases, mean ratio {part['ratio'].mean():.3f}, worst "
+            f"{part['ratio'].min():.3f} ({' '.join(worst)}), mean gap closed "
+            f"{part['gap_closed'].mean():.3f}, cases below 0.95: {(part['ratio'] < 0.95).sum()}"
+        )
+    by_window = cases.groupby(level="window", sort=False)["ratio"].mean()
+    print("  mean ratio per window: " + ", ".join(f"{w} {v:.3f}" for w, v in by_window.items()))
+    counts = rows["chosen"].value_counts()
+    print("  methods chosen: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
+    print(f"  seconds per auto forecast (backtest included): median {rows['seconds'].median():.2f}")
+    return cases
+
+
+def _auto_params(args: argparse.Namespace) -> dict:
+    out: dict = {}
+    for item in args.auto_param or []:
+        key, _, value = item.partition("=")
+        out[key] = value.split(",") if key == "candidates" else float(value)
+    return out
+
+
+def run_target(args: argparse.Namespace) -> None:
+    """The held-out target on Philadelphia and the generated city."""
+    from benchmarks._synthetic_incidents import CATEGORIES as SYN_CATEGORIES
+    from benchmarks._synthetic_incidents import synthetic_city
+
+    frames = []
+    if "philadelphia" in args.cities:
+        incidents = load_year(args.data)
+        area = gpd.read_file(args.data / "police_districts_2016.geojson")
+        geom = incidents.geometry
+        lattice = make_lattice(geom.x.to_numpy(), geom.y.to_numpy(), cell_m=args.cell_m, area=area)
+        categories = tuple(args.categories or (CATEGORIES[:3] if args.quick else CATEGORIES))
+        origins = HELD_OUT_ORIGINS[2:3] if args.quick else HELD_OUT_ORIGINS
+        print(f"philadelphia: {len(incidents):,} incidents, {lattice.n_cells:,} cells")
+        frames.append(
+            held_out_cases(
+                "philadelphia",
+                incidents,
+                lattice,
+                categories,
+                origins,
+                args.area_sq_mi,
+                auto_params=_auto_params(args),
+            )
+        )
+    if "synthetic" in args.cities:
+        incidents, outline = synthetic_city()
+        geom = incidents.geometry
+        lattice = make_lattice(
+            geom.x.to_numpy(), geom.y.to_numpy(), cell_m=args.cell_m, area=outline
+        )
+        categories = ("all", *SYN_CATEGORIES)
+        categories = categories[:2] if args.quick else categories
+        origins = SYNTHETIC_ORIGINS[4:5] if args.quick else SYNTHETIC_ORIGINS
+        print(f"synthetic: {len(incidents):,} incidents, {lattice.n_cells:,} cells")
+        frames.append(
+            held_out_cases(
+                "synthetic",
+                incidents,
+                lattice,
+                categories,
+                origins,
+                args.area_sq_mi,
+                auto_params=_auto_params(args),
+            )
+        )
+    summarise_target(pd.concat(frames, ignore_index=True))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -210,9 +399,22 @@ def main(argv: list[str] | None = None) -> None:
         help="add the rows 'oracle' (counts outside the window, later months included) and "
         "'perfect' (the window's own counts): bounds, not forecasts",
     )
+    parser.add_argument(
+        "--tables", action="store_true", help="every method on validation and test months"
+    )
+    parser.add_argument("--cities", nargs="*", default=["philadelphia", "synthetic"])
+    parser.add_argument(
+        "--auto-param",
+        action="append",
+        help="KEY=VALUE for auto (margin, backtest_min_days, backtest_origins, candidates=a,b)",
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
+    if not args.tables:
+        run_target(args)
+        print(f"\ntotal {time.perf_counter() - start:.0f} s")
+        return
     incidents = load_year(args.data)
     area = gpd.read_file(args.data / "police_districts_2016.geojson")
     geom = incidents.geometry

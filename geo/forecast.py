@@ -7,8 +7,16 @@ index (``c<ix>_<iy>`` with ``ix = floor(x / cell_m)``), so they are stable acros
 Methods (all score cells by expected incidents in the horizon after ``train_until``, using only
 incidents before it):
 
+``auto`` (default)
+    Backtests the candidates (:data:`geo.forecast_select.AUTO_CANDIDATES`) on windows inside the
+    training history and keeps the best only when it beat ``naive`` there by a margin, else
+    ``naive`` (:mod:`geo.forecast_select`). :func:`forecast` reports the choice and the scores.
 ``naive``
     Count in the past 365 days (the baseline of the NIJ challenge write-ups).
+``naive_prior``
+    ``naive``, ties between cells with the same count broken by the ``shrinkage`` score: the
+    same ranking wherever the counts differ, so it can only reorder equal counts (sparse data
+    have many).
 ``recency``
     Exponentially decayed counts (``half_life_days``).
 ``kde``
@@ -36,7 +44,8 @@ incidents before it):
     history as ``stacked``, scikit-learn's ``HistGradientBoostingRegressor``. About 30 CPU
     seconds per forecast.
 
-:data:`DEFAULT_METHOD` was chosen on validation months only (see ``benchmarks/forecast.py``).
+:data:`DEFAULT_METHOD` is ``auto``: the choice is made per data set, per category and per horizon,
+on the history before the forecast origin only (see ``benchmarks/forecast.py``).
 """
 
 from __future__ import annotations
@@ -53,20 +62,36 @@ from pyproj import CRS
 from scipy import ndimage
 
 from .errors import GeoError, IncidentError
+from .forecast_select import AUTO_CANDIDATES, Backtest, backtest_methods
 
 __all__ = [
+    "AUTO_PARAMS",
     "DEFAULT_METHOD",
     "METHODS",
     "CellEvents",
     "Lattice",
     "cell_events",
+    "choose_method",
     "forecast",
     "make_lattice",
     "score_cells",
 ]
 
-METHODS: tuple[str, ...] = ("naive", "recency", "kde", "shrinkage", "stacked", "gbm")
-DEFAULT_METHOD = "shrinkage"
+METHODS: tuple[str, ...] = (
+    "auto",
+    "naive",
+    "naive_prior",
+    "recency",
+    "kde",
+    "shrinkage",
+    "stacked",
+    "gbm",
+)
+DEFAULT_METHOD = "auto"
+
+#: Area the backtest of ``auto`` flags (the NIJ rule's largest, square miles).
+FLAG_SQ_MI = 0.75
+_SQ_MI_M2 = 2_589_988.110336
 
 _DAY_NS = 86_400 * 10**9
 
@@ -106,6 +131,20 @@ class Lattice:
     def cell_area_m2(self) -> float:
         """Area of one cell in square metres."""
         return float(self.cell_m**2)
+
+    @property
+    def areas_m2(self) -> np.ndarray:
+        """Area of each cell in square metres."""
+        return np.full(self.n_cells, self.cell_area_m2)
+
+    def smooth(self, values: np.ndarray, bandwidth_cells: float) -> np.ndarray:
+        """Per-cell values smoothed by a Gaussian kernel of ``bandwidth_cells`` cells."""
+        if bandwidth_cells <= 0:
+            return np.asarray(values, dtype=float)
+        block = ndimage.gaussian_filter(
+            self.to_block(values), sigma=bandwidth_cells, mode="constant", truncate=3.0
+        )
+        return self.from_block(block)
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Position (0..n_cells-1) in :attr:`active` of metric points; -1 outside the area."""
@@ -305,12 +344,7 @@ def cell_events(incidents: pd.DataFrame, lattice: Lattice) -> tuple[CellEvents, 
 
 
 def _smooth(lattice: Lattice, values: np.ndarray, bandwidth_cells: float) -> np.ndarray:
-    if bandwidth_cells <= 0:
-        return values.astype(float)
-    block = ndimage.gaussian_filter(
-        lattice.to_block(values), sigma=bandwidth_cells, mode="constant", truncate=3.0
-    )
-    return lattice.from_block(block)
+    return lattice.smooth(values, bandwidth_cells)
 
 
 def _decayed(events: CellEvents, t_ns: int, n: int, half_life_days: float) -> np.ndarray:
@@ -544,15 +578,40 @@ def score_cells(
     params
         Method options: ``alpha``, ``bandwidth_m``, ``share_bandwidth_m``, ``context_weight``
         (shrinkage), ``half_life_days`` (recency, kde), ``bandwidth_cells`` (kde),
-        ``step_days``, ``max_origins``, ``learning_rate``, ``max_iter`` ... (gbm).
+        ``step_days``, ``max_origins``, ``learning_rate``, ``max_iter`` ... (gbm),
+        ``candidates``, ``margin``, ``flag_sq_mi`` (auto).
     """
     params = dict(params or {})
     n = lattice.n_cells
     past = events.before(train_until_ns)
     if context is not None:
         context = context.before(train_until_ns)
+    if method == "auto":
+        chosen = choose_method(
+            lattice,
+            past,
+            train_until_ns=train_until_ns,
+            horizon_days=horizon_days,
+            context=context,
+            params=params,
+        )
+        return score_cells(
+            lattice,
+            past,
+            train_until_ns=train_until_ns,
+            horizon_days=horizon_days,
+            method=chosen.method,
+            context=context,
+            params=params,
+        )
     if method == "naive":
         return past.between(train_until_ns - 365 * _DAY_NS, train_until_ns).counts(n)
+    if method == "naive_prior":
+        counts = past.between(train_until_ns - 365 * _DAY_NS, train_until_ns).counts(n)
+        prior = _shrinkage_scores(lattice, past, train_until_ns, context, params)
+        top = float(prior.max()) if prior.size else 0.0
+        # below one incident: breaks ties between equal counts, never reorders different ones
+        return counts + (0.5 * prior / top if top > 0 else 0.0)
     if method == "recency":
         return _decayed(past, train_until_ns, n, float(params.get("half_life_days", 60.0)))
     if method == "kde":
@@ -566,6 +625,78 @@ def score_cells(
         return _gbm_scores(lattice, past, train_until_ns, horizon_days, context, params)
     msg = f"unknown forecast method {method!r}; choose one of {', '.join(METHODS)}"
     raise GeoError(msg)
+
+
+def choose_method(
+    lattice: Lattice,
+    events: CellEvents,
+    *,
+    train_until_ns: int,
+    horizon_days: float,
+    context: CellEvents | None = None,
+    params: Mapping[str, Any] | None = None,
+    candidates: tuple[str, ...] | None = None,
+) -> Backtest:
+    """Backtest the candidates on the history before ``train_until_ns`` and choose one.
+
+    See :mod:`geo.forecast_select`. ``params`` may set ``candidates``, ``margin`` and
+    ``flag_sq_mi`` (area flagged in the backtest, default :data:`FLAG_SQ_MI`); the other keys go
+    to the candidate methods.
+    """
+    params = dict(params or {})
+    names = tuple(candidates or params.pop("candidates", None) or AUTO_CANDIDATES)
+    names = tuple(m for m in names if m != "auto")
+    unknown = [m for m in names if m not in METHODS]
+    if unknown:
+        msg = f"unknown forecast method {unknown[0]!r}; choose one of {', '.join(METHODS[1:])}"
+        raise GeoError(msg)
+    margin = float(params.pop("margin", 0.03))
+    label_days = max(float(horizon_days), float(params.pop("backtest_min_days", 0.0)))
+    max_origins = int(params.pop("backtest_origins", 8))
+    history_share = float(params.pop("backtest_history_share", 0.0))
+    alpha = float(params.pop("backtest_alpha", 1.0))
+    flag_m2 = float(params.pop("flag_sq_mi", FLAG_SQ_MI)) * _SQ_MI_M2
+    past = events.before(train_until_ns)
+    ctx = context.before(train_until_ns) if context is not None else None
+    first = int(past.time_ns[0]) if past.time_ns.size else train_until_ns
+    if ctx is not None and ctx.time_ns.size:
+        first = min(first, int(ctx.time_ns[0]))
+    # Backtest origins see at least ``history_share`` of the history the forecast sees (capped at
+    # naive's year): a prior's edge shrinks as history grows, so a thinner history would flatter it.
+    history_days = (train_until_ns - first) / _DAY_NS
+    min_history = max(28.0, history_share * min(history_days, 365.0))
+    inner = dict(params)
+    inner.setdefault("max_origins", 4)  # stacked inside a backtest: fewer fitting origins
+
+    def score(method: str, origin_ns: int, horizon: float) -> np.ndarray:
+        return score_cells(
+            lattice,
+            past,
+            train_until_ns=origin_ns,
+            horizon_days=horizon,
+            method=method,
+            context=ctx,
+            params=inner,
+        )
+
+    def actual(start_ns: int, end_ns: int) -> np.ndarray:
+        return past.between(start_ns, end_ns).counts(lattice.n_cells)
+
+    return backtest_methods(
+        score,
+        actual,
+        first_ns=first,
+        train_until_ns=train_until_ns,
+        horizon_days=label_days,
+        area_m2=lattice.areas_m2,
+        flag_m2=flag_m2,
+        candidates=names,
+        margin=margin,
+        max_origins=max_origins,
+        min_history_days=min_history,
+        step_days=7.0 if label_days > horizon_days else None,
+        alpha=alpha,
+    )
 
 
 def forecast(
@@ -604,7 +735,11 @@ def forecast(
     -------
     geopandas.GeoDataFrame
         One row per cell (EPSG:4326): ``cell_id``, ``ix``, ``iy``, ``area_m2``, ``score``,
-        ``rank`` (1 = highest), ``method``, ``train_until``, ``horizon_days``, ``category``.
+        ``rank`` (1 = highest), ``method`` (the one that scored: ``auto`` names its choice),
+        ``requested_method``, ``backtest`` (``auto``: the backtest as JSON text, see
+        :meth:`geo.forecast_select.Backtest.as_dict`; else None), ``train_until``,
+        ``horizon_days``, ``category``. ``attrs["backtest"]`` holds the
+        :class:`~geo.forecast_select.Backtest` (None unless ``auto``).
     """
     if method not in METHODS:
         msg = f"unknown forecast method {method!r}; choose one of {', '.join(METHODS)}"
@@ -634,23 +769,51 @@ def forecast(
     lattice = make_lattice(lon, lat, cell_m=cell_m, area=area)
     events, _ = cell_events(chosen, lattice)
     context = cell_events(history, lattice)[0] if category is not None else None
+    backtest = None
+    chosen = method
+    if method == "auto":
+        backtest = choose_method(
+            lattice,
+            events,
+            train_until_ns=origin_ns,
+            horizon_days=horizon_days,
+            context=context,
+            params=params,
+        )
+        chosen = backtest.method
+        params = {k: v for k, v in (params or {}).items() if k not in AUTO_PARAMS}
     scores = score_cells(
         lattice,
         events,
         train_until_ns=origin_ns,
         horizon_days=horizon_days,
-        method=method,
+        method=chosen,
         context=context,
         params=params,
     )
     cells = lattice.cells()
     cells["score"] = scores
     cells["rank"] = _ranks(scores)
-    cells["method"] = method
+    cells["method"] = chosen
+    cells["requested_method"] = method
+    cells["backtest"] = backtest.to_json() if backtest is not None else None
+    cells.attrs["backtest"] = backtest
     cells["train_until"] = origin.isoformat()
     cells["horizon_days"] = float(horizon_days)
     cells["category"] = category if category is not None else "all"
     return cells
+
+
+#: Options of ``auto`` itself (the rest of ``params`` goes to the candidate methods).
+AUTO_PARAMS = (
+    "candidates",
+    "margin",
+    "flag_sq_mi",
+    "backtest_min_days",
+    "backtest_origins",
+    "backtest_history_share",
+    "backtest_alpha",
+)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .alerts import trend_alerts
+from .alerts import near_repeats, trend_alerts
 from .hierarchy import leaf_grids
 from .hotspot_stats import getis_ord, kernel_density
 from .hotspots import (
@@ -30,7 +31,14 @@ from .profiles import HOURS_PER_WEEK, PROFILE_COLUMNS
 from .rollup import roll_up
 from .weights import GridWeights, grid_weights
 
-__all__ = ["explain", "hotspot_table", "peak_hours", "roll_up_risk"]
+__all__ = [
+    "HotspotReport",
+    "explain",
+    "hotspot_report",
+    "hotspot_table",
+    "peak_hours",
+    "roll_up_risk",
+]
 
 _DAY_NS = 86_400 * 10**9
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -165,7 +173,7 @@ def hotspot_table(
     pandas.DataFrame
         The risk table's columns and ``gi_z``, ``gi_p``, ``gi_reason``, ``kde``,
         ``recent_count``, ``baseline_count``, ``expected``, ``ratio``, ``q_up``, ``trend``,
-        ``warning``, ``trend_reason``, ``why``.
+        ``warning``, ``trend_reason``, ``last_incident`` (UTC, NaT without incidents), ``why``.
     """
     if categories is not None:
         joined = joined.loc[joined["category"].astype(str).isin([str(c) for c in categories])]
@@ -206,6 +214,13 @@ def hotspot_table(
     ):
         table[column] = trend[column].to_numpy()
     table["trend_reason"] = trend["reason"].to_numpy()
+    last = (
+        pd.Series(occurred[counted], dtype="int64")
+        .groupby(used["grid_id"].astype(str).to_numpy())
+        .max()
+    )
+    last_ns = last.reindex(table["grid_id"].astype(str))
+    table["last_incident"] = pd.to_datetime(last_ns.to_numpy(dtype=float), utc=True)
     table["why"] = explain(used, table, weights=w_inc).to_numpy()
     return table
 
@@ -267,3 +282,80 @@ def roll_up_risk(table: pd.DataFrame, grids: gpd.GeoDataFrame) -> pd.DataFrame:
             out["count_per_household"] = np.where(hh > 0, out["count"] / hh, np.nan)
             out["risk_per_household"] = np.where(hh > 0, out["risk"] / hh, np.nan)
     return pd.concat([out, pd.DataFrame(profile, columns=list(PROFILE_COLUMNS))], axis=1)
+
+
+@dataclass(frozen=True)
+class HotspotReport:
+    """Everything ``patrolgrid hotspots`` and ``GET /hotspots`` report, from one function.
+
+    Attributes
+    ----------
+    table
+        One row per leaf grid (:func:`hotspot_table`'s columns and ``flareup``: the grid holds an
+        incident of a near-repeat flare-up active at ``now``).
+    levels
+        Every grid of every level (:func:`roll_up_risk`).
+    flareups
+        Near-repeat flare-ups (:func:`geo.alerts.near_repeats`).
+    now
+        The moment of the report (UTC).
+    """
+
+    table: pd.DataFrame
+    levels: pd.DataFrame
+    flareups: pd.DataFrame
+    now: pd.Timestamp
+
+
+def hotspot_report(
+    joined: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    *,
+    now: str | datetime | pd.Timestamp | None = None,
+    timezone: str = "UTC",
+    half_life_days: float = 30.0,
+    recent_days: float = 28.0,
+    alpha: float = 0.05,
+    categories: Sequence[str] | None = None,
+    near_repeat_categories: Sequence[str] | None = None,
+    near_repeat_m: float = 200.0,
+    near_repeat_days: float = 7.0,
+) -> HotspotReport:
+    """The hotspot table, its roll-up and the near-repeat flare-ups at ``now``.
+
+    ``now`` defaults to the latest incident; ``near_repeat_categories`` to the categories whose
+    name contains "burglary". Other parameters as in :func:`hotspot_table` and
+    :func:`geo.alerts.near_repeats`.
+    """
+    if now is None:
+        latest = pd.Timestamp(joined["occurred_at"].max()) if len(joined) else pd.NaT
+        moment = latest if latest is not pd.NaT else pd.Timestamp.now(tz="UTC")
+    else:
+        moment = to_timestamp(now, timezone)
+    table = hotspot_table(
+        joined,
+        grids,
+        now=moment,
+        timezone=timezone,
+        half_life_days=half_life_days,
+        recent_days=recent_days,
+        alpha=alpha,
+        categories=categories,
+    )
+    names = joined["category"].astype(str) if "category" in joined else pd.Series([], dtype=str)
+    chosen = near_repeat_categories or sorted(c for c in names.unique() if "burglary" in c.lower())
+    located = joined.loc[joined["grid_id"].notna()]
+    located = located.loc[pd.DatetimeIndex(located["occurred_at"]) <= moment]
+    flareups = near_repeats(
+        located,
+        distance_m=near_repeat_m,
+        days=near_repeat_days,
+        categories=chosen,
+        now=moment,
+    )
+    active: set[str] = set()
+    if len(flareups):
+        for ids in flareups.loc[flareups["active"], "grid_ids"]:
+            active.update(g for g in str(ids).split(",") if g)
+    table["flareup"] = table["grid_id"].astype(str).isin(active).to_numpy()
+    return HotspotReport(table, roll_up_risk(table, grids), flareups, moment)

@@ -30,7 +30,11 @@ from .layers import DataLayer, Legend, PatrolgridScript, feature_collection, to_
 __all__ = ["RISK_COLORS", "UNIT_COLORS", "make_map", "risk_classes", "save_map"]
 
 _MAX_ZOOM = 19
-_MAX_CLUSTER_MARKERS = 5000
+#: Up to this many incidents each gets its own marker; above it, incidents are first counted on a
+#: lattice of about 25 m (one marker per cell, carrying its count), so every incident of the area
+#: is still shown and counted in the clusters while the page stays small.
+_MAX_CLUSTER_MARKERS = 20_000
+_MARKER_CELL_DEG = 0.00025
 _HEAT_CELL_DEG = 0.0005
 _HOUR_CELL_DEG = 0.002
 
@@ -204,10 +208,18 @@ def _incident_layers(
     t: dict[str, str],
     shift: Any,
     timezone: str,
+    area: Any = None,
 ) -> None:
     _check_frame(incidents, "incidents", ("geometry",))
     incidents = _to_wgs84(incidents, "incidents")
     points = incidents[incidents.geometry.notna() & ~incidents.geometry.is_empty]
+    if area is not None and len(points):
+        # only the incidents inside the area the map draws (all of them, however many)
+        shapely.prepare(area)
+        inside = shapely.intersects_xy(
+            area, points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+        )
+        points = points[inside]
     lon, lat = shift(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
     if len(lon) == 0:
         return
@@ -223,32 +235,32 @@ def _incident_layers(
         show=False,
         plugins=(("leaflet-heat.js", "leaflet_heat.min.js"),),
     ).add_to(fmap)
-    # Clusters: the most recent incidents, capped.
+    # Clusters: every incident of the area; beyond the cap, counted per ~25 m cell first.
     has_time = "occurred_at" in points
     when_all = pd.DatetimeIndex(points["occurred_at"]) if has_time else None
-    if when_all is not None and len(points) > _MAX_CLUSTER_MARKERS:
-        ns = when_all.asi8
-        order = np.argpartition(-ns, _MAX_CLUSTER_MARKERS - 1)[:_MAX_CLUSTER_MARKERS]
-        order = order[np.argsort(-ns[order], kind="stable")]
-    else:
-        order = np.arange(min(len(points), _MAX_CLUSTER_MARKERS))
-    picked = points.iloc[order]
-    label_parts = [
-        picked[col].astype(str).to_numpy() for col in ("incident_id", "category") if col in picked
-    ]
-    if when_all is not None:
-        label_parts.append(
-            when_all[order].tz_convert(timezone).strftime("%Y-%m-%d %H:%M").to_numpy()
+    if len(points) <= _MAX_CLUSTER_MARKERS:
+        label_parts = [
+            points[col].astype(str).to_numpy()
+            for col in ("incident_id", "category")
+            if col in points
+        ]
+        if when_all is not None:
+            label_parts.append(when_all.tz_convert(timezone).strftime("%Y-%m-%d %H:%M").to_numpy())
+        labels = (
+            [" · ".join(parts) for parts in zip(*label_parts, strict=True)]
+            if label_parts
+            else [""] * len(points)
         )
-    labels = (
-        [" · ".join(parts) for parts in zip(*label_parts, strict=True)]
-        if label_parts
-        else [""] * len(order)
-    )
-    marks = [
-        [round(float(a), 6), round(float(b), 6), text]
-        for a, b, text in zip(lat[order], lon[order], labels, strict=True)
-    ]
+        marks = [
+            [round(float(a), 6), round(float(b), 6), text, 1]
+            for a, b, text in zip(lat, lon, labels, strict=True)
+        ]
+    else:
+        (clat, clon), ccount = _cell_counts([lat, lon], [_MARKER_CELL_DEG, _MARKER_CELL_DEG])
+        marks = [
+            [round(float(a), 6), round(float(b), 6), f"{int(k)} {t['incidents']}", int(k)]
+            for a, b, k in zip(clat, clon, ccount, strict=True)
+        ]
     DataLayer(
         t["clusters"],
         "PG.clusters(DATA)",
@@ -329,6 +341,7 @@ def _route_data(
                         _hhmm(step.get("arrival")),
                         _hhmm(step.get("departure")),
                         dwell_min,
+                        str(step.get("why") or ""),
                     ]
                 )
         for st in stops:  # markers at a place already taken are offset (readable numbers)
@@ -392,7 +405,8 @@ def make_map(
         Risk table (``grid_id``, ``count``, ``risk``, ``how_000``..``how_167``; optional
         ``why``, ``top_categories``, ``warning``).
     incidents
-        Incidents contract; shown as a heat map, marker clusters (most recent 5,000) and
+        Incidents contract; those inside the leaf grids are shown as a heat map, marker clusters
+        (every incident; above 20,000 counted per ~25 m cell first) and
         counts by hour of day with a slider.
     plan
         Plan JSON dict; each route drawn along its ``geometry`` with numbered stops
@@ -496,7 +510,7 @@ def make_map(
         DataLayer(t["warnings"], "PG.warnings(DATA)", to_json(warn)).add_to(fmap)
     if incidents is not None and len(incidents):
         zone = timezone or str((plan or {}).get("summary", {}).get("timezone") or "UTC")
-        _incident_layers(fmap, incidents, t, shift, zone)
+        _incident_layers(fmap, incidents, t, shift, zone, area=leaf_grids(grids).union_all())
     view = [[miny, minx], [maxy, maxx]]
     if plan is not None:
         routes, depots, bounds = _route_data(plan, shift)

@@ -51,6 +51,8 @@ def _dwell_text(step: dict[str, Any]) -> str:
     summary = incident_summary(step)
     if summary:
         parts.append(f"incidents {summary}")
+    if step.get("why"):
+        parts.insert(0, str(step["why"]))
     return "; ".join(parts)
 
 

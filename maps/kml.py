@@ -91,7 +91,10 @@ def routes_to_kml(
                     geometry=pg.LineString([(float(x), float(y)) for x, y in line]),
                 )
             )
-        for row in stop_rows(route, with_incidents=with_incidents):
+        whys = [
+            str(s.get("why") or "") for s in route.get("steps", []) if "lon" in s and "lat" in s
+        ]
+        for row, why in zip(stop_rows(route, with_incidents=with_incidents), whys, strict=True):
             if row["type"] == "visit":
                 label = f"{row['order']} {row['grid']}".strip()
             elif row["type"] == "checkpoint":
@@ -101,7 +104,7 @@ def routes_to_kml(
             placemarks.append(
                 Placemark(
                     name=label,
-                    description=_stop_description(row),
+                    description="; ".join(p for p in (why, _stop_description(row)) if p),
                     style_url=StyleUrl(url=f"#{sid}"),
                     geometry=pg.Point(row["lon"], row["lat"]),
                 )

@@ -40,6 +40,7 @@ _STEP_FIELDS = (
     "departure",
     "service_s",
     "waiting_s",
+    "why",
 )
 _INCIDENT_FIELDS = ("incident_id", "category", "occurred_at")
 

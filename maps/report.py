@@ -333,6 +333,28 @@ def _unassigned_table(plan: dict[str, Any], t: dict[str, str]) -> str:
     return html
 
 
+def _visits_table(plan: dict[str, Any], t: dict[str, str]) -> str:
+    """Each unit's visits in order with the grid, arrival and why (when the plan gives one)."""
+    rows = []
+    for route in plan.get("routes") or []:
+        order = 0
+        for step in route.get("steps") or []:
+            if step.get("type") != "visit":
+                continue
+            order += 1
+            arrival = _t(step.get("arrival"))
+            rows.append(
+                f"<tr><td>{escape(str(route.get('unit_id', '')))}</td><td>{order}</td>"
+                f"<td>{escape(str(step.get('grid_id', '')))}</td>"
+                f"<td>{'' if arrival is None else arrival.strftime('%H:%M')}</td>"
+                f"<td>{escape(str(step.get('why') or ''))}</td></tr>"
+            )
+    if not rows:
+        return ""
+    head = "".join(f"<th>{escape(t[k])}</th>" for k in ("unit", "stop", "grid", "arrival", "why"))
+    return f"<h2>{escape(t['visits'])}</h2><table class='visits'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 def render_report(plan: dict[str, Any], *, lang: str = "en") -> str:
     """The plan report as one HTML page (no script, no external resource).
 
@@ -364,6 +386,7 @@ svg text {{ font: 10px sans-serif; }} .muted {{ color: #888; }}
 <h2>{escape(t["timeline"])}</h2>{_timeline_svg(plan, t)}
 <h2>{escape(t["risk_covered"])}</h2>{_risk_svg(plan, t)}
 <h2>{escape(t["readiness"])}</h2>{_readiness_svg(plan, t)}
+{_visits_table(plan, t)}
 {_unassigned_table(plan, t)}
 </body></html>
 """

@@ -81,13 +81,20 @@ def hourly_risk(
     matrix, start_s
         ``len(risk) x pieces`` expected risk, and each piece's start (seconds from shift start).
     """
-    missing = [c for c in ("grid_id", "risk", *HOW_COLUMNS) if c not in risk.columns]
+    needed = ("grid_id", "prize" if "prize" in risk.columns else "risk", *HOW_COLUMNS)
+    missing = [c for c in needed if c not in risk.columns]
     if missing:
         msg = f"risk table: columns {missing[:3]}{'...' if len(missing) > 3 else ''} are missing; build it with geo.hotspots.risk_table"
         raise ProblemError(msg)
     how, start_s, weight = shift_hours(shift_start, shift_end, timezone)
     profile = risk[list(HOW_COLUMNS)].to_numpy(dtype=float)
-    values = risk["risk"].to_numpy(dtype=float)[:, None] * profile[:, how] * weight[None, :]
+    shape = profile[:, how] * weight[None, :]
+    if "prize" in risk.columns:
+        # a shift prize per grid (geo.patrol_risk.patrol_prize), spread over the hours by profile
+        total = shape.sum(axis=1, keepdims=True)
+        prize = pd.to_numeric(risk["prize"], errors="coerce").to_numpy(dtype=float)[:, None]
+        return np.nan_to_num(prize * shape / np.where(total > 0, total, 1.0)), start_s
+    values = risk["risk"].to_numpy(dtype=float)[:, None] * shape
     return np.nan_to_num(values), start_s
 
 
@@ -138,7 +145,10 @@ def stop_table(
     ----------
     risk
         Risk table: ``grid_id``, ``risk`` and ``how_000``..``how_167`` (the profile in the
-        city's local hours).
+        city's local hours). With a ``prize`` column (the shift's prize per grid,
+        :func:`geo.patrol_risk.patrol_prize`) the prize replaces ``risk`` times the profile and
+        the profile only spreads it over the shift's hours; a ``why`` column is carried to the
+        stops.
     shift_start, shift_end
         The shift (timezone-aware).
     timezone
@@ -175,7 +185,8 @@ def stop_table(
         One row per stop, hottest first: ``stop_id`` (``"<grid_id>"``), ``grid_id``,
         ``shift_risk`` (risk expected over the whole shift), ``prize`` (risk expected in the
         windows), ``windows`` (list of ``(start_s, end_s)`` for the start of a visit),
-        ``visits``, ``dwell_s``, ``min_gap_s``, ``presence``.
+        ``visits``, ``dwell_s``, ``min_gap_s``, ``presence`` (and ``why`` when the risk table
+        has it).
     """
     values, start_s = hourly_risk(risk, shift_start, shift_end, timezone)
     end_s = int((pd.Timestamp(shift_end) - pd.Timestamp(shift_start)).total_seconds())
@@ -197,6 +208,7 @@ def stop_table(
     q1 = float(np.quantile(hot, repeat_quantile)) if len(hot) else np.inf
     q2 = (q1 + float(hot.max())) / 2 if len(hot) else np.inf
     rows = []
+    whys = risk["why"].fillna("").astype(str).to_numpy() if "why" in risk.columns else None
     for i in order:
         windows, prize = _windows(values[i], start_s, end_s, dwell_s)
         if not windows:
@@ -217,6 +229,8 @@ def stop_table(
                 "presence": False,
             }
         )
+        if whys is not None:
+            rows[-1]["why"] = whys[i]
     if presence_gap_s is not None and end_s > dwell_s:
         doses = min(max_presence_visits, 1 + (end_s - dwell_s) // max(presence_gap_s, 1))
         hours = float(weight.sum())
@@ -231,6 +245,7 @@ def stop_table(
                 "dwell_s": int(dwell_s),
                 "min_gap_s": int(presence_gap_s),
                 "presence": True,
+                **({"why": whys[i]} if whys is not None else {}),
             }
             for i in order
         )
@@ -244,6 +259,7 @@ def stop_table(
         "dwell_s",
         "min_gap_s",
         "presence",
+        *(["why"] if whys is not None else []),
     ]
     return pd.DataFrame(rows, columns=columns)
 

@@ -1,5 +1,6 @@
-"""``patrolgrid forecast``: score square cells for the coming days; ``forecast evaluate`` scores a
-forecast with PAI and PEI* on later incidents (the NIJ challenge's measures)."""
+"""``patrolgrid forecast``: score square cells (or, with ``--grids``, the city's own leaf grids,
+rolled up to every level) for the coming days; ``forecast evaluate`` scores a cell forecast with
+PAI and PEI* on later incidents (the NIJ challenge's measures)."""
 
 from __future__ import annotations
 
@@ -58,8 +59,20 @@ def forecast(
         Path | None,
         typer.Option(help="Study area polygons (GeoJSON...); default: the incidents' hull."),
     ] = None,
+    grids: Annotated[
+        Path | None,
+        typer.Option(
+            "--grids",
+            help="Score the leaf grids of this grids file (and roll up to every level) instead "
+            "of square cells.",
+        ),
+    ] = None,
     method: Annotated[
-        str | None, typer.Option(help="naive, recency, kde, shrinkage (default), stacked or gbm.")
+        str | None,
+        typer.Option(
+            help="auto (default: chosen by backtest on the history), naive, naive_prior, "
+            "recency, kde, shrinkage, stacked or gbm."
+        ),
     ] = None,
     columns: ColumnsOption = None,
     timezone: TimezoneOption = None,
@@ -80,6 +93,9 @@ def forecast(
     ]
     if missing or incidents is None or out is None or train_until is None:
         raise fail(f"forecast needs {', '.join(missing)} (see patrolgrid forecast --help)")
+    if grids is not None:
+        _forecast_grids(incidents, grids, out, train_until, horizon_days, category, method)
+        return
     with cli_errors():
         from geo.forecast import DEFAULT_METHOD
         from geo.forecast import forecast as make_forecast
@@ -109,6 +125,59 @@ def forecast(
         f"{horizon_days:g} days ahead; wrote {out}",
         highlight=False,
     )
+    backtest = cells.attrs.get("backtest")
+    if backtest is not None:
+        console.print(backtest.summary(), highlight=False)
+
+
+def _forecast_grids(
+    incidents: list[Path],
+    grids: Path,
+    out: Path,
+    train_until: str,
+    horizon_days: float,
+    category: str | None,
+    method: str | None,
+) -> None:
+    """``forecast --grids``: every grid of every level with its expected incidents."""
+    with cli_errors():
+        from geo.forecast import DEFAULT_METHOD
+        from geo.grid_forecast import forecast_grids
+        from geo.grids import load_grids
+        from geo.join import join_incidents
+
+        grid_frame = load_grids(grids)
+        frame = load_incident_files(incidents, timezone=None)
+        joined = join_incidents(frame, grid_frame)
+        table = forecast_grids(
+            joined,
+            grid_frame,
+            train_until=train_until,
+            horizon_days=horizon_days,
+            method=method or DEFAULT_METHOD,
+            category=category,
+        )
+        backtest = table.attrs.get("backtest")
+        table["backtest"] = None if backtest is None else backtest.to_json()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".csv":
+            table.to_csv(out, index=False)
+        else:
+            shapes = grid_frame[["grid_id", "geometry"]].merge(table, on="grid_id", how="right")
+            shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=grid_frame.crs)
+            for column in ("score", "rank"):
+                shapes[column] = pd.to_numeric(shapes[column], errors="coerce")
+            shapes.to_crs("EPSG:4326").to_file(out, driver="GeoJSON")
+    leaves = table.loc[table["score"].notna()]
+    console.print(
+        f"{len(frame):,} incidents, {len(leaves):,} leaf grids ({len(table):,} at all levels), "
+        f"method {table['method'].iloc[0]}, origin {table['train_until'].iloc[0]}, "
+        f"{horizon_days:g} days ahead, {table.loc[table['score'].notna(), 'expected'].sum():.1f} "
+        f"incidents expected; wrote {out}",
+        highlight=False,
+    )
+    if backtest is not None:
+        console.print(backtest.summary(), highlight=False)
 
 
 @forecast_app.command()

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import geopandas as gpd
-import pandas as pd
 import typer
 
 from api.commands._app import app, cli_errors, console
@@ -40,6 +39,7 @@ GEOJSON_COLUMNS = (
     "kde",
     "trend",
     "warning",
+    "flareup",
     "why",
 )
 
@@ -87,13 +87,10 @@ def hotspots(
     """Write hotspots.csv (every leaf), hotspots_levels.csv (every level), hotspots.geojson
     and flareups.csv into OUT."""
     with cli_errors():
-        from geo.alerts import near_repeats
         from geo.hierarchy import leaf_grids
-        from geo.hotspot_report import hotspot_table, roll_up_risk
-        from geo.hotspots import to_timestamp
+        from geo.hotspot_report import hotspot_report
         from geo.join import join_incidents
 
-        zone = timezone or "UTC"
         grid_frame = read_grids_file(grids, grids_crs)
         frame, _ = read_incidents(
             incidents,
@@ -103,32 +100,24 @@ def hotspots(
             crs=incidents_crs,
         )
         joined = join_incidents(frame, grid_frame)
-        moment = (
-            to_timestamp(now, zone)
-            if now is not None
-            else pd.Timestamp(joined["occurred_at"].max())
-        )
-        table = hotspot_table(
+        report = hotspot_report(
             joined,
             grid_frame,
-            now=moment,
-            timezone=zone,
+            now=now,
+            timezone=timezone or "UTC",
             half_life_days=half_life_days,
             recent_days=recent_days,
             alpha=alpha,
             categories=category,
+            near_repeat_categories=near_repeat_category,
+            near_repeat_m=near_repeat_m,
+            near_repeat_days=near_repeat_days,
         )
-        levels = roll_up_risk(table, grid_frame)
-        names = joined["category"].astype(str)
-        chosen = near_repeat_category or sorted(
-            c for c in names.unique() if "burglary" in c.lower()
-        )
-        flareups = near_repeats(
-            joined.loc[joined["grid_id"].notna()],
-            distance_m=near_repeat_m,
-            days=near_repeat_days,
-            categories=chosen,
-            now=moment,
+        table, levels, flareups, moment = (
+            report.table,
+            report.levels,
+            report.flareups,
+            report.now,
         )
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "hotspots.csv", index=False)

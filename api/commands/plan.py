@@ -80,6 +80,16 @@ def plan(
             help=f"Solver backend: {', '.join(backends())} (default: the benchmark's best)."
         ),
     ] = DEFAULT_BACKEND,
+    risk: Annotated[
+        str,
+        typer.Option(
+            help="Stop prizes from: forecast (the shift forecast raised by warnings, flare-ups "
+            "and Gi* hot spots, with a why), risk (recency-decayed risk) or counts (naive)."
+        ),
+    ] = "forecast",
+    lang: Annotated[
+        str, typer.Option(help="Language of the map, the report and each stop's why: en or zh.")
+    ] = "en",
 ) -> None:
     """Plan patrols for one shift: the right presence in the right grids at the right hours."""
     with cli_errors():
@@ -111,8 +121,10 @@ def plan(
                 max_stops=max_stops,
                 backend=backend,
                 category_skills=None if table is None else category_skills(table.table),
+                risk_source=risk,
+                lang=lang,
             )
-        files = write_outputs(run, grid_frame, out, network=net)
+        files = write_outputs(run, grid_frame, out, network=net, lang=lang)
     s = run.document["summary"]
     console.print(
         f"{s['routes']} routes, {s['visits']} visits, {s['unassigned']} stops unassigned; "

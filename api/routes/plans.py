@@ -107,6 +107,12 @@ class PlanIn(BaseModel):
     backend: Literal["ortools", "portfolio"] | None = Field(
         default=None, description="Solver backend (default: the benchmark's best)"
     )
+    risk: Literal["forecast", "risk", "counts"] = Field(
+        default="forecast",
+        description="Stop prizes from the shift forecast raised by warnings (default), the "
+        "recency-decayed risk, or naive counts",
+    )
+    lang: Literal["en", "zh"] = Field(default="en", description="Language of each visit's why")
 
 
 class PlanAccepted(BaseModel):

@@ -1,4 +1,6 @@
-"""Hotspots: the stored incidents of the caller's scope through :func:`geo.hotspots.risk_table`."""
+"""Hotspots: the stored incidents of the caller's scope through
+:func:`geo.hotspot_report.hotspot_report`, the function ``patrolgrid hotspots`` calls: the same
+columns (risk, Gi*, trend, warning, flare-up, why) on both."""
 
 from __future__ import annotations
 
@@ -6,15 +8,15 @@ import math
 from datetime import datetime
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
 
 from api.auth import Principal
 from api.db.engine import Database
 from api.db.models import Incident
-from geo.hotspots import risk_table
+from geo.hotspot_report import hotspot_report
 from geo.profiles import PROFILE_COLUMNS
-from geo.rollup import roll_up
 
 from .grids import GridCache
 from .scope import incident_scope
@@ -70,21 +72,24 @@ def risk_for(
     half_life_days: float = 30.0,
     level: str = "grid",
 ) -> pd.DataFrame:
-    """The risk table of the stored grids, limited to the caller's district for a supervisor.
+    """The hotspot table of the stored grids, limited to the caller's district for a supervisor.
 
-    For an upper ``level`` the leaves' counts and risk are summed with
-    :func:`geo.rollup.roll_up` (the weekday-hour profile is per leaf only).
+    The leaves come from :func:`geo.hotspot_report.hotspot_report` (as the CLI's
+    ``hotspots.csv``); an upper ``level`` takes its rows of the report's roll-up.
     """
     gridset = grid_cache.get()
     if not len(gridset.grids):
         return pd.DataFrame(columns=["grid_id", "count", "risk"])
-    joined = joined_incidents(database, principal)
-    table = risk_table(
+    frame = joined_incidents(database, principal)
+    joined = gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
+    )
+    report = hotspot_report(
         joined, gridset.grids, now=now, timezone=timezone, half_life_days=half_life_days
     )
+    table = report.table
     if level != "grid":
-        table = roll_up(table, gridset.grids, value_columns=["count", "risk"], how="sum")
-        table = table.loc[table["level"] == level]
+        table = report.levels.loc[report.levels["level"] == level]
     if principal.role == "supervisor":
         districts = gridset.ancestors["district_id"].reindex(table["grid_id"]).to_numpy()
         table = table.loc[districts == principal.district]

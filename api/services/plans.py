@@ -194,6 +194,8 @@ def run_plan(
             seed=int(request.get("seed", 0)),
             max_stops=request.get("max_stops"),
             backend=request.get("backend") or DEFAULT_BACKEND,
+            risk_source=str(request.get("risk", "forecast")),
+            lang=str(request.get("lang", "en")),
         )
         risk = run.risk[["grid_id", "count", "risk"]].to_dict(orient="records")
         from .shift import store_version_zero  # re-planning keeps the shift of version 0

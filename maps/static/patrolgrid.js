@@ -97,7 +97,7 @@ var PG = (function () {
   }
 
   /* routes: [{unit, kind, color, line: [[lat, lon], ...], depot: [lat, lon] | null,
-   *           stops: [[lat, lon, order, grid, arrival, departure, dwell_min, offset], ...]}] */
+   *           stops: [[lat, lon, order, grid, arrival, departure, dwell_min, why, offset], ...]}] */
   function routes(data) {
     var group = L.featureGroup();
     data.forEach(function (r) {
@@ -107,10 +107,11 @@ var PG = (function () {
           .addTo(group);
       }
       r.stops.forEach(function (s) {
-        L.marker([s[0], s[1]], {icon: numberIcon(s[2], r.color, false, s[7]), zIndexOffset: 500})
+        L.marker([s[0], s[1]], {icon: numberIcon(s[2], r.color, false, s[8]), zIndexOffset: 500})
           .bindPopup('<div class="pg-popup"><b>' + esc(r.unit) + " #" + s[2] + "</b><table>" +
             row(T.kind, r.kind) + row(T.grid, s[3]) + row(T.arrival, s[4]) +
-            row(T.departure, s[5]) + row(T.dwell, s[6] + " " + T.minutes) + "</table></div>")
+            row(T.departure, s[5]) + row(T.dwell, s[6] + " " + T.minutes) +
+            (s[7] ? row(T.why, s[7]) : "") + "</table></div>")
           .addTo(group);
       });
     });
@@ -126,13 +127,23 @@ var PG = (function () {
     return group;
   }
 
-  /* points: [[lat, lon, label], ...] */
+  /* points: [[lat, lon, label, count], ...]; a cluster shows the sum of its markers' counts */
   function clusters(points) {
-    var group = L.markerClusterGroup({chunkedLoading: true});
+    var group = L.markerClusterGroup({chunkedLoading: true, iconCreateFunction: function (c) {
+      var n = 0;
+      c.getAllChildMarkers().forEach(function (m) { n += m.options.n || 1; });
+      var size = n < 10 ? "small" : (n < 100 ? "medium" : "large");
+      return L.divIcon({html: "<div><span>" + n + "</span></div>",
+        className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40)});
+    }});
     var icon = L.divIcon({className: "pg-inc", iconSize: [10, 10],
       html: '<div style="width:10px;height:10px;border-radius:50%;background:#d35400;border:1px solid #fff"></div>'});
     var markers = points.map(function (p) {
-      return L.marker([p[0], p[1]], {icon: icon}).bindTooltip(esc(p[2]));
+      var n = p[3] || 1;
+      var mark = n > 1 ? L.divIcon({className: "pg-inc", iconSize: [18, 18], html:
+        '<div style="width:18px;height:18px;line-height:18px;border-radius:50%;background:#d35400;' +
+        'color:#fff;font:bold 10px sans-serif;text-align:center;border:1px solid #fff">' + n + "</div>"}) : icon;
+      return L.marker([p[0], p[1]], {icon: mark, n: n}).bindTooltip(esc(p[2]));
     });
     group.addLayers(markers);
     return group;

@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 from typer.testing import CliRunner
 
@@ -166,3 +167,38 @@ def test_forecast_needs_its_options(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--incidents" in result.output
     assert "--train-until" in result.output
+
+
+def test_forecast_on_the_city_grids_rolls_up_and_reports_the_choice(tmp_path: Path) -> None:
+    """forecast --grids scores every leaf grid, sums them into the community, reports auto's
+    choice and backtest in the output and on the console; the hot corner ranks first."""
+    grids, incidents = _files(tmp_path)
+    out = tmp_path / "grid_forecast.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "forecast",
+            "--incidents",
+            str(incidents),
+            "--grids",
+            str(grids),
+            "--train-until",
+            "2024-04-01",
+            "--horizon-days",
+            "14",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "backtest" in result.output
+    table = pd.read_csv(out)
+    leaves = table.loc[table["level"] == "grid"]
+    assert len(leaves) == 16
+    assert table.loc[table["grid_id"] == "com", "expected"].iloc[0] == pytest.approx(
+        leaves["expected"].sum()
+    )
+    assert leaves.sort_values("rank")["grid_id"].iloc[0] == "c-0-0"
+    record = json.loads(table["backtest"].iloc[0])
+    assert record["method"] == table["method"].iloc[0]
+    assert "naive" in record["ratios"]

@@ -42,7 +42,8 @@ def _grids(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_plan_writes_plan_map_and_gpx(tmp_path: Path) -> None:
-    """On North Philadelphia data the command writes a valid plan, a map and one GPX per route."""
+    """On North Philadelphia data the command writes a valid plan, a map and one GPX per route;
+    every visit carries a why in the plan's language (zh here), also in the GPX and report."""
     units = tmp_path / "units.yaml"
     units.write_text(UNITS)
     out = tmp_path / "out"
@@ -60,6 +61,8 @@ def test_plan_writes_plan_map_and_gpx(tmp_path: Path) -> None:
         str(out),
         "--time-limit",
         "2",
+        "--lang",
+        "zh",
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -80,6 +83,12 @@ def test_plan_writes_plan_map_and_gpx(tmp_path: Path) -> None:
                 for step in route["steps"]
                 if step["type"] == "visit"
             )
+    visits = [step for route in doc["routes"] for step in route["steps"] if step["type"] == "visit"]
+    assert all("本班次" in step["why"] for step in visits)
+    car = (out / "routes" / "car-1.gpx").read_text(encoding="utf-8")
+    assert "本班次" in car
+    assert "本班次" in (out / "report.html").read_text(encoding="utf-8")
+    assert "forecast_method" in s
     reasons = {u.get("unit_id"): u["reason"] for u in doc["unassigned"]}
     assert reasons["vol-2"] == "volunteer has no grid it may enter"
 

@@ -206,7 +206,11 @@ def test_forecast_frame() -> None:
     assert cells.crs.to_epsg() == 4326
     assert sorted(cells["rank"]) == list(range(1, len(cells) + 1))
     assert cells.loc[cells["rank"] == 1, "score"].iloc[0] == cells["score"].max()
-    assert (cells["method"] == DEFAULT_METHOD).all()
+    assert DEFAULT_METHOD == "auto"
+    assert (cells["requested_method"] == "auto").all()
+    assert cells["method"].iloc[0] in METHODS
+    assert cells["method"].iloc[0] != "auto"
+    assert cells.attrs["backtest"].method == cells["method"].iloc[0]
     assert (cells["train_until"] == "2016-03-01T00:00:00+00:00").all()
     with pytest.raises(IncidentError, match="category"):
         forecast(inc, train_until="2016-03-01", category="Arson", area=_area())

@@ -229,8 +229,8 @@ def test_unit_key_view_and_offset_numbers(grids: gpd.GeoDataFrame, plan: dict[st
     fmap = make_map(grids=grids, plan=plan)
     html = map_html(fmap)
     routes = _layer_data(html, "PG.routes")
-    assert routes[0]["stops"][0][7] == 0
-    assert routes[1]["stops"][0][7] == 1
+    assert routes[0]["stops"][0][8] == 0
+    assert routes[1]["stops"][0][8] == 1
     key = [f"{r['unit']} ({r['kind']})" for r in routes]
     assert all(json.dumps(k) in html or k in html for k in key)
     view = re.findall(r"fitBounds\(\s*(\[\[[-\d., \[\]\n]*?\]\])", html)[-1]
@@ -240,3 +240,23 @@ def test_unit_key_view_and_offset_numbers(grids: gpd.GeoDataFrame, plan: dict[st
     assert hi_lon == pytest.approx(max(p[1] for p in points))
     minx, miny, maxx, maxy = grids.total_bounds
     assert (hi_lat - lo_lat) * (hi_lon - lo_lon) <= (maxy - miny) * (maxx - minx) + 1e-12
+
+
+def test_every_incident_of_the_drawn_area_is_shown(grids: gpd.GeoDataFrame) -> None:
+    """Incidents outside the grids do not crowd out local ones: 300 local incidents next to
+    30,000 newer ones elsewhere all get a marker; above the marker cap every local incident is
+    still counted in the cluster markers."""
+    from tests.maps.conftest import incidents_in
+
+    local = incidents_in(grids, 300, seed=2)
+    far = incidents_in(grids, 30_000, seed=3)
+    far["geometry"] = far.geometry.translate(1.0, 1.0)  # a degree away, and newer
+    far["occurred_at"] = far["occurred_at"] + pd.Timedelta(days=3650)
+    both = gpd.GeoDataFrame(pd.concat([local, far], ignore_index=True), crs=4326)
+    marks = _layer_data(map_html(make_map(grids=grids, incidents=both)), "PG.clusters")
+    assert len(marks) == 300
+    assert {m[2].split(" · ")[0] for m in marks} == set(local["incident_id"])
+    many = incidents_in(grids, 21_000, seed=4)
+    marks = _layer_data(map_html(make_map(grids=grids, incidents=many)), "PG.clusters")
+    assert len(marks) < 21_000
+    assert sum(m[3] for m in marks) == 21_000
