@@ -18,6 +18,7 @@ from api.commands._inputs import (
     ColumnsOption,
     IncidentsCrsOption,
     TimezoneOption,
+    read_grids_file,
     read_incidents,
 )
 
@@ -94,7 +95,16 @@ def forecast(
     if missing or incidents is None or out is None or train_until is None:
         raise fail(f"forecast needs {', '.join(missing)} (see patrolgrid forecast --help)")
     if grids is not None:
-        _forecast_grids(incidents, grids, out, train_until, horizon_days, category, method)
+        with cli_errors():
+            frame, _ = read_incidents(
+                incidents,
+                columns=columns,
+                timezone=timezone,
+                categories=categories,
+                crs=incidents_crs,
+            )
+            grid_frame = read_grids_file(grids)
+        _forecast_grids(frame, grid_frame, out, train_until, horizon_days, category, method)
         return
     with cli_errors():
         from geo.forecast import DEFAULT_METHOD
@@ -131,8 +141,8 @@ def forecast(
 
 
 def _forecast_grids(
-    incidents: list[Path],
-    grids: Path,
+    frame: gpd.GeoDataFrame,
+    grid_frame: gpd.GeoDataFrame,
     out: Path,
     train_until: str,
     horizon_days: float,
@@ -143,11 +153,8 @@ def _forecast_grids(
     with cli_errors():
         from geo.forecast import DEFAULT_METHOD
         from geo.grid_forecast import forecast_grids
-        from geo.grids import load_grids
         from geo.join import join_incidents
 
-        grid_frame = load_grids(grids)
-        frame = load_incident_files(incidents, timezone=None)
         joined = join_incidents(frame, grid_frame)
         table = forecast_grids(
             joined,
