@@ -53,6 +53,7 @@ _TEXT = {
         "rising": "rising ({v:.1f}x its baseline)",
         "flareup": "near-repeat flare-up ({n} incidents, last {d:.0f} d ago)",
         "gi": "Gi* hot spot (z {v:.1f})",
+        "presence": "presence patrol (no recorded risk this shift)",
         "sep": "; ",
     },
     "zh": {
@@ -61,6 +62,7 @@ _TEXT = {
         "rising": "上升(基线的 {v:.1f} 倍)",
         "flareup": "近重复聚集({n} 起, {d:.0f} 天前)",
         "gi": "Gi* 热点(z {v:.1f})",
+        "presence": "见警巡逻(本班次无记录风险)",
         "sep": "; ",
     },
 }
@@ -273,5 +275,5 @@ def patrol_prize(
     out["base"] = base
     out["boost"] = boost
     out["prize"] = base * boost
-    out["why"] = [text["sep"].join(p) for p in parts]
+    out["why"] = [text["sep"].join(p) if p else text["presence"] for p in parts]
     return out
