@@ -18,6 +18,7 @@ import pandas as pd
 from geo.hotspots import risk_table
 from geo.join import join_incidents
 from geo.network import Network
+from maps.coords import output_crs
 from maps.folium_map import make_map, save_map
 from maps.gpx import plan_to_gpx
 from maps.report import save_report
@@ -280,14 +281,19 @@ def write_outputs(
     *,
     network: Network | None = None,
     lang: str = "en",
+    crs: str = "wgs84",
 ) -> dict[str, Path]:
     """Write plan.json, shift.npz, map.html, report.html and ``routes/<unit_id>.gpx``.
 
     ``shift.npz`` keeps what ``patrolgrid replan`` needs (:mod:`planner.shift_file`).
+    The GPX files are in ``crs`` (``wgs84``, ``gcj02`` or ``bd09``, for Chinese handheld map
+    apps; mainland China only); plan.json stays WGS84 and records it as ``routes_crs``.
 
         Labels of the map and the report are in ``lang`` (``"en"`` or ``"zh"``).
     """
+    crs = output_crs(crs)
     out_dir.mkdir(parents=True, exist_ok=True)
+    run.document["routes_crs"] = crs
     files: dict[str, Path] = {}
     files["plan"] = out_dir / "plan.json"
     files["plan"].write_text(
@@ -314,6 +320,6 @@ def write_outputs(
     (out_dir / "routes").mkdir(exist_ok=True)
     for route in run.document["routes"]:
         path = out_dir / "routes" / f"{route['unit_id']}.gpx"
-        path.write_text(plan_to_gpx(run.document, route["unit_id"]), encoding="utf-8")
+        path.write_text(plan_to_gpx(run.document, route["unit_id"], crs=crs), encoding="utf-8")
         files[f"gpx:{route['unit_id']}"] = path
     return files

@@ -20,6 +20,7 @@ from api.planning import check_depots, plan_shift, write_outputs
 from geo.categories import load_categories
 from geo.hierarchy import leaf_grids
 from geo.network import load_network
+from maps.coords import output_crs
 from planner.errors import PlannerError
 from planner.solve import DEFAULT_BACKEND, backends
 from planner.stops import category_skills
@@ -80,12 +81,21 @@ def plan(
             help=f"Solver backend: {', '.join(backends())} (default: the benchmark's best)."
         ),
     ] = DEFAULT_BACKEND,
+    crs: Annotated[
+        str,
+        typer.Option(
+            "--crs",
+            help="Coordinates of the GPX files under routes/: wgs84 (default), gcj02 (Amap, "
+            "Tencent) or bd09 (Baidu) for Chinese handheld map apps (plan.json stays WGS84).",
+        ),
+    ] = "wgs84",
 ) -> None:
     """Plan patrols for one shift: the right presence in the right grids at the right hours."""
     with cli_errors():
         if backend not in backends():
             msg = f"--backend: {backend!r} is not one of {', '.join(backends())}"
             raise PlannerError(msg)
+        crs = output_crs(crs)
         unit_file = load_units(units)
         grid_frame = read_grids_file(grids, grids_crs)
         frame, _ = read_incidents(
@@ -112,7 +122,7 @@ def plan(
                 backend=backend,
                 category_skills=None if table is None else category_skills(table.table),
             )
-        files = write_outputs(run, grid_frame, out, network=net)
+        files = write_outputs(run, grid_frame, out, network=net, crs=crs)
     s = run.document["summary"]
     console.print(
         f"{s['routes']} routes, {s['visits']} visits, {s['unassigned']} stops unassigned; "
