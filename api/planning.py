@@ -28,7 +28,7 @@ from planner.model import Plan, Problem, Stop
 from planner.plan_json import plan_to_json
 from planner.problem import allowed_leaves, build_problem
 from planner.solve import DEFAULT_BACKEND, solve
-from planner.stops import grid_skills, incident_centres, stop_table
+from planner.stops import grid_skills, incident_centres, police_only_grids, stop_table
 from planner.units_file import UnitsFile
 
 __all__ = [
@@ -210,7 +210,8 @@ def shift_problem(
     with few recorded incidents still patrols it; each kept grid also gets presence doses
     (:data:`PRESENCE_GAP_S` apart) that fill the units' free time. ``category_skills``
     (category -> skill, :func:`planner.stops.category_skills`) makes the stop of a grid with
-    incidents of such a category need the skill.
+    incidents of such a category need the skill. The risk stop of a grid whose risk comes from
+    police-only categories (:func:`planner.stops.police_only_grids`) needs a police kind.
 
     Returns
     -------
@@ -242,6 +243,13 @@ def shift_problem(
         )
         raise PlannerError(msg)
     stops = stops.merge(incident_centres(before), on="grid_id", how="left")
+    # A grid whose risk comes from police-only categories: its risk stop needs a police kind;
+    # its presence doses stay open to every kind (volunteers patrol it for presence).
+    police = police_only_grids(before)
+    stops["police_only"] = [
+        (not presence) and str(g) in police
+        for g, presence in zip(stops["grid_id"], stops["presence"], strict=True)
+    ]
     if category_skills:
         needs = grid_skills(before, category_skills)
         stops["skills"] = [sorted(needs.get(str(g), ())) for g in stops["grid_id"]]
