@@ -190,6 +190,10 @@ def plan_shift(
         evaluation=evaluation,
     )
     _report_unplaced(document, stops, problem, units)
+    police = stops.loc[stops["police_only"].astype(bool), "grid_id"].astype(str)
+    if len(police):
+        # grids whose risk stop only police kinds serve (police-only categories): staff only
+        document["summary"]["police_only_grids"] = sorted(police.unique().tolist())
     return PlanRun(problem, plan, evaluation, document, risk, stops, before)
 
 

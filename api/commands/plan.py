@@ -130,6 +130,12 @@ def plan(
         f"{s['distance_m'] / 1000:.1f} km; wrote {len(files)} files to {out}",
         highlight=False,
     )
+    if s.get("police_only_grids"):
+        console.print(
+            f"{len(s['police_only_grids'])} grids have risk from police-only categories: "
+            "police kinds serve their risk stops; their presence doses stay open to every unit",
+            highlight=False,
+        )
     for u in s.get("idle_units", []):
         console.print(f"unit {u['unit_id']} does not patrol: {u['reason']}", highlight=False)
     for w in s.get("warnings", []):
