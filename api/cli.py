@@ -11,6 +11,7 @@ from api.commands import _app
 # One import per command module; importing registers the command on the shared app.
 from api.commands import bench as _bench  # noqa: F401
 from api.commands import demo as _demo  # noqa: F401
+from api.commands import departments as _departments  # noqa: F401
 from api.commands import dosage as _dosage  # noqa: F401
 from api.commands import export as _export  # noqa: F401
 from api.commands import forecast as _forecast  # noqa: F401

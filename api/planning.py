@@ -22,6 +22,7 @@ from geo.hotspots import risk_table
 from geo.join import join_incidents
 from geo.network import Network
 from geo.patrol_risk import patrol_prize, shift_forecast, shift_shares
+from maps.coords import output_crs
 from maps.folium_map import make_map, save_map
 from maps.gpx import plan_to_gpx
 from maps.report import save_report
@@ -31,7 +32,7 @@ from planner.model import Plan, Problem, Stop
 from planner.plan_json import plan_to_json
 from planner.problem import allowed_leaves, build_problem
 from planner.solve import DEFAULT_BACKEND, solve
-from planner.stops import grid_skills, incident_centres, stop_table
+from planner.stops import grid_skills, incident_centres, police_only_grids, stop_table
 from planner.units_file import UnitsFile
 
 __all__ = [
@@ -265,6 +266,10 @@ def plan_shift(
     )
     _report_unplaced(document, stops, problem, units)
     _add_why(document, stops, risk)
+    police = stops.loc[stops["police_only"].astype(bool), "grid_id"].astype(str)
+    if len(police):
+        # grids whose risk stop only police kinds serve (police-only categories): staff only
+        document["summary"]["police_only_grids"] = sorted(police.unique().tolist())
     return PlanRun(problem, plan, evaluation, document, risk, stops, before)
 
 
@@ -287,8 +292,9 @@ def shift_problem(
     with few recorded incidents still patrols it; each kept grid also gets presence doses
     (:data:`PRESENCE_GAP_S` apart) that fill the units' free time. ``category_skills``
     (category -> skill, :func:`planner.stops.category_skills`) makes the stop of a grid with
-    incidents of such a category need the skill. ``risk_source`` and ``lang`` are those of
-    :func:`shift_risk`.
+    incidents of such a category need the skill. The risk stop of a grid whose risk comes from
+    police-only categories (:func:`planner.stops.police_only_grids`) needs a police kind.
+    ``risk_source`` and ``lang`` are those of :func:`shift_risk`.
 
     Returns
     -------
@@ -320,6 +326,13 @@ def shift_problem(
         )
         raise PlannerError(msg)
     stops = stops.merge(incident_centres(before), on="grid_id", how="left")
+    # A grid whose risk comes from police-only categories: its risk stop needs a police kind;
+    # its presence doses stay open to every kind (volunteers patrol it for presence).
+    police = police_only_grids(before)
+    stops["police_only"] = [
+        (not presence) and str(g) in police
+        for g, presence in zip(stops["grid_id"], stops["presence"], strict=True)
+    ]
     if category_skills:
         needs = grid_skills(before, category_skills)
         stops["skills"] = [sorted(needs.get(str(g), ())) for g in stops["grid_id"]]
@@ -373,14 +386,19 @@ def write_outputs(
     *,
     network: Network | None = None,
     lang: str = "en",
+    crs: str = "wgs84",
 ) -> dict[str, Path]:
     """Write plan.json, shift.npz, map.html, report.html and ``routes/<unit_id>.gpx``.
 
     ``shift.npz`` keeps what ``patrolgrid replan`` needs (:mod:`planner.shift_file`).
+    The GPX files are in ``crs`` (``wgs84``, ``gcj02`` or ``bd09``, for Chinese handheld map
+    apps; mainland China only); plan.json stays WGS84 and records it as ``routes_crs``.
 
         Labels of the map and the report are in ``lang`` (``"en"`` or ``"zh"``).
     """
+    crs = output_crs(crs)
     out_dir.mkdir(parents=True, exist_ok=True)
+    run.document["routes_crs"] = crs
     files: dict[str, Path] = {}
     files["plan"] = out_dir / "plan.json"
     files["plan"].write_text(
@@ -407,6 +425,6 @@ def write_outputs(
     (out_dir / "routes").mkdir(exist_ok=True)
     for route in run.document["routes"]:
         path = out_dir / "routes" / f"{route['unit_id']}.gpx"
-        path.write_text(plan_to_gpx(run.document, route["unit_id"]), encoding="utf-8")
+        path.write_text(plan_to_gpx(run.document, route["unit_id"], crs=crs), encoding="utf-8")
         files[f"gpx:{route['unit_id']}"] = path
     return files

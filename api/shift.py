@@ -16,6 +16,7 @@ import geopandas as gpd
 import shapely
 
 from geo.hierarchy import leaf_grids
+from maps.coords import output_crs
 from maps.folium_map import make_map, save_map
 from maps.gpx import plan_to_gpx
 from maps.report import save_report
@@ -96,9 +97,20 @@ def read_plan_folder(folder: Path) -> dict[str, Any]:
 
 
 def write_replan_outputs(
-    document: dict[str, Any], state: ShiftState, out_dir: Path, *, lang: str = "en"
+    document: dict[str, Any],
+    state: ShiftState,
+    out_dir: Path,
+    *,
+    lang: str = "en",
+    crs: str = "wgs84",
 ) -> dict[str, Path]:
-    """plan.json, shift.npz, map.html, report.html and ``routes/<unit_id>.gpx`` of a re-plan."""
+    """plan.json, shift.npz, map.html, report.html and ``routes/<unit_id>.gpx`` of a re-plan.
+
+    The GPX files are in ``crs`` (as ``patrolgrid plan --crs`` wrote the plan's: the
+    handhelds keep their map app's coordinates); plan.json records it as ``routes_crs``.
+    """
+    crs = output_crs(crs)
+    document["routes_crs"] = crs
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {"plan": out_dir / "plan.json"}
     files["plan"].write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -115,7 +127,7 @@ def write_replan_outputs(
     (out_dir / "routes").mkdir(exist_ok=True)
     for route in document["routes"]:
         path = out_dir / "routes" / f"{route['unit_id']}.gpx"
-        path.write_text(plan_to_gpx(document, route["unit_id"]), encoding="utf-8")
+        path.write_text(plan_to_gpx(document, route["unit_id"], crs=crs), encoding="utf-8")
         files[f"gpx:{route['unit_id']}"] = path
     return files
 

@@ -17,7 +17,7 @@ from geo.crs import to_gcj02, wgs84_to_bd09
 
 from .errors import ExportError
 
-__all__ = ["OUTPUT_CRS", "routes_in_crs"]
+__all__ = ["OUTPUT_CRS", "output_crs", "points_in_crs", "routes_in_crs"]
 
 #: Output coordinate systems: name -> function of (lon, lat) arrays (None: unchanged).
 OUTPUT_CRS = {"wgs84": None, "gcj02": to_gcj02, "bd09": wgs84_to_bd09}
@@ -37,6 +37,35 @@ def _shift(coords: Any, func: Any) -> Any:
     return flat.reshape(array.shape).tolist()
 
 
+def output_crs(crs: str) -> str:
+    """The output CRS name (``wgs84``, ``gcj02``, ``bd09``) of a user's spelling of it.
+
+    >>> output_crs("GCJ-02")
+    'gcj02'
+    """
+    key = crs.strip().lower().replace("-", "")
+    if key not in OUTPUT_CRS:
+        msg = f"--crs {crs!r}: use one of {', '.join(OUTPUT_CRS)}"
+        raise ExportError(msg)
+    return key
+
+
+def points_in_crs(lon: Any, lat: Any, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 points in ``crs`` (shifted inside mainland China only).
+
+    >>> lon, lat = points_in_crs([-75.16], [39.98], "gcj02")
+    >>> float(lon[0]), float(lat[0])
+    (-75.16, 39.98)
+    """
+    func = OUTPUT_CRS[output_crs(crs)]
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    if func is None:
+        return x, y
+    out_x, out_y = func(x, y)
+    return np.asarray(out_x, dtype=float), np.asarray(out_y, dtype=float)
+
+
 def routes_in_crs(routes: list[dict[str, Any]], crs: str) -> list[dict[str, Any]]:
     """Copies of plan routes with steps and geometry in ``crs`` (``wgs84``, ``gcj02``, ``bd09``).
 
@@ -44,11 +73,7 @@ def routes_in_crs(routes: list[dict[str, Any]], crs: str) -> list[dict[str, Any]
     >>> round(routes_in_crs(r, "gcj02")[0]["steps"][0]["lon"] - 113.3, 4) != 0
     True
     """
-    key = crs.strip().lower().replace("-", "")
-    if key not in OUTPUT_CRS:
-        msg = f"--crs {crs!r}: use one of {', '.join(OUTPUT_CRS)}"
-        raise ExportError(msg)
-    func = OUTPUT_CRS[key]
+    func = OUTPUT_CRS[output_crs(crs)]
     if func is None:
         return routes
     out = copy.deepcopy(routes)

@@ -13,6 +13,7 @@ from typing import Any
 import gpxpy.gpx
 import numpy as np
 
+from .coords import routes_in_crs
 from .errors import ExportError, MapsError
 from .planfile import plan_time
 from .privacy import export_plan_routes
@@ -102,6 +103,7 @@ def plan_to_gpx(
     *,
     audience: str | None = None,
     simplify_m: float = 0.0,
+    crs: str = "wgs84",
 ) -> str:
     """One unit's route as a GPX 1.1 document.
 
@@ -115,11 +117,14 @@ def plan_to_gpx(
         Who receives the file (:data:`maps.privacy.AUDIENCES`); by default the route's kind.
     simplify_m
         Track simplification tolerance in metres (0 keeps every vertex).
+    crs
+        Coordinates of the file: ``wgs84`` (default), ``gcj02`` or ``bd09`` for Chinese
+        handheld map apps (:func:`maps.coords.routes_in_crs`; mainland China only).
 
     Returns
     -------
     str
         GPX 1.1 XML, valid against the GPX 1.1 schema.
     """
-    (route,) = export_plan_routes(plan, audience=audience, units=[unit_id])
+    (route,) = routes_in_crs(export_plan_routes(plan, audience=audience, units=[unit_id]), crs)
     return route_to_gpx(route, simplify_m=simplify_m).to_xml(version="1.1")

@@ -5,7 +5,9 @@ here never leave, whatever the plan carries. Incident summaries (id, category, t
 on police routes (``police_car``, ``foot_patrol``) exported for the ``police`` audience;
 volunteers, grid workers and property security get places and times only. Descriptions and
 personal fields (victims, suspects, callers) are never exported, even to police: handhelds
-get lost.
+get lost. Incidents of police-only categories (the category table's ``police_only`` flag) are
+covered by the same rule: no civilian audience, and no view a volunteer token reaches, ever
+lists them (tests/api/test_police_only_views.py).
 """
 
 from __future__ import annotations

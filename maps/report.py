@@ -27,7 +27,7 @@ from .errors import MapsError
 from .i18n import labels as get_labels
 from .planfile import plan_time
 
-__all__ = ["SEGMENT_COLORS", "render_report", "save_report", "timeline_segments"]
+__all__ = ["REPORT_CSS", "SEGMENT_COLORS", "render_report", "save_report", "timeline_segments"]
 
 SEGMENT_COLORS: dict[str, str] = {
     "travel": "#7f8c8d",
@@ -35,6 +35,14 @@ SEGMENT_COLORS: dict[str, str] = {
     "idle": "#f1c40f",
     "break": "#2980b9",
 }
+#: The offline reports' style sheet (plan report, department work report).
+REPORT_CSS = """
+body { font: 13px "Helvetica Neue", Arial, "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC",
+  "WenQuanYi Micro Hei", sans-serif; margin: 16px; max-width: 800px; }
+h1 { font-size: 20px; } h2 { font-size: 15px; margin-top: 22px; }
+table { border-collapse: collapse; } th, td { padding: 2px 10px 2px 0; text-align: left; }
+svg text { font: 10px sans-serif; } .muted { color: #888; }
+"""
 _WIDTH = 760
 _LEFT = 120
 
@@ -374,13 +382,7 @@ def render_report(plan: dict[str, Any], *, lang: str = "en") -> str:
     html_lang = "zh-CN" if lang == "zh" else "en"
     return f"""<!DOCTYPE html>
 <html lang="{html_lang}"><head><meta charset="utf-8"><title>{escape(t["report"])}</title>
-<style>
-body {{ font: 13px "Helvetica Neue", Arial, "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC",
-  "WenQuanYi Micro Hei", sans-serif; margin: 16px; max-width: 800px; }}
-h1 {{ font-size: 20px; }} h2 {{ font-size: 15px; margin-top: 22px; }}
-table {{ border-collapse: collapse; }} th, td {{ padding: 2px 10px 2px 0; text-align: left; }}
-svg text {{ font: 10px sans-serif; }} .muted {{ color: #888; }}
-</style></head><body>
+<style>{REPORT_CSS}</style></head><body>
 <h1>{escape(t["report"])}</h1>
 <h2>{escape(t["summary"])}</h2>{_summary_table(plan, t)}
 <h2>{escape(t["timeline"])}</h2>{_timeline_svg(plan, t)}

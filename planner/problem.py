@@ -141,7 +141,10 @@ def assemble_problem(
         Leaf grid ids each unit may enter (None: anywhere); default from each unit's ``grids``
         taken as leaf ids.
     police_only
-        Leaf grid ids only police may enter.
+        Leaf grid ids only police may enter (every stop there, presence doses included).
+        A stop row whose ``police_only`` column is true (a grid whose risk comes from
+        police-only categories, :func:`planner.stops.police_only_grids`) also needs a police
+        kind.
     checkpoint_grids
         The leaf grid each checkpoint (by name) lies in; ``"checkpoint:<name>"`` when unknown
         (then only units without an area may serve it).
@@ -198,7 +201,11 @@ def assemble_problem(
                 prize=float(row.prize),
                 visits=int(getattr(row, "visits", 1)),
                 min_gap_s=int(getattr(row, "min_gap_s", 7200)),
-                kinds=POLICE_KINDS if grid in police else None,
+                kinds=(
+                    POLICE_KINDS
+                    if grid in police or bool(getattr(row, "police_only", False))
+                    else None
+                ),
                 presence=bool(getattr(row, "presence", False)),
                 skills=frozenset(getattr(row, "skills", None) or ()),
             )

@@ -29,6 +29,7 @@ __all__ = [
     "grid_skills",
     "hourly_risk",
     "incident_centres",
+    "police_only_grids",
     "shift_hours",
     "stop_table",
 ]
@@ -340,3 +341,53 @@ def grid_skills(incidents: pd.DataFrame, skills: dict[str, str]) -> dict[str, fr
         str(g): frozenset(rows["skill"].astype(str))
         for g, rows in hit.groupby(hit["grid_id"].astype(str), sort=True)
     }
+
+
+def police_only_grids(incidents: pd.DataFrame, *, min_share: float = 0.5) -> frozenset[str]:
+    """Grids whose risk comes from police-only categories: only police kinds serve their stop.
+
+    A grid is police-only when its incidents of ``police_only`` categories (the category
+    table's flag, carried on each incident by ``geo.incidents``) hold at least ``min_share`` of
+    its severity (every incident severity 1 without a ``severity`` column). Only the grid's
+    risk stop is restricted: its presence doses (``presence`` stops) stay open to every kind.
+
+    Parameters
+    ----------
+    incidents
+        Joined incidents (``grid_id``, ``police_only``, optional ``severity``), e.g. those
+        before the shift.
+    min_share
+        Least police-only share of the grid's severity, in (0, 1].
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"grid_id": ["a", "a", "b", "b"],
+    ...                       "police_only": [True, True, True, False],
+    ...                       "severity": [4, 1, 1, 3]})
+    >>> sorted(police_only_grids(frame))
+    ['a']
+    """
+    if not 0 < min_share <= 1:
+        msg = f"police-only share must be in (0, 1], got {min_share}"
+        raise ProblemError(msg)
+    if incidents.empty or "police_only" not in incidents.columns:
+        return frozenset()
+    inside = incidents.loc[incidents["grid_id"].notna()]
+    flag = inside["police_only"].fillna(False).astype(bool).to_numpy()
+    if not flag.any():
+        return frozenset()
+    weight = (
+        pd.to_numeric(inside["severity"], errors="coerce").fillna(1.0).to_numpy(dtype=float)
+        if "severity" in inside.columns
+        else np.ones(len(inside))
+    )
+    frame = pd.DataFrame(
+        {
+            "grid_id": inside["grid_id"].astype(str).to_numpy(),
+            "all": weight,
+            "police": weight * flag,
+        }
+    )
+    sums = frame.groupby("grid_id", sort=True)[["all", "police"]].sum()
+    hit = sums.index[(sums["police"] > 0) & (sums["police"] >= min_share * sums["all"])]
+    return frozenset(str(g) for g in hit)

@@ -20,6 +20,7 @@ from api.planning import check_depots, plan_shift, write_outputs
 from geo.categories import load_categories
 from geo.hierarchy import leaf_grids
 from geo.network import load_network
+from maps.coords import output_crs
 from planner.errors import PlannerError
 from planner.solve import DEFAULT_BACKEND, backends
 from planner.stops import category_skills
@@ -90,12 +91,21 @@ def plan(
     lang: Annotated[
         str, typer.Option(help="Language of the map, the report and each stop's why: en or zh.")
     ] = "en",
+    crs: Annotated[
+        str,
+        typer.Option(
+            "--crs",
+            help="Coordinates of the GPX files under routes/: wgs84 (default), gcj02 (Amap, "
+            "Tencent) or bd09 (Baidu) for Chinese handheld map apps (plan.json stays WGS84).",
+        ),
+    ] = "wgs84",
 ) -> None:
     """Plan patrols for one shift: the right presence in the right grids at the right hours."""
     with cli_errors():
         if backend not in backends():
             msg = f"--backend: {backend!r} is not one of {', '.join(backends())}"
             raise PlannerError(msg)
+        crs = output_crs(crs)
         unit_file = load_units(units)
         grid_frame = read_grids_file(grids, grids_crs)
         frame, _ = read_incidents(
@@ -124,7 +134,7 @@ def plan(
                 risk_source=risk,
                 lang=lang,
             )
-        files = write_outputs(run, grid_frame, out, network=net, lang=lang)
+        files = write_outputs(run, grid_frame, out, network=net, lang=lang, crs=crs)
     s = run.document["summary"]
     console.print(
         f"{s['routes']} routes, {s['visits']} visits, {s['unassigned']} stops unassigned; "
@@ -132,6 +142,12 @@ def plan(
         f"{s['distance_m'] / 1000:.1f} km; wrote {len(files)} files to {out}",
         highlight=False,
     )
+    if s.get("police_only_grids"):
+        console.print(
+            f"{len(s['police_only_grids'])} grids have risk from police-only categories: "
+            "police kinds serve their risk stops; their presence doses stay open to every unit",
+            highlight=False,
+        )
     for u in s.get("idle_units", []):
         console.print(f"unit {u['unit_id']} does not patrol: {u['reason']}", highlight=False)
     for w in s.get("warnings", []):

@@ -70,7 +70,9 @@ def replan(
             seed=seed,
             scope="all" if all_units else "minimal",
         )
-        files = write_replan_outputs(done.document, done.result.state, out)
+        # handhelds keep the coordinates the plan's GPX were written in (plan --crs)
+        crs = str(document.get("routes_crs") or "wgs84")
+        files = write_replan_outputs(done.document, done.result.state, out, crs=crs)
     s = done.document["summary"]
     changed = ", ".join(s["changed_routes"]) or "none"
     console.print(

@@ -29,12 +29,22 @@ def check(
         typer.Option("--grids", help="Grids file: every grid id the file names must exist."),
     ] = None,
     grids_crs: GridsCrsOption = None,
+    crs: Annotated[
+        str,
+        typer.Option(
+            "--crs",
+            help="Coordinates the depots are shown in: wgs84 (default, as the file writes "
+            "them), gcj02 (Amap, Tencent) or bd09 (Baidu); shifted in mainland China only.",
+        ),
+    ] = "wgs84",
 ) -> None:
     """Validate a units file: unknown keys, wrong types, impossible values; with --network the
     depots, with --grids the grid ids. Exits 2 with a one-line error naming unit and key."""
     with cli_errors():
+        from maps.coords import output_crs, points_in_crs
         from planner.units_file import load_units
 
+        crs = output_crs(crs)
         units = load_units(path)
         notes: list[str] = []
         if grids is not None:
@@ -52,8 +62,11 @@ def check(
             from geo.network import load_network
 
             notes += check_depots(units, load_network(network), source=str(path))
-    table = Table("unit", "kind", "mode", "shift (local)", "depot", "grids")
-    for unit in units.units:
+    depot_x, depot_y = points_in_crs(
+        [u.depot[0] for u in units.units], [u.depot[1] for u in units.units], crs
+    )
+    table = Table("unit", "kind", "mode", "shift (local)", f"depot ({crs})", "grids")
+    for unit, x, y in zip(units.units, depot_x, depot_y, strict=True):
         start = unit.shift_start.tz_convert(units.timezone)
         end = unit.shift_end.tz_convert(units.timezone)
         table.add_row(
@@ -61,7 +74,7 @@ def check(
             unit.kind,
             unit.mode,
             f"{start:%Y-%m-%d %H:%M}-{end:%H:%M}",
-            f"{unit.depot[0]:.5f}, {unit.depot[1]:.5f}",
+            f"{x:.5f}, {y:.5f}",
             "any" if unit.grids is None else ", ".join(unit.grids) or "none",
         )
     console.print(table)

@@ -4,6 +4,7 @@ dispatchers only), metrics per department."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from api.auth import Principal, require_roles
-from api.deps import DatabaseDep
+from api.deps import DatabaseDep, SettingsDep
 from api.problems import ProblemError, responses
 from api.routes.incidents import IncidentOut
 from api.services import departments as service
@@ -255,6 +256,50 @@ async def get_department_map(
         metrics = overdue if len(overdue) else None
         return map_html(
             make_map(grids=grids, incidents=incidents if len(incidents) else None, metrics=metrics)
+        )
+
+    return HTMLResponse(await run_in_threadpool(render))
+
+
+@router.get(
+    "/departments/{code}/report",
+    response_class=HTMLResponse,
+    summary="A department's open work as an offline report",
+    responses={
+        200: {"content": {"text/html": {}}, "description": "Self-contained HTML report"},
+        **responses(401, 403, 404, 422),
+    },
+)
+async def get_department_report(
+    request: Request,
+    code: Annotated[str, Path(max_length=32)],
+    principal: Annotated[
+        Principal, require_roles("admin", "dispatcher", "supervisor", "department")
+    ],
+    database: DatabaseDep,
+    settings: SettingsDep,
+    lang: Annotated[Literal["en", "zh"], Query(description="Labels: en or zh")] = "en",
+) -> HTMLResponse:
+    """The department's open incidents (state, when dispatched, when the stage is due),
+    escalated first, then overdue, then by due time; a department sees only its own report, a
+    supervisor its district's incidents. Times in the city's zone (PATROLGRID_TIMEZONE)."""
+    from maps.work_report import render_work_report
+
+    own = principal.role != "department" or principal.department == code
+    departments = request.app.state.departments
+    if code not in departments or not own:
+        raise ProblemError(404, f"department {code!r} not found", field="path.code")
+    department = departments[code]
+    name = department.name_zh if lang == "zh" else department.name_en
+
+    def render() -> str:
+        return render_work_report(
+            service.open_work_table(database, principal, code),
+            department=code,
+            name=name,
+            now=datetime.now(UTC),
+            timezone=settings.timezone,
+            lang=lang,
         )
 
     return HTMLResponse(await run_in_threadpool(render))

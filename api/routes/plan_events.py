@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 from api.auth import Principal, current_principal, require_roles
 from api.deps import DatabaseDep, SettingsDep
 from api.problems import ProblemError, responses
-from api.routes.plans import MEDIA_TYPES, _done_plan
+from api.routes.plans import MEDIA_TYPES, OutputCrs, _done_plan
 from api.services import shift as service
+from maps.coords import routes_in_crs
 from maps.gpx import plan_to_gpx
 from maps.kml import routes_to_kml
 from maps.privacy import export_plan_routes
@@ -129,28 +130,33 @@ async def get_route(
     principal: Caller,
     database: DatabaseDep,
     format: Annotated[Literal["json", "gpx", "kml"], Query()] = "json",
+    crs: OutputCrs = "wgs84",
     if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
-    """The route as a handheld polls it: 304 while its ETag still matches, the new one after a re-plan."""
+    """The route as a handheld polls it: 304 while its ETag still matches, the new one after a re-plan.
+
+    ``crs=gcj02|bd09`` gives its coordinates for Chinese handheld map apps (mainland China only).
+    """
     _job, plan = _done_plan(request, database, plan_id, principal)
     route = next((r for r in plan["routes"] if r["unit_id"] == unit_id), None)
     if route is None:
         raise ProblemError(
             404, f"unit {unit_id!r} has no route you may see in this plan", field="path.unit_id"
         )
-    tag = route_etag(route, format)
+    tag = route_etag(route, format if crs == "wgs84" else f"{format}:{crs}")
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if if_none_match is not None and tag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
     version = plan.get("summary", {}).get("version", 0)
     headers["X-Plan-Version"] = str(version)
     if format == "json":
-        return JSONResponse(route, headers=headers)
+        (shown,) = routes_in_crs([route], crs)
+        return JSONResponse(shown, headers=headers)
     audience = "volunteer" if principal.role == "volunteer" else None
     if format == "gpx":
-        text = plan_to_gpx(plan, unit_id, audience=audience)
+        text = plan_to_gpx(plan, unit_id, audience=audience, crs=crs)
     else:
-        (clean,) = export_plan_routes(plan, audience=audience, units=[unit_id])
+        (clean,) = routes_in_crs(export_plan_routes(plan, audience=audience, units=[unit_id]), crs)
         police = route.get("kind") in ("police_car", "foot_patrol") and audience is None
         text = routes_to_kml([clean], name=unit_id, with_incidents=police)
     headers["Content-Disposition"] = f'attachment; filename="{unit_id}.{format}"'

@@ -29,6 +29,14 @@ router = APIRouter(tags=["plans"])
 PlanId = Annotated[str, PathParam(max_length=64)]
 Caller = Annotated[Principal, Depends(current_principal)]
 
+#: Coordinates of a route file or view: WGS84, or GCJ-02 / BD-09 for Chinese map apps.
+OutputCrs = Annotated[
+    Literal["wgs84", "gcj02", "bd09"],
+    Query(
+        description="wgs84 (default), gcj02 (Amap, Tencent) or bd09 (Baidu); mainland China only"
+    ),
+]
+
 MEDIA_TYPES = {
     "gpx": "application/gpx+xml",
     "kml": "application/vnd.google-earth.kml+xml",
@@ -311,8 +319,12 @@ async def get_plan_export(
     database: DatabaseDep,
     unit: Annotated[str, Query(max_length=128, description="The unit whose route to export")],
     format: Annotated[Literal["gpx", "kml", "geojson", "csv", "shp"], Query()] = "gpx",
+    crs: OutputCrs = "wgs84",
 ) -> Response:
-    """A handheld file for one unit, through the maps privacy whitelist (volunteers: its own)."""
+    """A handheld file for one unit, through the maps privacy whitelist (volunteers: its own).
+
+    ``crs=gcj02|bd09`` shifts its coordinates for Chinese handheld map apps (mainland China
+    only); WGS84 by default."""
     _job, plan = _done_plan(request, database, plan_id, principal)
     if unit not in {r["unit_id"] for r in plan["routes"]}:
         raise ProblemError(
@@ -323,7 +335,7 @@ async def get_plan_export(
     def write() -> tuple[bytes, str]:
         with tempfile.TemporaryDirectory(prefix="patrolgrid-export-") as folder:
             exported = export_plan(
-                plan, fmt=format, out_dir=folder, audience=audience, units=[unit]
+                plan, fmt=format, out_dir=folder, audience=audience, units=[unit], crs=crs
             )
             files = [Path(p) for e in exported for p in e.files]
             if len(files) == 1:

@@ -416,3 +416,49 @@ def open_work(
     )
     overdue = frame.dropna(subset=["grid_id"]).groupby("grid_id", as_index=False)["overdue"].sum()
     return incidents, overdue
+
+
+def open_work_table(database: Database, principal: Principal, code: str) -> pd.DataFrame:
+    """A department's open incidents for its report (:data:`maps.work_report.WORK_COLUMNS`):
+    those dispatched to it that it has not handled or handed back, within the caller's scope;
+    no description, no contact field."""
+    with database.sessions() as session:
+        rows = session.execute(
+            sa.select(
+                Incident.incident_id,
+                Incident.category,
+                Incident.severity,
+                Incident.state,
+                Incident.grid_id,
+                Incident.occurred_at,
+                IncidentDepartment.dispatched_at,
+                Incident.due_at,
+                Incident.escalated_at,
+            )
+            .join(IncidentDepartment, IncidentDepartment.incident_id == Incident.incident_id)
+            .where(
+                IncidentDepartment.department == code,
+                IncidentDepartment.status == "dispatched",
+                Incident.state == "dispatched",
+                incident_scope(principal),
+            )
+        ).all()
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=[
+            "incident_id",
+            "category",
+            "severity",
+            "state",
+            "grid_id",
+            "occurred_at",
+            "dispatched_at",
+            "due_at",
+            "escalated_at",
+        ],
+    )
+    for column in ("occurred_at", "dispatched_at", "due_at", "escalated_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    # one row per incident: its latest dispatch to this department
+    frame = frame.sort_values("dispatched_at", kind="stable")
+    return frame.drop_duplicates("incident_id", keep="last").reset_index(drop=True)

@@ -94,7 +94,7 @@ def test_chinese_city_from_gcj02_files(tmp_path: Path, monkeypatch: pytest.Monke
         "grids check grids.geojson",
         f"plan --grids grids.geojson --incidents {files['incidents'].name} --incidents-crs gcj02 "
         "--categories china_police --network city.osm --units units.yaml --time-limit 3 "
-        "--out plan",
+        "--crs gcj02 --out plan",
         "export --plan plan/plan.json --format gpx --crs gcj02 --out gcj",
     ]
     for line in run:
@@ -117,3 +117,19 @@ def test_chinese_city_from_gcj02_files(tmp_path: Path, monkeypatch: pytest.Monke
     lon, lat = to_gcj02([first["lon"]], [first["lat"]])
     assert abs(point.longitude - lon[0]) < 1e-6
     assert abs(point.latitude - lat[0]) < 1e-6
+    # 刑事 and 治安 are police-only: the grid worker serves no risk stop of those grids (their
+    # presence doses, "~p", stay open to it)
+    police_only = set(plan["summary"]["police_only_grids"])
+    assert police_only
+    worker = next(r for r in plan["routes"] if r["unit_id"] == "网格员-1")
+    risk_stops = [
+        s["grid_id"]
+        for s in worker["steps"]
+        if s["type"] == "visit" and not str(s["stop_id"]).endswith("~p")
+    ]
+    assert not police_only & set(risk_stops), risk_stops
+    # plan --crs gcj02: the handheld files under plan/routes are GCJ-02 too, plan.json WGS84
+    assert plan["routes_crs"] == "gcj02"
+    own = gpxpy.parse((tmp_path / "plan" / "routes" / "巡逻车-1.gpx").read_text(encoding="utf-8"))
+    assert abs(own.routes[0].points[1].longitude - lon[0]) < 1e-6
+    assert abs(own.routes[0].points[1].latitude - lat[0]) < 1e-6

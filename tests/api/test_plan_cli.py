@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import gpxpy
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -63,12 +64,22 @@ def test_plan_writes_plan_map_and_gpx(tmp_path: Path) -> None:
         "2",
         "--lang",
         "zh",
+        "--crs",
+        "gcj02",
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "plan.json").read_text())
     s = doc["summary"]
     assert s["valid"] is True
+    # GPX for GCJ-02 map apps is recorded; Philadelphia is outside China, so nothing moves
+    assert doc["routes_crs"] == "gcj02"
+    first = doc["routes"][0]
+    track = gpxpy.parse((out / "routes" / f"{first['unit_id']}.gpx").read_text())
+    depot = track.routes[0].points[0]
+    assert (depot.longitude, depot.latitude) == pytest.approx(
+        (first["steps"][0]["lon"], first["steps"][0]["lat"])
+    )
     assert s["visits"] > 0
     assert s["shift_start"] == "2025-01-22T18:00:00-05:00"
     assert 0 < s["risk_covered_pct"] <= 100
@@ -137,6 +148,23 @@ def test_unknown_backend_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--backend: 'magic' is not one of ortools, portfolio" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_unknown_crs_is_one_line_exit_2(tmp_path: Path) -> None:
+    """--crs is wgs84, gcj02 or bd09; anything else is exit 2 with one line, before any solve."""
+    units = tmp_path / "units.yaml"
+    units.write_text(UNITS)
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            *("--grids", str(units), "--incidents", str(units), "--network", str(units)),
+            *("--units", str(units), "--out", str(tmp_path / "o"), "--crs", "utm"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "--crs 'utm': use one of wgs84, gcj02, bd09" in " ".join(result.output.split())
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.slow

@@ -73,6 +73,26 @@ def test_replan_writes_next_version(folder: Path, tmp_path: Path) -> None:
     assert (out / "map.html").is_file()
 
 
+def test_replan_keeps_the_handheld_crs(folder: Path, tmp_path: Path) -> None:
+    """A plan written with ``plan --crs gcj02`` re-plans into GPX of the same system: the new
+    plan.json records ``routes_crs`` gcj02 (a plan without it stays wgs84)."""
+    source = tmp_path / "gcj"
+    source.mkdir()
+    old = json.loads((folder / "plan.json").read_text())
+    (source / "plan.json").write_text(json.dumps({**old, "routes_crs": "gcj02"}))
+    (source / "shift.npz").write_bytes((folder / "shift.npz").read_bytes())
+    events = tmp_path / "events.json"
+    events.write_text(
+        '{"events": [{"type": "unit_unavailable", "unit_id": "car-2", "at": "20:00"}]}'
+    )
+    for plan, crs in ((source, "gcj02"), (folder, "wgs84")):
+        out = tmp_path / f"out-{crs}"
+        args = ["replan", "--plan", str(plan), "--events", str(events), "--out", str(out)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "plan.json").read_text())["routes_crs"] == crs
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [

@@ -166,6 +166,20 @@ def cases() -> list[tuple[str, str, str, Any, dict[str, int]]]:
             None,
             {**STAFF, "department": 200},
         ),
+        (
+            "GET",
+            "/departments/{code}/report",
+            "/departments/urban_management/report",
+            None,
+            {**STAFF, "department": 200},
+        ),
+        (
+            "GET",
+            "/departments/{code}/report",
+            "/departments/sanitation/report?lang=zh",
+            None,
+            {**STAFF, "department": 404},
+        ),
         ("GET", "/open311/discovery.{fmt}", "/open311/discovery.xml", None, PUBLIC),
         ("GET", "/open311/v2/services.{fmt}", "/open311/v2/services.json", None, PUBLIC),
         (
