@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .model import Plan, Problem
-from .solve import solve
+from .solve import DEFAULT_BACKEND, solve
 
 __all__ = ["FanoutResult", "plan_stations"]
 
@@ -41,7 +41,7 @@ def plan_stations(
     *,
     time_limit_s: float = 10.0,
     seed: int | None = 0,
-    backend: str = "ortools",
+    backend: str = DEFAULT_BACKEND,
     max_solutions: int | None = None,
     scheduler: str | None = None,
     n_workers: int | None = None,

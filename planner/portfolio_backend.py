@@ -456,8 +456,11 @@ def solve_portfolio(
             candidates.append(((-score[1], score[2]), plan))
     left = time_limit_s - (time.perf_counter() - t0)
     # OR-Tools always finishes its first solution (seconds on 500 stops): run it only with a
-    # useful share of the limit left, or when the engines found no valid plan
-    if not candidates or (engine_share < 1 and left >= ORTOOLS_MIN_SHARE * time_limit_s):
+    # useful share of the limit left, or when the engines found no valid plan. With a
+    # machine-independent budget (max_solutions) the clock decides nothing: it always runs, so
+    # the same seed gives the same plan.
+    useful = max_solutions is not None or left >= ORTOOLS_MIN_SHARE * time_limit_s
+    if not candidates or (engine_share < 1 and useful):
         plan = solve_ortools(
             problem, time_limit_s=max(0.05, left), seed=seed, max_solutions=max_solutions
         )
