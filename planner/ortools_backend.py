@@ -59,9 +59,15 @@ def copy_windows(problem: Problem, stop: Stop) -> list[tuple[tuple[int, int], ..
 
     Slot ``k`` ends at least ``min_gap_s`` before slot ``k + 1`` begins, so visits in different
     slots are always far enough apart without a side constraint (which would cripple the local
-    search). Slots that miss every window of the stop are left out.
+    search). Windows are first cut at the latest shift end (no visit can start later); slots
+    that miss every window of the stop are left out.
     """
-    windows = problem.windows_of(stop)
+    # no visit starts after the latest shift end (the time dimension's end): windows are cut
+    # there first, so slots are made of time some unit is on duty
+    horizon = problem.horizon_s
+    windows = tuple((a, min(b, horizon)) for a, b in problem.windows_of(stop) if a <= horizon)
+    if not windows:
+        return []
     if stop.visits == 1:
         return [windows]
     first, last = windows[0][0], windows[-1][1]
@@ -243,6 +249,8 @@ def solve_ortools(
         if not intervals:
             continue
         tdim.SetBreakIntervalsOfVehicle(intervals, v, service_by_index)
+        if len(intervals) > 1:  # the routing model lets one unit's breaks overlap: they may not
+            solver.Add(solver.DisjunctiveConstraint(intervals, f"{v}:breaks"))
         for iv in intervals:  # breaks happen on the route, not before it starts or after it ends
             solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(v)))
             solver.Add(iv.EndExpr() <= tdim.CumulVar(routing.End(v)))

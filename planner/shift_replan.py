@@ -289,16 +289,14 @@ def _units_after(
                     breaks=tuple(b for b in unit.breaks if b.earliest_s >= until),
                 )
             else:
-                # breaks overlapping the time out are taken then, or after it
+                # a break that fits before or after the time out stays (the backend keeps one
+                # unit's breaks apart); one whose whole window falls in it is taken then
                 gap = Break(f"out-of-service-{e.index}", e.at_s, e.at_s, until - e.at_s)
-                kept_breaks = []
-                for b in unit.breaks:
-                    if b.earliest_s + b.duration_s <= e.at_s:
-                        kept_breaks.append(b)
-                    elif b.latest_s >= until:
-                        kept_breaks.append(
-                            dataclasses.replace(b, earliest_s=max(b.earliest_s, until))
-                        )
+                kept_breaks = [
+                    b
+                    for b in unit.breaks
+                    if b.earliest_s + b.duration_s <= e.at_s or b.latest_s >= until
+                ]
                 unit = dataclasses.replace(unit, breaks=(*kept_breaks, gap))
         out[u.unit_id] = unit
     return out, unavailable
@@ -558,18 +556,7 @@ def _solve_rest(
     unassigned: list[Unassigned] = []
     routes: list[Route] = list(fixed)
     if units:
-        # windows are cut at the latest shift end of the re-planned units (the solver's time
-        # dimension ends there); stops left with none are reported
-        last = max(u.shift_end_s for u in units)
-        open_: list[Stop] = []
-        for stop in pool:
-            cut = tuple((a, min(b, last)) for a, b in stop.windows if a <= last)
-            if stop.windows and not cut:
-                reason = "no re-planned unit is on duty in its windows"
-                unassigned.append(Unassigned(stop.stop_id, stop.grid_id, reason))
-                continue
-            open_.append(dataclasses.replace(stop, windows=cut) if stop.windows else stop)
-        sub = dataclasses.replace(rest, units=units, stops=tuple(open_))
+        sub = dataclasses.replace(rest, units=units, stops=pool)
         plan = solve(sub, time_limit_s=time_limit_s, seed=seed, backend=backend)
         routes.extend(plan.routes)
         unassigned.extend(plan.unassigned)
