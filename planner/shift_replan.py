@@ -388,11 +388,14 @@ def apply_events(
     )
     ev = evaluate(rest, rest_plan)
     if scope == "minimal" and (not ev.ok or _missed_for_others(rest, rest_plan, replanned)):
-        replanned = {u.unit_id for u in rest.units}
+        narrow = (rest_plan, replanned, rest, ev)
+        everyone = {u.unit_id for u in rest.units}
         rest_plan, replanned, rest = _solve_rest(
-            base, state, old_later, replanned, time_limit_s=time_limit_s, seed=seed, backend=backend
+            base, state, old_later, everyone, time_limit_s=time_limit_s, seed=seed, backend=backend
         )
         ev = evaluate(rest, rest_plan)
+        if narrow[3].ok and len(narrow[3].checkpoints_missed) <= len(ev.checkpoints_missed):
+            rest_plan, replanned, rest, ev = narrow  # re-planning everyone met no more of them
     if not ev.ok:
         msg = "the re-plan failed its independent evaluation: " + "; ".join(ev.violations[:5])
         raise PlannerError(msg)
