@@ -403,3 +403,29 @@ def test_checkpoints_of_the_plan_survive_a_replan(checkpoint_shift) -> None:  # 
     assert bank[0] != bank_unit
     assert 10800 <= bank[1].start_s <= 12000
     assert result.evaluation.checkpoints_missed == ()
+
+
+def test_missed_checkpoint_with_past_window_is_reported_not_routed() -> None:
+    """A checkpoint the plan could not meet whose windows closed before the re-plan stays
+    unmet with the reason "window already past", and no route is sent to it afterwards."""
+    problem, ids, wkb = shift_problem(0, n_units=2, n_stops=12)
+    cp = checkpoint_stop(
+        "school", location=2, grid_id=None, windows=((1800, 4200),), dwell_s=600, kinds=None
+    )
+    # only volunteers may serve it, and there are none: the plan cannot meet it
+    cp = dataclasses.replace(cp, kinds=frozenset({"volunteer"}))
+    problem = dataclasses.replace(problem, stops=(*problem.stops, cp))
+    plan = solve(problem, time_limit_s=1, seed=0, max_solutions=50)
+    state = ShiftState(problem, plan, grid_ids=ids, grid_wkb=wkb)
+    events = parse_events(
+        {"events": [{"type": "unit_unavailable", "unit_id": "car-1", "at": "20:00"}]}, problem
+    )
+    result = apply_events(state, events, time_limit_s=0.5)
+    assert result.evaluation.ok
+    assert result.rest_problem.stop("checkpoint:school").windows == ((-1, -1),)
+    reasons = {u.stop_id: u.reason for u in result.state.plan.unassigned}
+    assert reasons["checkpoint:school"].startswith("window already past: it closed (18:30-19:10)")
+    assert "before the re-plan at 20:00" in reasons["checkpoint:school"]
+    assert not any(
+        v.stop_id == "checkpoint:school" for r in result.state.plan.routes for v in r.visits
+    )
