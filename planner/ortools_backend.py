@@ -249,8 +249,10 @@ def solve_ortools(
         if not intervals:
             continue
         tdim.SetBreakIntervalsOfVehicle(intervals, v, service_by_index)
-        if len(intervals) > 1:  # the routing model lets one unit's breaks overlap: they may not
-            solver.Add(solver.DisjunctiveConstraint(intervals, f"{v}:breaks"))
+        # the routing model lets one unit's breaks overlap: each pair that could, may not
+        for x, y in itertools.combinations(intervals, 2):
+            if x.StartMin() < y.EndMax() and y.StartMin() < x.EndMax():
+                solver.Add((x.EndExpr() <= y.StartExpr()) + (y.EndExpr() <= x.StartExpr()) >= 1)
         for iv in intervals:  # breaks happen on the route, not before it starts or after it ends
             solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(v)))
             solver.Add(iv.EndExpr() <= tdim.CumulVar(routing.End(v)))
@@ -272,14 +274,19 @@ def solve_ortools(
     first.solution_limit = 1
     first.time_limit.FromMilliseconds(int(max(FIRST_SOLUTION_CAP_S, 10 * time_limit_s) * 1000))
     solution = routing.SolveWithParameters(first)
-    left = time_limit_s - (time.perf_counter() - t_search)
-    if solution is not None and left > 0.05:
+    if max_solutions is not None:
+        params.solution_limit = max_solutions
+    # The improvement search sometimes stops at once with no solution (status FAIL) when a
+    # unit has several breaks on the way; it is tried again in the time left (at most 3 times).
+    for _ in range(3):
+        left = time_limit_s - (time.perf_counter() - t_search)
+        if solution is None or left <= 0.05:
+            break
         params.time_limit.FromMilliseconds(int(left * 1000))
-        if max_solutions is not None:
-            params.solution_limit = max_solutions
         better = routing.SolveFromAssignmentWithParameters(solution, params)
         if better is not None:
             solution = better
+            break
 
     routes: list[Route] = []
     objective = 0.0
