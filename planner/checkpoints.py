@@ -20,16 +20,22 @@ counted in the shift's risk; when no unit can make it, the plan says which and w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from .errors import ProblemError
-from .model import UNIT_KINDS
+from .model import UNIT_KINDS, Stop
 
-__all__ = ["CheckpointSpec", "checkpoint_windows", "parse_checkpoints"]
+__all__ = [
+    "CheckpointSpec",
+    "checkpoint_stop",
+    "checkpoint_windows",
+    "parse_checkpoints",
+    "start_windows",
+]
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -166,27 +172,68 @@ def checkpoint_windows(
     local0 = origin.tz_convert(timezone)
     local1 = shift_end.tz_convert(timezone)
     day = local0.normalize() - pd.Timedelta(days=1)
-    last = (shift_end - origin).total_seconds() - dwell_s
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[float, float]] = []
     while day <= local1.normalize():
         if spec.days is None or day.weekday() in spec.days:
             for a, b in spec.windows:
                 start = day + pd.Timedelta(minutes=a)
                 end = day + pd.Timedelta(minutes=b)
-                lo = max(0.0, (start - origin).total_seconds())
-                # the whole visit inside the window, or at least starting in it when shorter
-                hi = min(
-                    last,
-                    max((start - origin).total_seconds(), (end - origin).total_seconds() - dwell_s),
-                )
-                if lo <= hi:
-                    spans.append((round(lo), round(hi)))
+                spans.append(((start - origin).total_seconds(), (end - origin).total_seconds()))
         day = (day + pd.Timedelta(days=1)).normalize()
-    spans.sort()
-    merged: list[tuple[int, int]] = []
+    return start_windows(
+        spans, dwell_s=dwell_s, first_s=0, last_s=(shift_end - origin).total_seconds()
+    )
+
+
+def start_windows(
+    spans: Sequence[tuple[float, float]], *, dwell_s: int, first_s: float, last_s: float
+) -> tuple[tuple[int, int], ...]:
+    """Start windows of a checkpoint's visit from its clock windows (seconds, absolute).
+
+    The whole visit inside the window, or at least starting in it when the window is shorter
+    than the dwell; cut to ``[first_s, last_s - dwell]``; overlapping ones merged. Empty when
+    none meets that span.
+    """
+    last = last_s - dwell_s
+    cut: list[tuple[int, int]] = []
     for a, b in spans:
+        lo = max(first_s, a)
+        hi = min(last, max(a, b - dwell_s))
+        if lo <= hi:
+            cut.append((round(lo), round(hi)))
+    cut.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in cut:
         if merged and a <= merged[-1][1] + 1:
             merged[-1] = (merged[-1][0], max(merged[-1][1], b))
         else:
             merged.append((a, b))
     return tuple(merged)
+
+
+def checkpoint_stop(
+    name: str,
+    *,
+    location: int,
+    grid_id: str | None,
+    windows: tuple[tuple[int, int], ...],
+    dwell_s: int,
+    kinds: frozenset[str] | None,
+) -> Stop:
+    """The stop the planner makes of a key site: ``checkpoint:<name>``, a hard visit.
+
+    ``windows`` are start windows (:func:`checkpoint_windows`, :func:`start_windows`); none
+    gives a window that cannot be met (reported, never routed). ``grid_id`` None (outside
+    every grid): ``checkpoint:<name>``, which only units without an area may serve.
+    """
+    sid = f"checkpoint:{name}"
+    return Stop(
+        stop_id=sid,
+        grid_id=grid_id or sid,
+        location=location,
+        dwell_s=dwell_s,
+        windows=windows or ((-1, -1),),
+        prize=0.0,
+        kinds=kinds,
+        checkpoint=name,
+    )

@@ -9,7 +9,10 @@ on the shift's clock, in the plan's time zone):
 - ``unit_position`` ``{unit_id, lon, lat, at}``: where the unit really is;
 - ``incident`` ``{lon, lat, at, category, severity?}``: a new hot spot; its grid is raised now;
 - ``checkpoint`` ``{name, lon, lat, windows: [[from, to], ...], dwell_min, kinds?, at?}``: a key
-  site to visit tonight (``at`` defaults to the earliest other event or the window start).
+  site to visit tonight (``at`` defaults to the earliest other event or the window start); a
+  window may also be written ``"21:00-22:00"`` as in the units file. It becomes the planner's
+  hard checkpoint (:func:`planner.checkpoints.checkpoint_stop`): the visit lies inside a window
+  (or starts in it when the window is shorter than the dwell).
 
 Bad events raise :class:`EventError` naming the event index and field (``events[3].lon``),
 which the CLI prints in one line and the API answers as 422 with ``field`` ``body.events.3.lon``.
@@ -201,6 +204,8 @@ class _Reader:
             raise self.fail(i, "windows", "expected a list of [from, to] times")
         parsed = []
         for j, w in enumerate(windows):
+            if isinstance(w, str) and w.count("-") == 1 and len(w) <= 11:
+                w = w.split("-")  # "21:00-22:00", as in the units file
             if not isinstance(w, Sequence) or isinstance(w, str) or len(w) != 2:
                 raise self.fail(i, f"windows[{j}]", f"expected [from, to], got {w!r}")
             a = self.time(i, f"windows[{j}]", w[0], check=False)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from .model import Plan, Problem, Stop, Unassigned, Unit
 
-__all__ = ["Screening", "earliest_start", "explain", "screen"]
+__all__ = ["Screening", "clock", "earliest_start", "explain", "screen", "windows_text"]
 
 
 def earliest_start(problem: Problem, unit: Unit, stop: Stop) -> int | None:
@@ -71,7 +71,8 @@ def clock(problem: Problem, seconds: float) -> str:
         return when.strftime("%H:%M")
 
 
-def _windows_text(problem: Problem, stop: Stop) -> str:
+def windows_text(problem: Problem, stop: Stop) -> str:
+    """The stop's windows as ``HH:MM-HH:MM, ...`` local times."""
     return ", ".join(
         f"{clock(problem, a)}-{clock(problem, b)}" for a, b in problem.windows_of(stop)
     )
@@ -89,17 +90,17 @@ def _time_reason(problem: Problem, stop: Stop, allowed: list[int]) -> str:
     )
     if all(b < reach for _, b in wins):
         return (
-            f"window already past: it closes ({_windows_text(problem, stop)}) before any unit "
+            f"window already past: it closes ({windows_text(problem, stop)}) before any unit "
             f"allowed there ({names}) can reach it"
         )
     if all(a + stop.dwell_s > max(u.shift_end_s for u in units) for a, _ in wins):
         return (
-            f"window ({_windows_text(problem, stop)}) opens after the shifts of the units "
+            f"window ({windows_text(problem, stop)}) opens after the shifts of the units "
             f"allowed there ({names}) end"
         )
     return (
         f"too far: no unit allowed there ({names}) can reach it in its window "
-        f"({_windows_text(problem, stop)}) and get back before its shift ends"
+        f"({windows_text(problem, stop)}) and get back before its shift ends"
     )
 
 
@@ -153,12 +154,12 @@ def explain(problem: Problem, screening: Screening, plan: Plan) -> tuple[Unassig
         if n == 0 and stop.checkpoint is not None:
             reason = (
                 f"not met: the units that may serve it ({names}) cannot fit it in its window "
-                f"({_windows_text(problem, stop)}) with their other checkpoints and breaks"
+                f"({windows_text(problem, stop)}) with their other checkpoints and breaks"
             )
         elif n == 0:
             reason = (
                 f"value: the units that may serve it ({names}) spend its window "
-                f"({_windows_text(problem, stop)}) on visits worth more"
+                f"({windows_text(problem, stop)}) on visits worth more"
             )
         elif n < stop.visits:
             reason = (

@@ -59,9 +59,15 @@ def copy_windows(problem: Problem, stop: Stop) -> list[tuple[tuple[int, int], ..
 
     Slot ``k`` ends at least ``min_gap_s`` before slot ``k + 1`` begins, so visits in different
     slots are always far enough apart without a side constraint (which would cripple the local
-    search). Slots that miss every window of the stop are left out.
+    search). Windows are first cut at the latest shift end (no visit can start later); slots
+    that miss every window of the stop are left out.
     """
-    windows = problem.windows_of(stop)
+    # no visit starts after the latest shift end (the time dimension's end): windows are cut
+    # there first, so slots are made of time some unit is on duty
+    horizon = problem.horizon_s
+    windows = tuple((a, min(b, horizon)) for a, b in problem.windows_of(stop) if a <= horizon)
+    if not windows:
+        return []
     if stop.visits == 1:
         return [windows]
     first, last = windows[0][0], windows[-1][1]
@@ -243,6 +249,10 @@ def solve_ortools(
         if not intervals:
             continue
         tdim.SetBreakIntervalsOfVehicle(intervals, v, service_by_index)
+        # the routing model lets one unit's breaks overlap: each pair that could, may not
+        for x, y in itertools.combinations(intervals, 2):
+            if x.StartMin() < y.EndMax() and y.StartMin() < x.EndMax():
+                solver.Add((x.EndExpr() <= y.StartExpr()) + (y.EndExpr() <= x.StartExpr()) >= 1)
         for iv in intervals:  # breaks happen on the route, not before it starts or after it ends
             solver.Add(iv.StartExpr() >= tdim.CumulVar(routing.Start(v)))
             solver.Add(iv.EndExpr() <= tdim.CumulVar(routing.End(v)))
@@ -264,14 +274,19 @@ def solve_ortools(
     first.solution_limit = 1
     first.time_limit.FromMilliseconds(int(max(FIRST_SOLUTION_CAP_S, 10 * time_limit_s) * 1000))
     solution = routing.SolveWithParameters(first)
-    left = time_limit_s - (time.perf_counter() - t_search)
-    if solution is not None and left > 0.05:
+    if max_solutions is not None:
+        params.solution_limit = max_solutions
+    # The improvement search sometimes stops at once with no solution (status FAIL) when a
+    # unit has several breaks on the way; it is tried again in the time left (at most 3 times).
+    for _ in range(3):
+        left = time_limit_s - (time.perf_counter() - t_search)
+        if solution is None or left <= 0.05:
+            break
         params.time_limit.FromMilliseconds(int(left * 1000))
-        if max_solutions is not None:
-            params.solution_limit = max_solutions
         better = routing.SolveFromAssignmentWithParameters(solution, params)
         if better is not None:
             solution = better
+            break
 
     routes: list[Route] = []
     objective = 0.0

@@ -25,7 +25,7 @@ import shapely
 from geo.errors import GeoError
 from geo.hierarchy import ancestor_table
 
-from .checkpoints import checkpoint_windows
+from .checkpoints import checkpoint_stop, checkpoint_windows
 from .errors import ProblemError
 from .model import POLICE_KINDS, Break, Problem, Stop, Unit
 from .units_file import UnitsFile
@@ -215,18 +215,14 @@ def assemble_problem(
         windows = checkpoint_windows(
             cp, origin=origin, shift_end=units.shift_end, timezone=units.timezone, dwell_s=dwell
         )
-        grid = (checkpoint_grids or {}).get(cp.name, f"checkpoint:{cp.name}")
         built_stops.append(
-            Stop(
-                stop_id=f"checkpoint:{cp.name}",
-                grid_id=grid,
+            checkpoint_stop(
+                cp.name,
                 location=n_depots + len(stops) + k,
+                grid_id=(checkpoint_grids or {}).get(cp.name),
+                windows=windows,
                 dwell_s=dwell,
-                # no window inside the shift: one that cannot be met (reported, never routed)
-                windows=windows or ((-1, -1),),
-                prize=0.0,
                 kinds=cp.kinds,
-                checkpoint=cp.name,
             )
         )
     return Problem(

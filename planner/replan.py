@@ -104,7 +104,9 @@ def _stop(stop: Stop, starts: list[int], now_s: int, boost: float, horizon: int)
     windows = tuple(
         (max(a, earliest), b) for a, b in (stop.windows or ((0, horizon),)) if b >= earliest
     )
-    if not windows:
+    if not windows and stop.checkpoint is not None:
+        windows = ((-1, -1),)  # a hard visit whose windows are past: reported, never routed
+    elif not windows:
         windows = ((earliest, earliest),) if earliest <= horizon else ((horizon, horizon),)
         boost = 0.0  # nothing left to earn; kept so the stop is reported
     return dataclasses.replace(

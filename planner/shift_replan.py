@@ -11,14 +11,16 @@
    (a new place whose travel times are the nearest known place's plus the straight distance at
    a mode speed, ``DETOUR`` longer); an incident raises its grid's remaining stops
    (``INCIDENT_BOOST``) and adds a stop there, open from the incident for ``INCIDENT_WINDOW_S``,
-   worth ``INCIDENT_PRIZE`` times the shift's best stop; a checkpoint becomes a stop with its
-   windows, dwell and kinds and a prize above the whole shift's risk, so the solver drops it only
-   when no unit can make it (the planner's model has no hard visit yet; a checkpoint is a stop
-   whose id starts with ``checkpoint:``).
-3. Only the units named by events, plus for each new stop the unit that can reach it soonest,
-   are re-planned (with every stop no kept route visits); the other routes keep their
-   remaining steps exactly. With ``scope="all"`` (or when the narrow re-plan fails its check)
-   every unit is re-planned.
+   worth ``INCIDENT_PRIZE`` times the shift's best stop; a checkpoint becomes the planner's
+   hard checkpoint (:func:`planner.checkpoints.checkpoint_stop`: ``checkpoint:<name>``, served
+   inside a window by an allowed kind, or reported with the reason). Checkpoints of the plan
+   stay hard visits: met before ``now`` they are kept; later ones are re-planned like any stop
+   (one whose windows are past is reported, never routed).
+3. Only the units named by events, plus for each new stop (and each checkpoint no kept route
+   serves) the unit that can reach it soonest, are re-planned (with every stop no kept route
+   visits); the other routes keep their remaining steps exactly. With ``scope="all"`` (or when
+   the narrow re-plan fails its check, or misses a checkpoint another unit may serve) every
+   unit is re-planned.
 4. The re-planned rest of the shift is checked by :func:`planner.evaluate.evaluate` against the
    remaining problem; a failure raises :class:`~planner.errors.PlannerError`.
 """
@@ -35,9 +37,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from .checkpoints import checkpoint_stop, start_windows
 from .errors import PlannerError
 from .evaluate import Evaluation, evaluate
 from .events import Event, _haversine_m
+from .feasibility import clock, earliest_start, screen, windows_text
 from .model import Break, Plan, Problem, Route, Stop, Unassigned, Unit, Visit, renumber_visits
 from .plan_json import PathGeometry, plan_to_json
 from .replan import UnitState, remaining_problem, state_at
@@ -56,8 +60,6 @@ INCIDENT_BOOST = 2.0
 INCIDENT_PRIZE = 3.0
 #: An incident's stop is open this long after the incident.
 INCIDENT_WINDOW_S = 2 * 3600
-#: A checkpoint is worth this many times the shift's whole risk (never dropped for risk).
-CHECKPOINT_PRIZE = 10.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,6 @@ def _new_stops(
 ) -> tuple[Problem, list[Stop], dict[str, float], dict[int, int]]:
     """Places and stops of incidents and checkpoints; boosts; places of reported positions."""
     best = max((s.prize for s in problem.stops), default=1.0) or 1.0
-    total = sum(s.total_prize for s in problem.stops) or 1.0
     horizon = problem.horizon_s
     points: list[tuple[float, float]] = []
     owners: list[tuple[str, Event, str | None]] = []
@@ -197,14 +198,15 @@ def _new_stops(
                 from .events import EventError
 
                 raise EventError(msg, f"events.{e.index}.name")
+            assert e.name is not None
+            windows = start_windows(e.windows, dwell_s=e.dwell_s, first_s=0, last_s=horizon)
             stops.append(
-                Stop(
-                    sid,
-                    grid or sid,
-                    place,
+                checkpoint_stop(
+                    e.name,
+                    location=place,
+                    grid_id=grid,
+                    windows=windows,
                     dwell_s=e.dwell_s,
-                    windows=e.windows,
-                    prize=CHECKPOINT_PRIZE * total,
                     kinds=e.kinds,
                 )
             )
@@ -287,16 +289,14 @@ def _units_after(
                     breaks=tuple(b for b in unit.breaks if b.earliest_s >= until),
                 )
             else:
-                # breaks overlapping the time out are taken then, or after it
+                # a break that fits before or after the time out stays (the backend keeps one
+                # unit's breaks apart); one whose whole window falls in it is taken then
                 gap = Break(f"out-of-service-{e.index}", e.at_s, e.at_s, until - e.at_s)
-                kept_breaks = []
-                for b in unit.breaks:
-                    if b.earliest_s + b.duration_s <= e.at_s:
-                        kept_breaks.append(b)
-                    elif b.latest_s >= until:
-                        kept_breaks.append(
-                            dataclasses.replace(b, earliest_s=max(b.earliest_s, until))
-                        )
+                kept_breaks = [
+                    b
+                    for b in unit.breaks
+                    if b.earliest_s + b.duration_s <= e.at_s or b.latest_s >= until
+                ]
                 unit = dataclasses.replace(unit, breaks=(*kept_breaks, gap))
         out[u.unit_id] = unit
     return out, unavailable
@@ -369,21 +369,37 @@ def apply_events(
     )
     named = {e.unit_id for e in events if e.unit_id is not None}
     fresh = {s.stop_id for s in new_stops}
-    replanned = _choose_units(rest, by_id, named, fresh, scope)
+    # checkpoints no route that may be kept serves (its unit is named, out, or it was missed)
+    kept_later = {
+        s.stop_id
+        for u in rest.units
+        if u.unit_id not in named
+        for s in old_later.get(u.unit_id, ((), ()))[1]
+    }
+    orphans = {
+        s.stop_id
+        for s in rest.stops
+        if s.checkpoint is not None and s.stop_id not in kept_later and s.windows[0][1] >= 0
+    }
+    replanned = _choose_units(rest, by_id, named, fresh | orphans, scope)
     base = rest
     rest_plan, replanned, rest = _solve_rest(
         base, state, old_later, replanned, time_limit_s=time_limit_s, seed=seed, backend=backend
     )
     ev = evaluate(rest, rest_plan)
-    if not ev.ok and scope == "minimal":
-        replanned = {u.unit_id for u in rest.units}
+    if scope == "minimal" and (not ev.ok or _missed_for_others(rest, rest_plan, replanned)):
+        narrow = (rest_plan, replanned, rest, ev)
+        everyone = {u.unit_id for u in rest.units}
         rest_plan, replanned, rest = _solve_rest(
-            base, state, old_later, replanned, time_limit_s=time_limit_s, seed=seed, backend=backend
+            base, state, old_later, everyone, time_limit_s=time_limit_s, seed=seed, backend=backend
         )
         ev = evaluate(rest, rest_plan)
+        if narrow[3].ok and len(narrow[3].checkpoints_missed) <= len(ev.checkpoints_missed):
+            rest_plan, replanned, rest, ev = narrow  # re-planning everyone met no more of them
     if not ev.ok:
         msg = "the re-plan failed its independent evaluation: " + "; ".join(ev.violations[:5])
         raise PlannerError(msg)
+    rest_plan = _past_reasons(full, rest_plan, now)
     merged, changed = _merge(full, state.plan, rest_plan, old_later, unavailable)
     solve_s = time.perf_counter() - t0
     nxt = dataclasses.replace(
@@ -406,6 +422,34 @@ def apply_events(
         solve_s=solve_s,
         new_stops=tuple(sorted(fresh)),
     )
+
+
+def _missed_for_others(rest: Problem, plan: Plan, replanned: set[str]) -> bool:
+    """Whether the narrow re-plan misses a checkpoint that a unit it left alone may serve."""
+    served = {v.stop_id for r in plan.routes for v in r.visits}
+    others = [u for u in rest.units if u.unit_id not in replanned]
+    return any(
+        s.checkpoint is not None
+        and s.stop_id not in served
+        and any(rest.may_serve(u, s) and earliest_start(rest, u, s) is not None for u in others)
+        for s in rest.stops
+    )
+
+
+def _past_reasons(full: Problem, plan: Plan, now_s: int) -> Plan:
+    """A checkpoint missed because its windows closed before the re-plan says so."""
+    out = []
+    for u in plan.unassigned:
+        if u.stop_id is not None and u.stop_id in full.stop_index:
+            stop = full.stop(u.stop_id)
+            if stop.checkpoint is not None and all(0 <= b < now_s for _, b in stop.windows):
+                reason = (
+                    f"window already past: it closed ({windows_text(full, stop)}) before the "
+                    f"re-plan at {clock(full, now_s)}"
+                )
+                u = dataclasses.replace(u, reason=reason)
+        out.append(u)
+    return dataclasses.replace(plan, unassigned=tuple(out))
 
 
 def _choose_units(
@@ -515,24 +559,20 @@ def _solve_rest(
     unassigned: list[Unassigned] = []
     routes: list[Route] = list(fixed)
     if units:
-        # windows are cut at the latest shift end of the re-planned units (the solver's time
-        # dimension ends there); stops left with none are reported
-        last = max(u.shift_end_s for u in units)
-        open_: list[Stop] = []
-        for stop in pool:
-            cut = tuple((a, min(b, last)) for a, b in stop.windows if a <= last)
-            if stop.windows and not cut:
-                reason = "no re-planned unit is on duty in its windows"
-                unassigned.append(Unassigned(stop.stop_id, stop.grid_id, reason))
-                continue
-            open_.append(dataclasses.replace(stop, windows=cut) if stop.windows else stop)
-        sub = dataclasses.replace(rest, units=units, stops=tuple(open_))
+        sub = dataclasses.replace(rest, units=units, stops=pool)
         plan = solve(sub, time_limit_s=time_limit_s, seed=seed, backend=backend)
         routes.extend(plan.routes)
         unassigned.extend(plan.unassigned)
     else:
+        # why no unit at all could (kind, area, time), else that none was re-planned
+        why = {
+            u.stop_id: u.reason
+            for u in screen(dataclasses.replace(rest, stops=pool)).unassigned
+            if u.stop_id is not None
+        }
         unassigned.extend(
-            Unassigned(s.stop_id, s.grid_id, "no unit re-planned could take it") for s in pool
+            Unassigned(s.stop_id, s.grid_id, why.get(s.stop_id, "no unit re-planned could take it"))
+            for s in pool
         )
     for sid, n in in_fixed.items():
         stop = rest.stop(sid)

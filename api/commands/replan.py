@@ -45,6 +45,9 @@ def replan(
             "--all-units", help="Re-plan every unit (default: only the units events concern)."
         ),
     ] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 2 when a checkpoint cannot be met (default: warn, exit 0).")
+    ] = False,
 ) -> None:
     """Re-plan from events: keep everything before them, change as few routes as possible."""
     with cli_errors():
@@ -81,3 +84,9 @@ def replan(
         f"wrote {len(files)} files to {out}",
         highlight=False,
     )
+    for w in s.get("warnings", []):
+        console.print(f"warning: {w}", highlight=False)
+    missed = [c["name"] for c in s.get("checkpoints", []) if not c.get("met")]
+    if missed and strict:
+        console.print(f"--strict: checkpoints not met: {', '.join(missed)}", highlight=False)
+        raise typer.Exit(2)

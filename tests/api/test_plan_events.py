@@ -149,7 +149,18 @@ def test_roles_on_shift_paths(app: Any, client: TestClient) -> None:
         ],
         "time_limit_s": 1,
     }
-    assert client.post("/plans/shift1/events", json=checkpoint, headers=own).status_code == 200
+    answer = client.post("/plans/shift1/events", json=checkpoint, headers=own)
+    assert answer.status_code == 200
+    # the key site is a hard checkpoint: a "checkpoint" step named bank, met, in the GPX and KML
+    (met,) = answer.json()["summary"]["checkpoints"]
+    assert met["met"] is True
+    unit = met["unit_id"]
+    route = client.get(f"/plans/shift1/routes/{unit}", headers=own).json()
+    (step,) = [s for s in route["steps"] if s.get("name") == "bank"]
+    assert step["type"] == "checkpoint"
+    for fmt in ("gpx", "kml"):
+        got = client.get(f"/plans/shift1/routes/{unit}?format={fmt}", headers=own)
+        assert "checkpoint bank" in got.text
     ok = client.post(
         "/plans/shift1/checkins",
         json={"checkpoint": "bank", "unit_id": "car-1", "at": "2025-01-22T21:10:00-05:00"},

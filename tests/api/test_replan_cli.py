@@ -243,3 +243,32 @@ def test_plan_replan_dosage_on_real_streets(tmp_path: Path) -> None:
     (unit,) = [u for u in result["units"] if u["unit_id"] == "car-1"]
     assert unit["missed"] == []
     assert 0.85 <= unit["delivered_s"] / unit["planned_s"] <= 1.15
+
+
+def test_checkpoint_not_met_warns_and_strict_exits_2(folder: Path, tmp_path: Path) -> None:
+    """A new checkpoint that cannot be met is named with its reason (exit 0), or exit 2 with
+    --strict, as `patrolgrid plan` does; one that can is a "checkpoint" step of the new plan."""
+    bank = {
+        "type": "checkpoint",
+        "name": "bank",
+        "lon": -75.15,
+        "lat": 39.98,
+        "windows": [["21:00", "21:30"]],
+        "dwell_min": 10,
+        "at": "20:30",
+    }
+    school = {**bank, "name": "school", "kinds": ["volunteer"]}
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps({"events": [bank, school]}))
+    out = tmp_path / "v1"
+    args = ["replan", "--plan", str(folder), "--events", str(events), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "warning: checkpoint school not met: no unit of a kind allowed here (volunteer)" in text
+    doc = json.loads((out / "plan.json").read_text())
+    steps = [s for r in doc["routes"] for s in r["steps"] if s["type"] == "checkpoint"]
+    assert [s["name"] for s in steps] == ["bank"]
+    strict = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "v1s"), "--strict"])
+    assert strict.exit_code == 2
+    assert "checkpoints not met: school" in strict.output

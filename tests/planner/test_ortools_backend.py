@@ -10,6 +10,7 @@ import pytest
 from planner.errors import PlannerError
 from planner.evaluate import evaluate
 from planner.model import Break, Problem, Stop, Unit
+from planner.ortools_backend import copy_windows, solve_ortools
 from planner.solve import backends, solve
 from tests.planner.generated import START, lonlat, matrices, random_problem
 
@@ -167,16 +168,15 @@ def test_unknown_backend() -> None:
 
 
 def test_copy_windows_are_gap_apart() -> None:
-    """Repeat-visit slots cover the windows and start min_gap_s after the previous slot ends."""
-    from planner.ortools_backend import copy_windows
-
+    """Repeat-visit slots cover the windows (cut at the shift end, 3 h here) and start min_gap_s
+    after the previous slot ends."""
     p = _line_problem(visits=3, windows=((0, 6 * 3600),), min_gap_s=3600)
     slots = copy_windows(p, p.stops[0])
     assert len(slots) == 3
     for before, after in itertools.pairwise(slots):
         assert after[0][0] - before[-1][1] >= 3600
     assert slots[0][0][0] == 0
-    assert slots[-1][-1][1] == 6 * 3600
+    assert slots[-1][-1][1] == 3 * 3600
 
 
 @pytest.mark.slow
@@ -187,3 +187,48 @@ def test_seeds_vary_the_plan_not_its_value() -> None:
     risks = [evaluate(p, plan).risk_covered for plan in plans]
     assert len({plan.visit_key() for plan in plans}) > 1
     assert min(risks) >= 0.98 * max(risks), risks
+
+
+def test_repeat_slot_after_the_last_shift_end() -> None:
+    """A repeat stop whose window runs past every shift is solved (no "CP Solver fail"): its
+    visit slots are cut from the time units are on duty, and both visits fit the shift."""
+    xy = np.array([[0.0, 0.0], [500.0, 0.0], [1000.0, 0.0]])
+    travel, dist = matrices(xy)
+    units = (Unit("car", "police_car", "drive", 0, shift_end_s=3600),)
+    stops = (
+        Stop(
+            "rep", "g1", 1, dwell_s=300, windows=((0, 10_000),), prize=5.0, visits=2, min_gap_s=1800
+        ),
+        Stop("s2", "g2", 2, dwell_s=300, prize=1.0),
+    )
+    p = Problem(lonlat(xy), travel, units, stops, distance_m=dist, start=START)
+    assert all(w[0][0] <= 3600 for w in copy_windows(p, stops[0]))
+    plan = solve_ortools(p, time_limit_s=1, seed=0)
+    assert evaluate(p, plan).ok
+    starts = sorted(v.start_s for r in plan.routes for v in r.visits if v.stop_id == "rep")
+    assert len(starts) == 2
+    assert starts[1] - starts[0] >= 1800
+
+
+def test_anywhere_breaks_do_not_overlap() -> None:
+    """Several breaks taken wherever the unit is, with overlapping windows, come back one
+    after another (never overlapping), each in its window, and the plan passes the evaluator."""
+    rng = np.random.default_rng(0)
+    xy = rng.random((6, 2)) * 3000
+    travel, dist = matrices(xy)
+    breaks = (
+        Break("a", 3600, 7200, 1800),
+        Break("b", 3600, 7200, 1800),
+        Break("c", 5000, 9000, 900),
+    )
+    units = (Unit("car", "police_car", "drive", 0, shift_end_s=4 * 3600, breaks=breaks),)
+    stops = tuple(Stop(f"s{i}", f"g{i}", i, dwell_s=600, prize=1.0 + i) for i in range(1, 6))
+    p = Problem(lonlat(xy), travel, units, stops, distance_m=dist, start=START)
+    for seed in (0, 1):
+        plan = solve_ortools(p, time_limit_s=0.5, seed=seed)  # raised ProblemError before
+        assert evaluate(p, plan).ok
+        taken = sorted(
+            (s.start_s, s.departure_s) for r in plan.routes for s in r.steps if s.kind == "break"
+        )
+        assert len(taken) == 3
+        assert all(b[0] >= a[1] for a, b in itertools.pairwise(taken))

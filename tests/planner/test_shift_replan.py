@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from planner.bench.shift import city_shift
+from maps.gpx import plan_to_gpx
+from maps.kml import routes_to_kml
+from maps.privacy import export_plan_routes
+from planner.bench.shift import city_shift, shift_problem
+from planner.checkpoints import checkpoint_stop
 from planner.evaluate import evaluate
 from planner.events import EventError, parse_events
+from planner.plan_json import plan_to_json
 from planner.shift_file import ShiftState, read_shift, shift_bytes
-from planner.shift_replan import apply_events, split_route
+from planner.shift_replan import apply_events, replan_to_json, split_route
 from planner.solve import solve
 from tests.planner.generated import random_problem
 
@@ -286,3 +292,140 @@ def test_checkpoint_without_time_joins_the_batch(shift) -> None:  # type: ignore
     assert alone[0].at_s == 4 * 3600
     both = parse_events({"events": [cp, out]}, state.problem)
     assert [e.at_s for e in both] == [2 * 3600, 2 * 3600]
+
+
+BANK = {
+    "type": "checkpoint",
+    "name": "bank",
+    "lon": -75.15,
+    "lat": 39.98,
+    "windows": ["21:00-21:30"],
+    "dwell_min": 10,
+    "kinds": ["police_car"],
+    "at": "20:30",
+}
+
+
+def test_checkpoint_event_is_a_hard_checkpoint(shift) -> None:  # type: ignore[no-untyped-def]
+    """A checkpoint event is the planner's own checkpoint: met inside its window (the whole
+    dwell in it) by an allowed kind, a step of type "checkpoint" with its name in plan.json,
+    GPX and KML, and met in the summary."""
+    state, plan = shift
+    result = apply_events(state, parse_events({"events": [BANK]}, state.problem), time_limit_s=1)
+    stop = result.state.problem.stop("checkpoint:bank")
+    assert stop.checkpoint == "bank"
+    assert stop.kinds == frozenset({"police_car"})
+    (visit,) = [
+        s for r in result.state.plan.routes for s in r.visits if s.stop_id == "checkpoint:bank"
+    ]
+    assert visit.start_s >= 3 * 3600
+    assert visit.departure_s <= 3 * 3600 + 1800
+    assert visit.service_s >= 600
+    doc = replan_to_json(plan_to_json(state.problem, plan), result)
+    (route,) = [r for r in doc["routes"] if any(s.get("name") == "bank" for s in r["steps"])]
+    (step,) = [s for s in route["steps"] if s.get("name") == "bank"]
+    assert step["type"] == "checkpoint"
+    assert step["arrival"] <= step["departure"] <= "2025-01-22T21:30:00-05:00"
+    assert doc["summary"]["checkpoints"][0]["met"] is True
+    assert doc["summary"]["new_stops"] == ["checkpoint:bank"]
+    assert "checkpoint bank" in plan_to_gpx(doc, route["unit_id"])
+    (clean,) = export_plan_routes(doc, units=[route["unit_id"]])
+    assert "checkpoint bank" in routes_to_kml([clean])
+
+
+def test_checkpoint_event_that_cannot_be_met_says_why(shift) -> None:  # type: ignore[no-untyped-def]
+    """A checkpoint no unit may serve (volunteers only, none on duty) is reported with its
+    reason in unassigned, summary.checkpoints and the warnings; the re-plan is still valid."""
+    state, plan = shift
+    event = {**BANK, "kinds": ["volunteer"]}
+    result = apply_events(state, parse_events({"events": [event]}, state.problem), time_limit_s=1)
+    assert result.evaluation.ok
+    doc = replan_to_json(plan_to_json(state.problem, plan), result)
+    (entry,) = doc["summary"]["checkpoints"]
+    assert entry["met"] is False
+    assert "no unit of a kind allowed here (volunteer)" in entry["reason"]
+    assert any(
+        w.startswith("checkpoint bank not met: no unit of a kind")
+        for w in doc["summary"]["warnings"]
+    )
+    assert any(u["stop_id"] == "checkpoint:bank" for u in doc["unassigned"])
+
+
+@pytest.fixture(scope="module")
+def checkpoint_shift():  # type: ignore[no-untyped-def]
+    """A planned shift with two checkpoints of its own: one at 18:30-19:30, one at 21:00-21:30."""
+    problem, ids, wkb = shift_problem(0, n_units=4, n_stops=40)
+    n = len(problem.locations)
+    cps = (
+        checkpoint_stop(
+            "school", location=2, grid_id=None, windows=((1800, 4200),), dwell_s=600, kinds=None
+        ),
+        checkpoint_stop(
+            "bank", location=3, grid_id=None, windows=((10800, 12000),), dwell_s=600, kinds=None
+        ),
+    )
+    assert n > 3
+    problem = dataclasses.replace(problem, stops=(*problem.stops, *cps))
+    plan = solve(problem, time_limit_s=2, seed=0, max_solutions=100)
+    assert {v.stop_id for r in plan.routes for v in r.visits} >= {
+        "checkpoint:school",
+        "checkpoint:bank",
+    }
+    return ShiftState(problem, plan, grid_ids=ids, grid_wkb=wkb), plan
+
+
+def test_checkpoints_of_the_plan_survive_a_replan(checkpoint_shift) -> None:  # type: ignore[no-untyped-def]
+    """The plan's own checkpoints stay hard visits: the one met before the event is kept
+    exactly, the later one, whose unit goes out of service, is met by another unit in its
+    window (and the shift file keeps them as checkpoints)."""
+    state, plan = checkpoint_shift
+    back = read_shift(shift_bytes(state))
+    assert back.problem.stop("checkpoint:bank").checkpoint == "bank"
+    (owner, school) = next(
+        (r.unit_id, v) for r in plan.routes for v in r.visits if v.stop_id == "checkpoint:school"
+    )
+    bank_unit = next(
+        r.unit_id for r in plan.routes for v in r.visits if v.stop_id == "checkpoint:bank"
+    )
+    events = parse_events(
+        {"events": [{"type": "unit_unavailable", "unit_id": bank_unit, "at": "20:00"}]},
+        back.problem,
+    )
+    result = apply_events(back, events, time_limit_s=1)
+    assert result.evaluation.ok
+    assert school in result.state.plan.route(owner).steps
+    (bank,) = [
+        (r.unit_id, v)
+        for r in result.state.plan.routes
+        for v in r.visits
+        if v.stop_id == "checkpoint:bank"
+    ]
+    assert bank[0] != bank_unit
+    assert 10800 <= bank[1].start_s <= 12000
+    assert result.evaluation.checkpoints_missed == ()
+
+
+def test_missed_checkpoint_with_past_window_is_reported_not_routed() -> None:
+    """A checkpoint the plan could not meet whose windows closed before the re-plan stays
+    unmet with the reason "window already past", and no route is sent to it afterwards."""
+    problem, ids, wkb = shift_problem(0, n_units=2, n_stops=12)
+    cp = checkpoint_stop(
+        "school", location=2, grid_id=None, windows=((1800, 4200),), dwell_s=600, kinds=None
+    )
+    # only volunteers may serve it, and there are none: the plan cannot meet it
+    cp = dataclasses.replace(cp, kinds=frozenset({"volunteer"}))
+    problem = dataclasses.replace(problem, stops=(*problem.stops, cp))
+    plan = solve(problem, time_limit_s=1, seed=0, max_solutions=50)
+    state = ShiftState(problem, plan, grid_ids=ids, grid_wkb=wkb)
+    events = parse_events(
+        {"events": [{"type": "unit_unavailable", "unit_id": "car-1", "at": "20:00"}]}, problem
+    )
+    result = apply_events(state, events, time_limit_s=0.5)
+    assert result.evaluation.ok
+    assert result.rest_problem.stop("checkpoint:school").windows == ((-1, -1),)
+    reasons = {u.stop_id: u.reason for u in result.state.plan.unassigned}
+    assert reasons["checkpoint:school"].startswith("window already past: it closed (18:30-19:10)")
+    assert "before the re-plan at 20:00" in reasons["checkpoint:school"]
+    assert not any(
+        v.stop_id == "checkpoint:school" for r in result.state.plan.routes for v in r.visits
+    )
