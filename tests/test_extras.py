@@ -58,3 +58,14 @@ def test_station_fanout_names_the_scale_extra(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'patrolgrid\[scale\]'"):
         plan_stations({}, scheduler="tcp://127.0.0.1:1")
+
+
+def test_postgis_column_type_names_the_postgres_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A geometry column on PostgreSQL without GeoAlchemy2 raises an error naming [postgres]."""
+    from sqlalchemy.dialects import postgresql
+
+    from api.db.spatial import SpatialGeometry
+
+    monkeypatch.setitem(sys.modules, "geoalchemy2", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'patrolgrid\[postgres\]'"):
+        SpatialGeometry().load_dialect_impl(postgresql.dialect())
