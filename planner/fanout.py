@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from geo._optional import require
 
 from .model import Plan, Problem
-from .solve import solve
+from .solve import DEFAULT_BACKEND, solve
 
 __all__ = ["FanoutResult", "plan_stations"]
 
@@ -43,7 +43,7 @@ def plan_stations(
     *,
     time_limit_s: float = 10.0,
     seed: int | None = 0,
-    backend: str = "ortools",
+    backend: str = DEFAULT_BACKEND,
     max_solutions: int | None = None,
     scheduler: str | None = None,
     n_workers: int | None = None,
