@@ -39,6 +39,7 @@ __all__ = [
     "RISK_SOURCES",
     "PlanRun",
     "check_depots",
+    "finish_run",
     "incident_records",
     "plan_shift",
     "shift_problem",
@@ -253,6 +254,28 @@ def plan_shift(
         lang=lang,
     )
     plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
+    return finish_run(problem, plan, network, units, stops=stops, before=before, risk=risk)
+
+
+def finish_run(
+    problem: Problem,
+    plan: Plan,
+    network: Network,
+    units: UnitsFile,
+    *,
+    stops: pd.DataFrame,
+    before: pd.DataFrame,
+    risk: pd.DataFrame,
+) -> PlanRun:
+    """Check a solved plan independently and build its plan document (the end of a run).
+
+    ``stops``, ``before`` and ``risk`` are what :func:`shift_problem` returned with ``problem``.
+
+    Raises
+    ------
+    PlannerError
+        When the plan fails its independent evaluation (a solver bug, never the user's input).
+    """
     evaluation = evaluate(problem, plan)
     if not evaluation.ok:
         msg = "the plan failed its independent evaluation: " + "; ".join(evaluation.violations[:5])

@@ -16,6 +16,10 @@ of each generated city) it times:
 - ``pg edge``: the same engine, points snapped onto street segments (the default snapping);
 - ``ch node`` / ``ch edge``: ``engine="ch"``, bucket queries on the contraction hierarchy
   (``geo._ch``); its one-off build (then cached on disk) is timed separately, per network;
+- ``pandana``: when pandana is installed, its contraction hierarchy on the same junction graph
+  (parallel edges reduced to the fastest): one-off build timed per network, then the K x K node
+  matrix as K*K ``shortest_path_lengths`` pairs (K <= ``--pandana-max-k``), checked against
+  Dijkstra;
 - ``networkx``: ``nx.single_source_dijkstra_path_length`` on the whole graph
   ``net.to_networkx("drive")`` from a subsample of sources (``--nx-sources``, default 20),
   extrapolated linearly to K sources (each source's search is independent, so this is fair);
@@ -36,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -75,6 +80,30 @@ def _station_points(
     return lon, lat
 
 
+def _pandana_network(graph: Any) -> Any:
+    """pandana's contraction hierarchy on the junction graph (None when pandana is missing)."""
+    try:
+        import pandana
+    except ModuleNotFoundError:
+        return None
+    import pandas as pd
+
+    ids = np.asarray(graph.osmid)  # the node ids snapping returns
+    edges = (
+        pd.DataFrame({"u": ids[graph.src], "v": ids[graph.dst], "t": graph.time_s})
+        .groupby(["u", "v"], as_index=False)["t"]
+        .min()
+    )
+    return pandana.Network(
+        pd.Series(graph.x, index=ids),
+        pd.Series(graph.y, index=ids),
+        edges["u"].to_numpy(),
+        edges["v"].to_numpy(),
+        edges[["t"]],
+        twoway=False,
+    )
+
+
 def run_network(
     name: str,
     net: Network,
@@ -83,6 +112,7 @@ def run_network(
     *,
     repeats: int,
     nx_sources: int,
+    pandana_max_k: int = 500,
 ) -> None:
     """Time both engines on one network for each K and print one row per K."""
     graph = net.graph("drive")
@@ -111,6 +141,12 @@ def run_network(
         f"({net.hierarchy('drive').n_edges:,} upward edges; once per network and mode, "
         "then cached on disk)"
     )
+    pdn_wall, pdn_cpu, pdn = _timed(lambda: _pandana_network(graph), 1)
+    if pdn is not None:
+        print(
+            f"pandana contraction hierarchy built in {pdn_wall:.1f} s wall, {pdn_cpu:.1f} s CPU "
+            f"(against {build_wall:.1f} s for geo._ch)"
+        )
     header = (
         f"{'K':>6} {'pg node s':>10} {'pg cpu s':>9} {'unbounded s':>12} {'pg edge s':>10} "
         f"{'ch node s':>10} {'ch cpu s':>9} {'ch edge s':>10} "
@@ -158,6 +194,21 @@ def run_network(
         engines = max(np.abs(ch_times - times).max(), np.abs(ch_edge - edge).max())
         assert engines <= 1e-6, f"CH and Dijkstra engines differ by {engines} s"
         assert np.array_equal(full, times), "bounded and unbounded searches disagree"
+        if pdn is not None and len(nodes) <= pandana_max_k:
+            n_k = len(nodes)
+            orig, dest = np.repeat(nodes, n_k), np.tile(nodes, n_k)
+            pdn_k_wall, pdn_k_cpu, pdn_times = _timed(
+                lambda orig=orig, dest=dest, n=n_k: np.asarray(
+                    pdn.shortest_path_lengths(orig, dest, imp_name="t")
+                ).reshape(n, n),
+                repeats,
+            )
+            pdn_diff = float(np.abs(np.asarray(pdn_times) - times).max())
+            print(
+                f"{'':>6} pandana node K={len(nodes)}: {pdn_k_wall:.3f} s wall, {pdn_k_cpu:.3f} s "
+                f"CPU; geo._ch node {ch_wall:.3f} s; pandana / geo._ch {pdn_k_wall / ch_wall:.1f}x "
+                f"(max |diff| vs Dijkstra {pdn_diff:.2e} s)"
+            )
         sample = rng.choice(len(nodes), size=min(nx_sources, len(nodes)), replace=False)
         diff = 0.0
         start = time.perf_counter()
@@ -182,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="K = 100 and 500 only")
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing (K <= 500)")
     parser.add_argument("--nx-sources", type=int, default=20, help="networkx sources timed")
+    parser.add_argument(
+        "--pandana-max-k", type=int, default=500, help="largest K given to pandana (K*K pairs)"
+    )
     parser.add_argument("--work", type=Path, default=None, help="folder for the city file + cache")
     args = parser.parse_args(argv)
     ks = KS[:2] if args.quick else KS
@@ -199,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
             ks,
             repeats=args.repeats,
             nx_sources=args.nx_sources,
+            pandana_max_k=args.pandana_max_k,
         )
         cities = {
             "osm-like": {"n": 100, "block_m": 120.0, "between": 2},
@@ -219,6 +274,7 @@ def main(argv: list[str] | None = None) -> None:
                 ks,
                 repeats=args.repeats,
                 nx_sources=args.nx_sources,
+                pandana_max_k=args.pandana_max_k,
             )
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 

@@ -43,19 +43,16 @@ _DAY_NS = 86_400 * 10**9
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values); NaN entries stay NaN and are not counted.
 
+    :func:`scipy.stats.false_discovery_control` on the tested (non-NaN) entries.
+
     >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, np.nan])).round(3).tolist()[:3]
     [0.03, 0.04, 0.04]
     """
     p = np.asarray(p_values, dtype=float)
     q = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(p))
-    m = tested.size
-    if m == 0:
-        return q
-    order = tested[np.argsort(p[tested], kind="stable")]
-    ranked = p[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    q[order] = np.minimum(ranked, 1.0)
+    tested = ~np.isnan(p)
+    if tested.any():
+        q[tested] = stats.false_discovery_control(p[tested], method="bh")
     return q
 
 

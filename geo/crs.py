@@ -40,7 +40,6 @@ __all__ = [
     "bd09_to_wgs84",
     "check_degrees",
     "degrees_like",
-    "frame_to_gcj02",
     "frame_to_wgs84",
     "gcj02_to_wgs84",
     "in_mainland_china",
@@ -374,14 +373,3 @@ def frame_to_wgs84(gdf: gpd.GeoDataFrame, crs: object = None) -> gpd.GeoDataFram
     if declared.to_epsg() == 4326:
         return gdf.set_crs(WGS84, allow_override=True)
     return gdf.set_crs(declared, allow_override=True).to_crs(WGS84)
-
-
-def frame_to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """A copy of a WGS84 frame shifted to GCJ-02 for drawing on GCJ-02 tiles (mainland only).
-
-    The result's ``crs`` stays EPSG:4326 (GCJ-02 has no EPSG code); keep it for display only.
-    """
-    if gdf.crs is not None and gdf.crs.to_epsg() not in _WGS84_LIKE:
-        msg = f"frame_to_gcj02 needs an EPSG:4326 frame, got {gdf.crs}; call frame_to_wgs84 first"
-        raise CRSError(msg)
-    return _transform_frame(gdf, to_gcj02)

@@ -384,6 +384,9 @@ def _gbm_scores(
     context: CellEvents | None,
     params: Mapping[str, Any],
 ) -> np.ndarray:
+    from ._optional import require
+
+    require("sklearn.ensemble")  # the [ml] extra: a missing one names it
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     n = lattice.n_cells

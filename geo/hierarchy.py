@@ -21,7 +21,6 @@ __all__ = [
     "as_text",
     "leaf_grids",
     "leaf_mask",
-    "level_rank",
 ]
 
 #: The levels from the top down.
@@ -33,19 +32,6 @@ ANCESTOR_COLUMNS: Mapping[str, str] = {
     "street": "street_id",
     "community": "community_id",
 }
-
-
-def level_rank(level: str) -> int:
-    """Depth of a level: 0 for district, 3 for grid.
-
-    >>> level_rank("community")
-    2
-    """
-    try:
-        return LEVELS.index(level)
-    except ValueError:
-        msg = f"unknown grid level {level!r}; expected one of {', '.join(LEVELS)}"
-        raise GridError(msg) from None
 
 
 def leaf_grids(grids: pd.DataFrame) -> pd.DataFrame:

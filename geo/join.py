@@ -10,14 +10,11 @@ predicate="within")`` gives; the rule only decides the points sjoin leaves witho
 
 The answer is a :class:`pandas.Categorical` whose categories are the leaf ids in string order
 and whose codes are positions in them (-1: outside every grid): one small integer per point,
-no Python object per point. Two implementations give identical answers:
-
-- :func:`assign_grids` (the fast path the CLI, the API and the benchmark use) works on plain
-  coordinate arrays through a raster index (:class:`GridIndex`, :mod:`geo._raster_index`):
-  bins wholly inside one grid are answered by lookup, and only points in bins crossed by an
-  edge are tested exactly;
-- :func:`assign_grids_reference` builds shapely Points and queries an STRtree, as a spatial
-  join does; the tests and the benchmark check the fast path against it.
+no Python object per point. :func:`assign_grids` works on plain coordinate arrays through a
+raster index (:class:`GridIndex`, :mod:`geo._raster_index`): bins wholly inside one grid are
+answered by lookup, and only points in bins crossed by an edge are tested exactly. The tests
+check it against an STRtree query with shapely Points (``tests/geo/join_oracle.py``) and
+against ``geopandas.sjoin``.
 """
 
 from __future__ import annotations
@@ -38,7 +35,6 @@ __all__ = [
     "GridIndex",
     "JoinSummary",
     "assign_grids",
-    "assign_grids_reference",
     "join_incidents",
     "join_summary",
 ]
@@ -143,26 +139,6 @@ def assign_grids(
     if not isinstance(grids, GridIndex):
         grids = GridIndex.build(grids, points=len(lon))
     return grids.assign(lon, lat)
-
-
-def assign_grids_reference(
-    lon: np.ndarray, lat: np.ndarray, grids: gpd.GeoDataFrame
-) -> pd.Categorical:
-    """Same answer as :func:`assign_grids`, by an STRtree query with shapely Points.
-
-    The straightforward method, kept as the yardstick for the fast path (tests, benchmark).
-    """
-    ids, geoms = _leaves(grids)
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    finite = np.isfinite(lon) & np.isfinite(lat)
-    tree = shapely.STRtree(geoms)
-    point, poly = tree.query(shapely.points(lon[finite], lat[finite]), predicate="intersects")
-    best = np.full(len(lon), -1, dtype=np.int64)
-    if len(point):
-        winner = pd.Series(poly).groupby(point).min()
-        best[np.flatnonzero(finite)[winner.index.to_numpy()]] = winner.to_numpy()
-    return pd.Categorical.from_codes(best, dtype=pd.CategoricalDtype(ids))
 
 
 def join_incidents(

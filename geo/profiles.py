@@ -15,8 +15,6 @@ smoothed twice:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -27,7 +25,6 @@ __all__ = [
     "PROFILE_COLUMNS",
     "hour_of_week",
     "profile_matrix",
-    "risky_hours",
     "smooth_circular",
 ]
 
@@ -159,23 +156,3 @@ def profile_matrix(
     alpha = (counts / (counts + prior_incidents)) if prior_incidents > 0 else (counts > 0) * 1.0
     alpha = alpha[:, None]
     return alpha * own + (1.0 - alpha) * city[None, :]
-
-
-def risky_hours(profile: Sequence[float] | np.ndarray, *, share: float = 0.5) -> list[int]:
-    """Fewest hours of the week holding at least ``share`` of a profile, in hour order.
-
-    >>> p = np.full(168, 0.1 / 166); p[[20, 21]] = 0.45
-    >>> risky_hours(p, share=0.8)
-    [20, 21]
-    """
-    values = np.asarray(profile, dtype=float)
-    if values.shape != (HOURS_PER_WEEK,):
-        msg = f"a profile has 168 values, got shape {values.shape}"
-        raise ValueError(msg)
-    order = np.argsort(-values, kind="stable")
-    cumulative = np.cumsum(values[order])
-    total = cumulative[-1]
-    if total <= 0:
-        return []
-    k = int(np.searchsorted(cumulative, share * total - 1e-12)) + 1
-    return sorted(int(h) for h in order[:k])

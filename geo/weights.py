@@ -32,7 +32,6 @@ from .errors import GridError
 __all__ = [
     "GridWeights",
     "contiguity_weights",
-    "distance_weights",
     "grid_weights",
     "lattice_indices",
     "lattice_weights",
@@ -185,15 +184,6 @@ def contiguity_weights(
         shared = shapely.length(edge) > 4 * tolerance_m  # a corner touch gives <= 2x
         left, right = left[shared], right[shared]
     return GridWeights(ids, _symmetric(left, right, n), f"contiguity-{kind}")
-
-
-def distance_weights(grids: gpd.GeoDataFrame, *, threshold_m: float) -> GridWeights:
-    """Neighbours whose centroids lie within ``threshold_m`` metres (a distance band)."""
-    ids = tuple(grids["grid_id"].astype(str))
-    centroids = _metric(grids).centroid.to_numpy()
-    tree = shapely.STRtree(centroids)
-    left, right = tree.query(centroids, predicate="dwithin", distance=threshold_m)
-    return GridWeights(ids, _symmetric(left, right, len(ids)), f"distance-{threshold_m:g}m")
 
 
 def grid_weights(

@@ -3,14 +3,12 @@
 The risk table carries 168 columns ``how_000``..``how_167`` (hour of week = weekday * 24 +
 hour, Monday = 0). A map with 20,000 grids cannot carry 20,000 SVG pictures, so the map
 stores each profile as a 168-character string of levels ``0``..``9``
-(:func:`encode_profile`) and draws the picture in the browser when a popup opens; the report
-and small pages use :func:`weekday_hour_svg`, which draws the same picture in Python.
+(:func:`encode_profile`) and draws the picture in the browser when a popup opens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
 import numpy as np
 import pandas as pd
@@ -21,9 +19,7 @@ __all__ = [
     "encode_profile",
     "encode_profiles",
     "profile_matrix",
-    "risky_hours",
     "top_hours",
-    "weekday_hour_svg",
 ]
 
 HOW_COLUMNS: tuple[str, ...] = tuple(f"how_{i:03d}" for i in range(168))
@@ -79,7 +75,8 @@ def encode_profiles(matrix: np.ndarray) -> list[str]:
 
 
 def top_hours(matrix: np.ndarray, *, top: int = 3) -> list[list[tuple[int, int]]]:
-    """:func:`risky_hours` for every row of an ``(n, 168)`` array, vectorised."""
+    """The ``top`` hours of the week with the largest share, as ``(weekday, hour)`` pairs, per row
+    of an ``(n, 168)`` array; hours with no share are left out."""
     arr = np.nan_to_num(np.asarray(matrix, dtype=float).reshape(-1, 168), nan=0.0)
     order = np.argsort(-arr, axis=1, kind="stable")[:, :top]
     picked = np.take_along_axis(arr, order, axis=1)
@@ -92,63 +89,3 @@ def top_hours(matrix: np.ndarray, *, top: int = 3) -> list[list[tuple[int, int]]
 def decode_profile(code: str) -> np.ndarray:
     """Levels of an encoded profile as a ``(7, 24)`` int array (weekday rows, hour columns)."""
     return np.array([int(ch) for ch in code], dtype=int).reshape(7, 24)
-
-
-def risky_hours(values: Sequence[float] | np.ndarray, *, top: int = 3) -> list[tuple[int, int]]:
-    """The ``top`` hours of the week with the largest share, as ``(weekday, hour)`` pairs."""
-    arr = np.asarray(values, dtype=float).reshape(168)
-    if not np.any(arr > 0):
-        return []
-    order = np.argsort(-arr, kind="stable")[:top]
-    return [(int(i) // 24, int(i) % 24) for i in order if arr[i] > 0]
-
-
-def weekday_hour_svg(
-    values: Sequence[float] | np.ndarray,
-    *,
-    weekdays: Sequence[str] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    cell_px: int = 7,
-    color: str = "#c0392b",
-) -> str:
-    """A 7x24 heat table of one grid's weekday-hour risk profile as inline SVG.
-
-    Parameters
-    ----------
-    values
-        The 168 hour-of-week shares.
-    weekdays
-        Seven row labels, Monday first.
-    cell_px
-        Size of one hour's square in pixels.
-    color
-        Fill of the busiest hour; other hours are lighter by their level.
-
-    Returns
-    -------
-    str
-        An ``<svg>`` element with one ``<rect>`` per non-empty hour.
-    """
-    levels = decode_profile(encode_profile(values))
-    left, top = 30, 10
-    width, height = left + 24 * cell_px + 2, top + 7 * cell_px + 2
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'class="pg-how" font-size="8" font-family="sans-serif">',
-        f'<rect x="{left}" y="{top}" width="{24 * cell_px}" height="{7 * cell_px}" fill="#f4f4f4"/>',
-    ]
-    parts.extend(
-        f'<text x="{left + hour * cell_px}" y="{top - 2}">{hour}</text>' for hour in (0, 6, 12, 18)
-    )
-    for day in range(7):
-        y = top + day * cell_px
-        parts.append(f'<text x="0" y="{y + cell_px - 1}">{escape(weekdays[day])}</text>')
-        for hour in range(24):
-            level = int(levels[day, hour])
-            if level == 0:
-                continue
-            parts.append(
-                f'<rect x="{left + hour * cell_px}" y="{y}" width="{cell_px}" '
-                f'height="{cell_px}" fill="{color}" fill-opacity="{level / (LEVELS - 1):.2f}"/>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)

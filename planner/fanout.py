@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from geo._optional import require
+
 from .model import Plan, Problem
 from .solve import DEFAULT_BACKEND, solve
 
@@ -64,19 +66,19 @@ def plan_stations(
     FanoutResult
         The plan of every station, the wall time and the number of workers used.
     """
-    from dask.distributed import Client, LocalCluster
+    distributed = require("distributed")  # the [scale] extra
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
+        cluster = distributed.LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
         )
-        client = Client(cluster)
+        client = distributed.Client(cluster)
     else:
-        client = Client(scheduler)
+        client = distributed.Client(scheduler)
     try:
         if cluster is not None:
             client.wait_for_workers(len(cluster.workers))

@@ -35,3 +35,37 @@ def test_library_import_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delitem(sys.modules, "geo.join_dask", raising=False)
     with pytest.raises(ModuleNotFoundError, match=r"patrolgrid\[scale\]"):
         import geo.join_dask  # noqa: F401
+
+
+def test_gbm_forecast_names_the_ml_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring with method='gbm' without scikit-learn raises an error naming [ml]."""
+    import numpy as np
+
+    from geo.forecast import CellEvents, make_lattice, score_cells
+
+    lattice = make_lattice(np.array([-75.16, -75.15]), np.array([39.98, 39.99]), cell_m=200.0)
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.ensemble", None)
+    events = CellEvents(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'patrolgrid\[ml\]'"):
+        score_cells(lattice, events, train_until_ns=0, horizon_days=7.0, method="gbm")
+
+
+def test_station_fanout_names_the_scale_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planning stations over Dask without distributed raises an error naming [scale]."""
+    from planner.fanout import plan_stations
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'patrolgrid\[scale\]'"):
+        plan_stations({}, scheduler="tcp://127.0.0.1:1")
+
+
+def test_postgis_column_type_names_the_postgres_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A geometry column on PostgreSQL without GeoAlchemy2 raises an error naming [postgres]."""
+    from sqlalchemy.dialects import postgresql
+
+    from api.db.spatial import SpatialGeometry
+
+    monkeypatch.setitem(sys.modules, "geoalchemy2", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'patrolgrid\[postgres\]'"):
+        SpatialGeometry().load_dialect_impl(postgresql.dialect())

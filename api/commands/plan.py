@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import geopandas as gpd
 import typer
 
 from api.commands._app import app, cli_errors, console
@@ -19,12 +20,12 @@ from api.commands._inputs import (
 from api.planning import check_depots, plan_shift, write_outputs
 from geo.categories import load_categories
 from geo.hierarchy import leaf_grids
-from geo.network import load_network
+from geo.network import Network, load_network
 from maps.coords import output_crs
 from planner.errors import PlannerError
 from planner.solve import DEFAULT_BACKEND, backends
 from planner.stops import category_skills
-from planner.units_file import load_units
+from planner.units_file import UnitsFile, load_units
 
 __all__ = ["plan"]
 
@@ -99,6 +100,23 @@ def plan(
             "Tencent) or bd09 (Baidu) for Chinese handheld map apps (plan.json stays WGS84).",
         ),
     ] = "wgs84",
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Plan each district (or street, community) with its own units on a Dask "
+            "cluster; outputs go to one folder per area under --out.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786) for --by; default: a local cluster."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Workers of the local cluster for --by (default: cores).")
+    ] = None,
 ) -> None:
     """Plan patrols for one shift: the right presence in the right grids at the right hours."""
     with cli_errors():
@@ -106,6 +124,9 @@ def plan(
             msg = f"--backend: {backend!r} is not one of {', '.join(backends())}"
             raise PlannerError(msg)
         crs = output_crs(crs)
+        if by is None and (scheduler is not None or workers is not None):
+            msg = "--scheduler and --workers plan areas in parallel: add --by district"
+            raise PlannerError(msg)
         unit_file = load_units(units)
         grid_frame = read_grids_file(grids, grids_crs)
         frame, _ = read_incidents(
@@ -120,6 +141,13 @@ def plan(
         area = leaf_grids(grid_frame).union_all()
         net = load_network(network, polygon=area, cache_dir=cache_dir)
         check_depots(unit_file, net, source=str(units))
+        if by is not None:
+            _plan_by_area(
+                grid_frame, frame, net, unit_file, out, by=by, scheduler=scheduler,
+                workers=workers, time_limit=time_limit, seed=seed, max_stops=max_stops,
+                backend=backend, skills=None if table is None else category_skills(table.table),
+            )  # fmt: skip
+            return
         with console.status("planning"):
             run = plan_shift(
                 grid_frame,
@@ -156,3 +184,45 @@ def plan(
     if missed and strict:
         console.print(f"--strict: checkpoints not met: {', '.join(missed)}", highlight=False)
         raise typer.Exit(2)
+
+
+def _plan_by_area(
+    grids: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    net: Network,
+    units: UnitsFile,
+    out: Path,
+    *,
+    by: str,
+    scheduler: str | None,
+    workers: int | None,
+    time_limit: float,
+    seed: int,
+    max_stops: int | None,
+    backend: str,
+    skills: dict[str, str] | None,
+) -> None:
+    from api.district_plans import plan_by_area, write_area_outputs
+
+    with console.status(f"planning each {by}"):
+        plans = plan_by_area(
+            grids, incidents, net, units, by=by, scheduler=scheduler, n_workers=workers,
+            time_limit_s=time_limit, seed=seed, max_stops=max_stops, backend=backend,
+            category_skills=skills,
+        )  # fmt: skip
+    folders = write_area_outputs(plans, grids, out, network=net)
+    for area_id, run in plans.runs.items():
+        s = run.document["summary"]
+        console.print(
+            f"{by} {area_id}: {s['routes']} routes, {s['visits']} visits, "
+            f"risk covered {s['risk_covered_pct']:.0f}%; wrote {folders[area_id]}",
+            highlight=False,
+        )
+    for area_id in plans.idle_areas:
+        console.print(f"{by} {area_id}: no units, not planned", highlight=False)
+    for unit_id in plans.homeless_units:
+        console.print(f"unit {unit_id} is in no {by}: not planned", highlight=False)
+    console.print(
+        f"{len(plans.runs)} plans solved on {plans.workers} Dask workers in {plans.wall_s:.1f} s",
+        highlight=False,
+    )

@@ -94,7 +94,10 @@ class SpatialGeometry(sa.types.TypeDecorator[BaseGeometry]):
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect is not None and dialect.name != "postgresql":
             return dialect.type_descriptor(sa.LargeBinary())
-        from geoalchemy2 import Geometry  # the [postgres] extra (PostGIS only)
+        from geo._optional import require
+
+        require("geoalchemy2")  # the [postgres] extra (PostGIS only): a missing one names it
+        from geoalchemy2 import Geometry
 
         geometry = Geometry(self.geometry_type, srid=SRID, spatial_index=False)
         if dialect is None:  # GeoAlchemy2's DDL hooks ask without a dialect

@@ -1,4 +1,4 @@
-"""Reader for Solomon's VRPTW instances (``../shared/benchmarks/vrp/solomon/*.txt``).
+"""Reader for Solomon's VRPTW instances (``../shared/benchmarks/vrp/solomon/*.txt``), by vrplib.
 
 The layout is Solomon's original text: a name line, ``VEHICLE`` / ``NUMBER CAPACITY`` and the
 two numbers, then ``CUSTOMER`` and one line per node (``CUST NO. XCOORD. YCOORD. DEMAND
@@ -11,10 +11,12 @@ by its due date.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import vrplib
 
 from planner.engines.arrays import RoutingArrays, VehicleSpec
 from planner.errors import ProblemError
@@ -36,7 +38,7 @@ class SolomonInstance:
     vehicles, capacity
         Fleet size and vehicle capacity.
     ids
-        Customer numbers as in the file (row ``i`` of every array), depot first.
+        Node numbers (row ``i`` of every array is node ``i``, as Solomon numbers them), depot 0.
     x, y, demand, ready, due, service
         Per-node columns.
     """
@@ -81,46 +83,30 @@ def read_solomon(path: str | Path) -> SolomonInstance:
         When the file does not follow Solomon's layout (the message names file and line).
     """
     path = Path(path)
-    lines = [line.strip() for line in path.read_text().splitlines()]
     try:
-        vehicle_at = next(i for i, line in enumerate(lines) if line.upper().startswith("VEHICLE"))
-        customer_at = next(i for i, line in enumerate(lines) if line.upper().startswith("CUSTOMER"))
-    except StopIteration:
-        msg = f"{path}: not a Solomon VRPTW file (no VEHICLE or CUSTOMER section)"
+        parsed = vrplib.read_instance(path, instance_format="solomon", compute_edge_weights=False)
+    except (RuntimeError, ValueError, IndexError) as error:  # vrplib's layout checks
+        lines = str(error).strip().splitlines() or ["unreadable"]
+        reason = re.sub(r"Line #(\d+) \((.*)\)", r"node row \1: \2", lines[-1].strip())
+        msg = f"{path}: not a Solomon VRPTW file: {reason}"
         raise ProblemError(msg) from None
-    fleet = [line for line in lines[vehicle_at + 1 : customer_at] if line and line[0].isdigit()]
-    if not fleet or len(fleet[0].split()) != 2:
-        msg = f"{path}: expected 'NUMBER CAPACITY' after VEHICLE"
-        raise ProblemError(msg)
-    vehicles, capacity = (int(v) for v in fleet[0].split())
-    rows = []
-    for number, line in enumerate(lines[customer_at + 1 :], start=customer_at + 2):
-        if not line or not line[0].isdigit():
-            continue
-        fields = line.split()
-        if len(fields) != 7:
-            msg = f"{path}: line {number} has {len(fields)} fields, expected 7"
-            raise ProblemError(msg)
-        rows.append([float(f) for f in fields])
-    if len(rows) < 2:
+    ids = np.asarray(parsed["node_coord"]).shape[0]
+    if ids < 2:
         msg = f"{path}: no customers found"
         raise ProblemError(msg)
-    table = np.array(rows)
-    if table[0, 0] != 0:
-        msg = f"{path}: the first node must be the depot 0"
-        raise ProblemError(msg)
-    name = lines[0] or path.stem
+    windows = np.asarray(parsed["time_window"], dtype=float)
+    coords = np.asarray(parsed["node_coord"], dtype=float)
     return SolomonInstance(
-        name=name.upper(),
-        vehicles=vehicles,
-        capacity=capacity,
-        ids=table[:, 0].astype(int),
-        x=table[:, 1],
-        y=table[:, 2],
-        demand=table[:, 3].astype(int),
-        ready=table[:, 4],
-        due=table[:, 5],
-        service=table[:, 6],
+        name=str(parsed["name"] or path.stem).upper(),
+        vehicles=int(parsed["vehicles"]),
+        capacity=int(parsed["capacity"]),
+        ids=np.arange(ids),
+        x=coords[:, 0],
+        y=coords[:, 1],
+        demand=np.asarray(parsed["demand"]).astype(int),
+        ready=windows[:, 0],
+        due=windows[:, 1],
+        service=np.asarray(parsed["service_time"], dtype=float),
     )
 
 

@@ -55,6 +55,18 @@ def test_bh_matches_hand_computation() -> None:
     assert np.isnan(q[4])
 
 
+def test_bh_gives_the_former_hand_written_q_values() -> None:
+    """On a fixed input with ties, zeros, a one and NaNs, the q-values are those of the former
+    hand-written Benjamini-Hochberg (step-up minimum, capped at 1), computed before it was
+    replaced by scipy.stats.false_discovery_control."""
+    nan = np.nan
+    p = np.array([0.0, 1.0, 0.4667, nan, 0.027, 0.0, 0.0, 0.5538, 0.5064, nan, 0.0278, 0.0216])
+    third, fifth = 0.6153333333333333, 0.04633333333333333
+    former = [0.0, 1.0, third, nan, fifth, 0.0, 0.0, third, third, nan, fifth, fifth]
+    np.testing.assert_allclose(benjamini_hochberg(p), former, rtol=1e-12, atol=0)
+    assert np.isnan(benjamini_hochberg(np.array([nan, nan]))).all()
+
+
 def test_surge_is_flagged_and_steady_grids_are_not() -> None:
     """A grid whose last 28 days hold 30 incidents after 1/week for a year is warned;
     grids at a steady rate are not (FDR control across 20 grids)."""

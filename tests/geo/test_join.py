@@ -20,11 +20,11 @@ from geo.incidents import load_incidents
 from geo.join import (
     GridIndex,
     assign_grids,
-    assign_grids_reference,
     join_incidents,
     join_summary,
 )
 from tests.conftest import PHL
+from tests.geo.join_oracle import assign_grids_reference
 
 
 def _names(ids: pd.Categorical) -> list[str | None]:

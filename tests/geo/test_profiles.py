@@ -14,7 +14,6 @@ from geo.profiles import (
     PROFILE_COLUMNS,
     hour_of_week,
     profile_matrix,
-    risky_hours,
     smooth_circular,
 )
 
@@ -99,13 +98,3 @@ def test_underflowed_weights_fall_back_to_counts() -> None:
     out = profile_matrix(np.array([0]), np.array([42]), np.zeros(1), 1, smoothing_hours=0)
     assert out[0].argmax() == 42
     assert out.sum() == pytest.approx(1.0)
-
-
-def test_risky_hours_cover_the_share() -> None:
-    """risky_hours returns the fewest hours whose shares reach the requested total."""
-    profile = np.full(HOURS_PER_WEEK, 0.2 / 165)
-    profile[[1, 50, 100]] = [0.3, 0.3, 0.2]
-    assert risky_hours(profile, share=0.6) == [1, 50]
-    assert risky_hours(profile, share=0.75) == [1, 50, 100]
-    with pytest.raises(ValueError, match="168"):
-        risky_hours(profile[:10])

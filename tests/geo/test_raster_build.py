@@ -17,8 +17,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from geo._raster_index import RasterIndex, Rings, polygon_rings
-from geo.join import assign_grids_reference
 from tests.conftest import PHL
+from tests.geo.join_oracle import assign_grids_reference
 
 FIELDS = ("label", "cand_start", "cand", "cand_edges", "cand_edge_count", "edges")
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from geo.errors import GridError
 from geo.weights import (
     contiguity_weights,
-    distance_weights,
     grid_weights,
     lattice_indices,
     lattice_weights,
@@ -101,13 +100,6 @@ def test_irregular_grids_use_contiguity() -> None:
     assert lattice_indices(grids) is None
     w = grid_weights(grids)
     assert w.method == "contiguity-queen"
-    assert w.neighbour_counts().reshape(3, 3)[1, 1] == 8
-
-
-def test_distance_weights_band() -> None:
-    """A distance band of 1.5 cells links the 8 surrounding cells of an interior cell."""
-    grids = _square_grid(3)
-    w = distance_weights(grids, threshold_m=1.5 * 200.0)
     assert w.neighbour_counts().reshape(3, 3)[1, 1] == 8
 
 

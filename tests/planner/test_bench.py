@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -56,6 +57,37 @@ def test_read_solomon_rejects_other_files(tmp_path: Path) -> None:
     path = tmp_path / "x.txt"
     path.write_text("hello\n")
     with pytest.raises(ProblemError, match=r"x\.txt"):
+        solomon.read_solomon(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "travel", "windows", "service", "demand"),
+    [
+        ("C101", 398_655_266, 92_672_000, 9_000_000, 1810),
+        ("R101", 342_916_502, 20_526_000, 1_000_000, 1458),
+        ("RC208", 451_830_018, 89_875_000, 1_000_000, 1724),
+    ],
+)
+def test_solomon_arrays_are_those_of_the_former_reader(
+    shared_dir: Path, name: str, travel: int, windows: int, service: int, demand: int
+) -> None:
+    """Read through vrplib, the engine arrays sum to what the former hand-written reader gave
+    (figures recorded from it before the switch; all 56 files compared field by field then)."""
+    arrays = solomon.to_arrays(solomon.read_solomon(VRP / "solomon" / f"{name}.txt"))
+    assert int(arrays.travel.sum()) == travel
+    assert int(np.asarray(arrays.windows).sum()) == windows
+    assert int(np.asarray(arrays.service).sum()) == service
+    assert int(np.asarray(arrays.demand).sum()) == demand
+
+
+def test_read_solomon_names_the_bad_row(c101_25: Path, tmp_path: Path) -> None:
+    """A node row with a missing column is refused, naming the file and the node row."""
+    lines = c101_25.read_bytes().split(b"\r\n")
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith(b"5 "))
+    lines[at] = b" ".join(lines[at].split()[:-1])
+    path = tmp_path / "short.txt"
+    path.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(ProblemError, match=r"short\.txt: .*node row 6: got 6 columns"):
         solomon.read_solomon(path)
 
 
@@ -192,6 +224,13 @@ def test_cli_bench_vrptw_writes_results(c101_25: Path, tmp_path: Path) -> None:
     assert entry["name"] == "C101"
     assert {"routes", "distance", "seconds"} <= set(entry)
     assert sorted(c for r in entry["routes"] for c in r) == list(range(1, 26))
+    # as before the switch to vrplib: C101's first 25 customers at the optimum, 191.81
+    assert entry["distance"] == pytest.approx(191.81362, abs=1e-4)
+    assert sorted(entry["routes"]) == [
+        [5, 3, 7, 8, 10, 11, 9, 6, 4, 2, 1],
+        [13, 17, 18, 19, 15, 16, 14, 12],
+        [20, 24, 25, 23, 22, 21],
+    ]
 
 
 def test_cli_bench_toptw_bad_input_exits_2(tmp_path: Path) -> None:
