@@ -107,7 +107,10 @@ def explain(
             }
         )
         by = frame.groupby(["grid_id", "category"], sort=False)["w"].sum().reset_index()
-        by["share"] = by["w"] / by.groupby("grid_id")["w"].transform("sum")
+        total = by.groupby("grid_id")["w"].transform("sum")
+        # weights that all decayed to 0 (a very short half-life) share the grid equally
+        equal = 1.0 / by.groupby("grid_id")["w"].transform("size")
+        by["share"] = (by["w"] / total.where(total > 0)).fillna(equal)
         by = by.sort_values(["grid_id", "share", "category"], ascending=[True, False, True])
         by["rank"] = by.groupby("grid_id").cumcount()
         by["text"] = (

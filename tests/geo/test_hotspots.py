@@ -270,6 +270,21 @@ def test_hotspot_table_finds_the_hot_cluster_and_explains_it() -> None:
     assert set(table["trend"].dropna()) <= {"up", "down", "steady"}
 
 
+def test_explanation_survives_weights_that_decayed_to_zero() -> None:
+    """With a half-life so short that every weight underflows to 0, the why still names the
+    categories (equal shares) instead of failing on 0/0."""
+    grids = _lattice_grids()
+    joined = _joined_points(grids, {"g3_3": 5, "g1_1": 2})
+    joined["occurred_at"] = joined["occurred_at"] - pd.Timedelta(days=400)
+    from geo.hotspot_report import hotspot_table
+
+    table = hotspot_table(
+        joined, grids, now=NOW, timezone="America/New_York", half_life_days=0.03125
+    )
+    why = table.set_index("grid_id")["why"]
+    assert "Thefts 50%" in why["g3_3"]
+
+
 def test_roll_up_risk_sums_and_keeps_profiles_shares() -> None:
     """The community row sums its leaves; its profile is a share vector; rates are recomputed."""
     from geo.hotspot_report import roll_up_risk
