@@ -94,22 +94,7 @@ def forecast(
     ]
     if missing or incidents is None or out is None or train_until is None:
         raise fail(f"forecast needs {', '.join(missing)} (see patrolgrid forecast --help)")
-    if grids is not None:
-        with cli_errors():
-            frame, _ = read_incidents(
-                incidents,
-                columns=columns,
-                timezone=timezone,
-                categories=categories,
-                crs=incidents_crs,
-            )
-            grid_frame = read_grids_file(grids)
-        _forecast_grids(frame, grid_frame, out, train_until, horizon_days, category, method)
-        return
     with cli_errors():
-        from geo.forecast import DEFAULT_METHOD
-        from geo.forecast import forecast as make_forecast
-
         frame, _ = read_incidents(
             incidents,
             columns=columns,
@@ -117,6 +102,14 @@ def forecast(
             categories=categories,
             crs=incidents_crs,
         )
+        grid_frame = None if grids is None else read_grids_file(grids)
+    if grid_frame is not None:
+        _forecast_grids(frame, grid_frame, out, train_until, horizon_days, category, method)
+        return
+    with cli_errors():
+        from geo.forecast import DEFAULT_METHOD
+        from geo.forecast import forecast as make_forecast
+
         area_frame = gpd.read_file(area) if area is not None else None
         cells = make_forecast(
             frame,

@@ -25,6 +25,7 @@ from api.db.models import Incident, Transition
 from api.problems import ProblemError
 from api.workflow import CLOSED_STATES, TransitionRequest, WorkflowError, due_at
 
+from .incidents import _get as _visible
 from .incidents import _iso, incident_dict
 from .loop_config import Departments
 from .scope import incident_scope
@@ -60,15 +61,6 @@ def _assignment_dict(row: IncidentDepartment) -> dict[str, Any]:
         "handled_at": _iso(row.handled_at),
         "note": row.note,
     }
-
-
-def _visible(session: Any, incident_id: str, principal: Principal) -> Incident:
-    incident = session.scalars(
-        sa.select(Incident).where(Incident.incident_id == incident_id, incident_scope(principal))
-    ).first()
-    if incident is None:
-        raise ProblemError(404, f"incident {incident_id!r} not found", field="path.incident_id")
-    return incident
 
 
 def department_transition(

@@ -56,6 +56,22 @@ def _read(path: Path, label: str) -> dict[str, Any]:
     return document
 
 
+def _entries(document: Mapping[str, Any], key: str, path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The mappings of the non-empty list ``key``, each with where it stands in ``path``."""
+    raw_list = document.get(key)
+    if not isinstance(raw_list, list) or not raw_list:
+        msg = f"{path}: {key}: expected a non-empty list"
+        raise LoopConfigError(msg)
+    out = []
+    for i, raw in enumerate(raw_list):
+        where = f"{path.name}: {key}[{i}]"
+        if not isinstance(raw, dict):
+            msg = f"{where}: expected a mapping"
+            raise LoopConfigError(msg)
+        out.append((where, raw))
+    return out
+
+
 def _text(entry: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
     value = entry.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -162,16 +178,8 @@ def load_open311(
     """
     path = path or DATA / "open311.yaml"
     document = _read(path, "Open311 service list")
-    raw_services = document.get("services")
-    if not isinstance(raw_services, list) or not raw_services:
-        msg = f"{path}: services: expected a non-empty list"
-        raise LoopConfigError(msg)
     services: dict[str, Service] = {}
-    for i, raw in enumerate(raw_services):
-        where = f"{path.name}: services[{i}]"
-        if not isinstance(raw, dict):
-            msg = f"{where}: expected a mapping"
-            raise LoopConfigError(msg)
+    for where, raw in _entries(document, "services", path):
         code = _text(raw, "service_code", where) or ""
         if not _CODE.match(code):
             msg = f"{where}.service_code: {code!r} must be 1-64 letters, digits, _ . or -"
@@ -259,16 +267,8 @@ def load_departments(path: Path | None = None) -> Departments:
     """
     path = path or DATA / "departments.yaml"
     document = _read(path, "department list")
-    raw_list = document.get("departments")
-    if not isinstance(raw_list, list) or not raw_list:
-        msg = f"{path}: departments: expected a non-empty list"
-        raise LoopConfigError(msg)
     by_code: dict[str, Department] = {}
-    for i, raw in enumerate(raw_list):
-        where = f"{path.name}: departments[{i}]"
-        if not isinstance(raw, dict):
-            msg = f"{where}: expected a mapping"
-            raise LoopConfigError(msg)
+    for where, raw in _entries(document, "departments", path):
         code = _text(raw, "code", where) or ""
         if not _CODE.match(code) or len(code) > 32:
             msg = f"{where}.code: {code!r} must be 1-32 letters, digits, _ . or -"
