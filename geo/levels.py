@@ -277,8 +277,8 @@ def build_hierarchy(
     area
         Keep only this area (EPSG:4326), e.g. :func:`osm_bounds` of the street extract.
     cell_m
-        Add cells of this size (``shape`` ``square`` or ``hex``) under the lowest level; with
-        ``shape="h3"`` cells of ``h3_resolution``.
+        Add cells of this size (``shape`` ``square`` or ``hex``) under the lowest level;
+        ``shape="h3"`` always adds cells, of ``h3_resolution`` (``cell_m`` is not used).
     sliver_m2
         Pieces and cells smaller than this are merged into their neighbour.
 
@@ -289,7 +289,8 @@ def build_hierarchy(
         ``source_id`` (the unit's id in its file, the same on every piece of a cut unit).
         ``attrs["notes"]`` lists what was merged, trimmed or dropped, one line each.
     """
-    std = standard_levels([lv.name for lv in levels], cells=cell_m is not None)
+    with_cells = cell_m is not None or shape == "h3"
+    std = standard_levels([lv.name for lv in levels], cells=with_cells)
     notes: list[str] = [n for lv in levels for n in lv.notes]
     frames = []
     for level, standard in zip(levels, std, strict=False):
@@ -333,12 +334,12 @@ def build_hierarchy(
             )
         nested = nested.assign(source_id=nested["grid_id"].map(_base_id))
         result.append(_merge_slivers(nested, crs, sliver_m2, levels[i].name, notes))
-    if cell_m is not None:
+    if with_cells:
         lowest = result[-1]
         if shape == "h3":
             made = make_h3_grid(lowest, resolution=h3_resolution)
         elif shape in ("square", "hex"):
-            made = make_grid(lowest, cell_m=cell_m, shape=shape)  # type: ignore[arg-type]
+            made = make_grid(lowest, cell_m=float(cell_m), shape=shape)  # type: ignore[arg-type]
         else:
             msg = f"grids build: --shape must be square, hex or h3, not {shape!r}"
             raise GridError(msg)

@@ -96,7 +96,7 @@ def build(
         grids = build_hierarchy(
             levels,
             area=area,
-            cell_m=cells if cells is not None else (0.0 if shape == "h3" else None),
+            cell_m=cells,
             shape=shape,
             h3_resolution=resolution,
             sliver_m2=sliver_m2,

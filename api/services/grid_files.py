@@ -131,7 +131,7 @@ def build_grids_upload(
         grids = build_hierarchy(
             read,
             area=area,
-            cell_m=cell_m if cell_m is not None else (0.0 if shape == "h3" else None),
+            cell_m=cell_m,
             shape=shape,
             h3_resolution=h3_resolution,
             sliver_m2=sliver_m2,
