@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from itertools import pairwise
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -35,16 +35,16 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-import shapely.ops
 from numpy.typing import ArrayLike
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 
 from ._modegraph import ModeGraph, build_mode_graph, load_mode_graph, save_mode_graph
 from ._network_tables import as_polygon, network_tables
-from ._routing import Positions, matrices, route_nodes
+from ._routing import Positions, matrices
 from ._snap import Snap as Snap
 from ._snap import StreetStop as StreetStop
+from ._street_geometry import nearest_segments, route_line, street_point_in
 from .errors import NetworkError
 from .speeds import MODES, load_speeds
 
@@ -85,6 +85,23 @@ def _as_coords(
         )
         raise NetworkError(msg)
     return lon_a, lat_a
+
+
+@dataclass(frozen=True)
+class _MatrixQuery:
+    """What one matrix call asks for, besides its sources (see :meth:`Network.travel_time_matrix`).
+
+    ``lengths`` also returns the metres of the fastest paths; the other fields are the public
+    methods' options of the same names.
+    """
+
+    mode: Mode
+    targets: tuple[ArrayLike, ArrayLike] | None = None
+    snap_to: SnapTo = "edge"
+    max_snap_m: float | None = None
+    lengths: bool = False
+    bounded: bool = True
+    engine: Engine = "auto"
 
 
 def _check_mode(mode: str) -> None:
@@ -304,20 +321,8 @@ class Network:
         g = self.graph(mode)
         limit = self.max_snap_m if max_snap_m is None else float(max_snap_m)
         x, y = self._fwd.transform(lon_a, lat_a)
-        pts = shapely.points(x, y)
-        if len(pts):
-            idx, dist = g.tree.query_nearest(pts, return_distance=True, all_matches=False)
-            seg = np.empty(len(pts), dtype=np.int64)
-            seg[idx[0]] = idx[1]
-            distance = np.empty(len(pts))
-            distance[idx[0]] = dist
-        else:
-            seg, distance = np.empty(0, dtype=np.int64), np.empty(0)
-        lines = g.lines[seg]
-        t = np.clip(shapely.line_locate_point(lines, pts, normalized=True), 0.0, 1.0)
-        t = np.nan_to_num(t)
+        seg, distance, t, spot = nearest_segments(g, shapely.points(x, y))
         a, b = g.seg_a[seg], g.seg_b[seg]
-        spot = shapely.line_interpolate_point(lines, t, normalized=True)
         slon, slat = self._inv.transform(shapely.get_x(spot), shapely.get_y(spot))
         return Snap(
             node=np.where(t <= 0.5, g.osmid[a], g.osmid[b]),
@@ -360,25 +365,18 @@ class Network:
 
     # ------------------------------------------------------------------ matrices
     def _matrices(
-        self,
-        lon: ArrayLike,
-        lat: ArrayLike,
-        mode: Mode,
-        targets: tuple[ArrayLike, ArrayLike] | None,
-        snap_to: SnapTo,
-        max_snap_m: float | None,
-        lengths: bool,
-        bounded: bool = True,
-        engine: Engine = "auto",
+        self, lon: ArrayLike, lat: ArrayLike, query: _MatrixQuery
     ) -> tuple[np.ndarray, np.ndarray | None]:
+        mode, engine = query.mode, query.engine
         if engine not in ("auto", "ch", "dijkstra"):
             msg = f"engine={engine!r} is unknown; use 'auto', 'ch' or 'dijkstra'"
             raise NetworkError(msg)
-        _, src = self._positions(lon, lat, mode, snap_to, max_snap_m, "sources")
-        if targets is None:
+        _, src = self._positions(lon, lat, mode, query.snap_to, query.max_snap_m, "sources")
+        if query.targets is None:
             tgt = src
         else:
-            _, tgt = self._positions(targets[0], targets[1], mode, snap_to, max_snap_m, "targets")
+            tlon, tlat = query.targets
+            _, tgt = self._positions(tlon, tlat, mode, query.snap_to, query.max_snap_m, "targets")
         if engine == "auto":
             large = len(src.seg) * len(tgt.seg) >= _CH_MIN_PAIRS
             engine = "ch" if large and self._hierarchy_pays(mode, len(src.seg)) else "dijkstra"
@@ -388,9 +386,11 @@ class Network:
             from ._ch_query import point_matrices
 
             times, all_dists = point_matrices(self.graph(mode), self.hierarchy(mode), src, tgt)
-            dists = all_dists if lengths else None
+            dists = all_dists if query.lengths else None
         else:
-            times, dists = matrices(self.graph(mode), src, tgt, lengths=lengths, bounded=bounded)
+            times, dists = matrices(
+                self.graph(mode), src, tgt, lengths=query.lengths, bounded=query.bounded
+            )
         if not np.isfinite(times).all():  # pragma: no cover - strongly connected by construction
             i, j = np.argwhere(~np.isfinite(times))[0]
             msg = f"{self.source}: no {mode} route from source {i} to target {j}"
@@ -439,9 +439,8 @@ class Network:
         numpy.ndarray
             ``K_sources x K_targets`` float seconds, all finite.
         """
-        times, _ = self._matrices(
-            lon, lat, mode, targets, snap_to, max_snap_m, False, bounded, engine
-        )
+        query = _MatrixQuery(mode, targets, snap_to, max_snap_m, False, bounded, engine)
+        times, _ = self._matrices(lon, lat, query)
         return times
 
     def distance_matrix(
@@ -475,9 +474,8 @@ class Network:
         engine: Engine = "auto",
     ) -> tuple[np.ndarray, np.ndarray]:
         """Both matrices from one search: ``(seconds, metres)`` of the fastest paths."""
-        times, dists = self._matrices(
-            lon, lat, mode, targets, snap_to, max_snap_m, True, engine=engine
-        )
+        query = _MatrixQuery(mode, targets, snap_to, max_snap_m, lengths=True, engine=engine)
+        times, dists = self._matrices(lon, lat, query)
         assert dists is not None
         return times, dists
 
@@ -495,33 +493,7 @@ class Network:
             msg = "path: needs at least two points"
             raise NetworkError(msg)
         _, pos = self._positions(lon_a, lat_a, mode, "edge", max_snap_m, "path")
-        g = self.graph(mode)
-        lookup = g.edge_lookup()
-        pieces: list[np.ndarray] = []
-        for k, nodes in enumerate(route_nodes(g, pos)):
-            s0, t0 = int(pos.seg[k]), float(pos.t[k])
-            s1, t1 = int(pos.seg[k + 1]), float(pos.t[k + 1])
-            if nodes is None:
-                pieces.append(_along(g.lines[s0], t0, t1))
-                continue
-            a0, b0 = g.seg_a[s0], g.seg_b[s0]
-            leave_back = nodes[0] == a0 if a0 != b0 else t0 * g.w_ba[s0] <= (1 - t0) * g.w_ab[s0]
-            pieces.append(_along(g.lines[s0], t0, 0.0 if leave_back else 1.0))
-            for hop_u, hop_v in pairwise(nodes):
-                edge = lookup[(hop_u, hop_v)]
-                seg = int(g.edge_seg[edge])
-                pieces.append(
-                    _along(g.lines[seg], *((0.0, 1.0) if g.edge_fwd[edge] else (1.0, 0.0)))
-                )
-            a1, b1 = g.seg_a[s1], g.seg_b[s1]
-            enter_a = nodes[-1] == a1 if a1 != b1 else t1 * g.w_ab[s1] <= (1 - t1) * g.w_ba[s1]
-            pieces.append(_along(g.lines[s1], 0.0 if enter_a else 1.0, t1))
-        xy = np.concatenate(pieces)
-        keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)
-        xy = xy[keep]
-        if len(xy) == 1:
-            xy = np.vstack([xy, xy])
+        xy = route_line(self.graph(mode), pos)
         lon_p, lat_p = self._inv.transform(xy[:, 0], xy[:, 1])
         return LineString(np.column_stack([lon_p, lat_p]))
 
@@ -563,28 +535,9 @@ class Network:
         else:
             nx_, ny_ = self._fwd.transform(float(near[0]), float(near[1]))
             target = Point(nx_, ny_)
-        cands = g.tree.query(poly, predicate="intersects")
-        if len(cands):
-            pieces = shapely.intersection(g.lines[cands], poly)
-            dist = shapely.distance(pieces, target)
-            best = int(np.argmin(dist))
-            spot = shapely.ops.nearest_points(pieces[best], target)[0]
-            inside, away = True, 0.0
-        else:
-            best_seg = int(g.tree.query_nearest(poly, all_matches=False)[0])
-            spot = shapely.ops.nearest_points(g.lines[best_seg], poly)[0]
-            inside, away = False, float(shapely.distance(spot, poly))
+        spot, inside, away = street_point_in(g, poly, target)
         lon, lat = self._inv.transform(spot.x, spot.y)
         return StreetStop(lon, lat, inside=inside, distance_m=away)
-
-
-def _along(line: LineString, t0: float, t1: float) -> np.ndarray:
-    """Coordinates of ``line`` from fraction ``t0`` to ``t1`` (reversed when ``t1 < t0``)."""
-    if t0 == t1:
-        return shapely.get_coordinates(shapely.line_interpolate_point(line, t0, normalized=True))
-    piece = shapely.ops.substring(line, min(t0, t1), max(t0, t1), normalized=True)
-    coords = shapely.get_coordinates(piece)
-    return coords[::-1] if t1 < t0 else coords
 
 
 def load_network(
