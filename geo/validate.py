@@ -4,6 +4,8 @@
 itself, so it can list what loading repaired or dropped and judge the declared CRS. Both return a
 :class:`GridReport`: one row per finding, each an ``error`` (the grids would give wrong joins or
 no hierarchy) or a ``warning`` (repaired on load, or suspicious but possibly right).
+The report type lives in :mod:`geo.grid_report` and the CRS heuristic in :mod:`geo.crs_checks`;
+both are re-exported here.
 
 Checks
 ------
@@ -31,158 +33,24 @@ Checks
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import WGS84, in_mainland_china, normalize_crs, to_wgs84
+from .crs import WGS84
+from .crs_checks import crs_findings
+from .grid_report import ISSUE_COLUMNS, GridReport, finding, findings_frame
 from .grids import _read_raw, read_grids
 from .hierarchy import leaf_grids
 
-__all__ = ["ISSUE_COLUMNS", "GridReport", "area_m2", "check_file", "check_grids", "crs_findings"]
-
-ISSUE_COLUMNS: tuple[str, ...] = (
-    "severity",
-    "check",
-    "grid_id",
-    "other_id",
-    "area_m2",
-    "lon",
-    "lat",
-    "detail",
-)
-
-# Properties of an Alibaba DataV.GeoAtlas export (boundaries from AutoNavi/Amap, GCJ-02).
-_DATAV_KEYS = {"adcode", "center", "centroid", "childrenNum", "acroutes", "subFeatureIndex"}
-_GCJ_WORDS = re.compile(r"gcj|amap|autonavi|gaode|datav|高德|tencent|qq\.com", re.IGNORECASE)
-_BD_WORDS = re.compile(r"bd-?09|baidu|百度", re.IGNORECASE)
 #: CRS findings after which the geometric checks are meaningless.
 _BLOCKING = {"crs_units", "crs_swapped"}
-#: Latitudes beyond the polar circles are implausible for city grids.
-_POLAR_LAT = 66.5
 
-
-@dataclass(frozen=True)
-class GridReport:
-    """What :func:`check_grids` / :func:`check_file` found.
-
-    Attributes
-    ----------
-    issues
-        One row per finding, columns :data:`ISSUE_COLUMNS` (``area_m2``, ``lon``, ``lat`` and
-        ``other_id`` where they apply, else NaN / None).
-    n_grids
-        Rows checked.
-    levels
-        Rows per level.
-    source
-        The file checked, or ``"frame"``.
-    """
-
-    issues: pd.DataFrame
-    n_grids: int
-    levels: Mapping[str, int]
-    source: str = "frame"
-
-    def __post_init__(self) -> None:
-        missing = set(ISSUE_COLUMNS) - set(self.issues.columns)
-        if missing:
-            msg = f"GridReport.issues lacks columns {sorted(missing)}"
-            raise ValueError(msg)
-
-    @property
-    def errors(self) -> int:
-        """Number of error findings."""
-        return int((self.issues["severity"] == "error").sum())
-
-    @property
-    def warnings(self) -> int:
-        """Number of warning findings."""
-        return int((self.issues["severity"] == "warning").sum())
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing is an error (warnings allowed)."""
-        return self.errors == 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary and the findings."""
-        records = [
-            {k: (None if _missing(v) else _plain(v)) for k, v in row.items()}
-            for row in self.issues.to_dict(orient="records")
-        ]
-        return {
-            "source": self.source,
-            "grids": self.n_grids,
-            "levels": dict(self.levels),
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "ok": self.ok,
-            "issues": records,
-        }
-
-
-def _missing(value: object) -> bool:
-    """None, NaN, pandas NA or NaT: every form a missing value takes in a findings frame."""
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # array-likes are values, not missing
-        return False
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _issue(
-    severity: str,
-    check: str,
-    grid_id: object = None,
-    detail: str = "",
-    *,
-    other_id: object = None,
-    area_m2: float = float("nan"),
-    point: shapely.Geometry | None = None,
-) -> dict[str, object]:
-    lon = lat = float("nan")
-    if point is not None and not point.is_empty:
-        lon, lat = round(float(point.x), 6), round(float(point.y), 6)
-    return {
-        "severity": severity,
-        "check": check,
-        "grid_id": None if grid_id is None else str(grid_id),
-        "other_id": None if other_id is None else str(other_id),
-        "area_m2": float(area_m2),
-        "lon": lon,
-        "lat": lat,
-        "detail": detail,
-    }
-
-
-def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(ISSUE_COLUMNS))
-    for column in ("severity", "check", "grid_id", "other_id", "detail"):
-        # one missing value (None) whatever mix of findings was concatenated
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    if len(frame):
-        order = {"error": 0, "warning": 1}
-        frame = frame.sort_values(
-            ["severity", "check", "grid_id", "other_id"],
-            key=lambda s: s.map(order) if s.name == "severity" else s.fillna(""),
-            kind="stable",
-        )
-    return frame.reset_index(drop=True)
+__all__ = ["ISSUE_COLUMNS", "GridReport", "area_m2", "check_file", "check_grids", "crs_findings"]
 
 
 def area_m2(geoms: object) -> np.ndarray:
@@ -217,12 +85,12 @@ def _structure(grids: gpd.GeoDataFrame) -> list[dict[str, object]]:
     rows = []
     ids = grids["grid_id"].astype(str)
     for grid_id, count in ids[ids.duplicated(keep=False)].value_counts().sort_index().items():
-        rows.append(_issue("error", "duplicate_id", grid_id, f"{count} rows share this id"))
+        rows.append(finding("error", "duplicate_id", grid_id, f"{count} rows share this id"))
     known = set(ids)
     for grid_id, parent in zip(ids, grids["parent_id"], strict=True):
         if parent is not None and not pd.isna(parent) and str(parent) not in known:
             rows.append(
-                _issue(
+                finding(
                     "error",
                     "orphan",
                     grid_id,
@@ -232,12 +100,12 @@ def _structure(grids: gpd.GeoDataFrame) -> list[dict[str, object]]:
             )
     geoms = np.asarray(grids.geometry.array, dtype=object)
     empty = np.array([g is None for g in geoms]) | shapely.is_empty(geoms)
-    rows.extend(_issue("error", "empty", grid_id, "empty geometry") for grid_id in ids[empty])
+    rows.extend(finding("error", "empty", grid_id, "empty geometry") for grid_id in ids[empty])
     valid = np.ones(len(geoms), dtype=bool)
     valid[~empty] = shapely.is_valid(geoms[~empty])
     for grid_id, geom in zip(ids[~valid], geoms[~valid], strict=True):
         rows.append(
-            _issue(
+            finding(
                 "warning", "invalid", grid_id, f"invalid polygon: {shapely.is_valid_reason(geom)}"
             )
         )
@@ -277,7 +145,7 @@ def _overlaps(leaves: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, ob
         if area > min_area_m2:
             a, b = sorted((ids[i], ids[j]))
             rows.append(
-                _issue(
+                finding(
                     "error",
                     "overlap",
                     a,
@@ -306,7 +174,7 @@ def _nesting(grids: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, obje
         for hole, area in zip(holes, area_m2(holes), strict=True):
             if area > min_area_m2:
                 rows.append(
-                    _issue(
+                    finding(
                         "error",
                         "gap",
                         parent,
@@ -324,7 +192,7 @@ def _nesting(grids: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, obje
         for child, part, area in zip(ids, outside, area_m2(outside), strict=True):
             if area > min_area_m2:
                 rows.append(
-                    _issue(
+                    finding(
                         "warning",
                         "outside",
                         child,
@@ -335,191 +203,6 @@ def _nesting(grids: gpd.GeoDataFrame, min_area_m2: float) -> list[dict[str, obje
                     )
                 )
     return rows
-
-
-def crs_findings(
-    lon: np.ndarray,
-    lat: np.ndarray,
-    *,
-    declared: object,
-    hints: str = "",
-    landmarks: pd.DataFrame | None = None,
-    grids: gpd.GeoDataFrame | None = None,
-) -> list[dict[str, object]]:
-    """Judge whether coordinates fit the CRS they are declared in.
-
-    Heuristic, in order (all coordinates are vertices of the grids, in the declared CRS):
-
-    1. Declared geographic but values beyond +-180 / +-90: these are projected metres (error).
-       Declared projected but every value within +-180 / +-90: degrees in a metric CRS (error).
-    2. Declared geographic and |lat| beyond the polar circles while |lon| is not: lat/lon are
-       swapped (error). Limits: a city between 60 and 66.5 degrees whose file is swapped is not
-       caught, since both readings are plausible there.
-    3. Declared WGS84 (or CGCS2000) inside mainland China: the GCJ-02 offset is smooth and a few
-       hundred metres, so the coordinates alone cannot show it. The check therefore looks for
-       evidence: (a) ``landmarks`` (WGS84 points with the grid each truly lies in, e.g. from
-       OpenStreetMap): if reading the grids as GCJ-02 (or BD-09) puts more landmarks in their
-       grid than reading them as WGS84, that is an error; (b) provenance in ``hints`` (file
-       name and property names/values): DataV.GeoAtlas properties (``adcode``, ``centroid``,
-       ``acroutes``...) or words such as amap / gaode / gcj mean GCJ-02, baidu / bd09 mean BD-09
-       (error). Without either, a warning reminds that most Chinese map data is GCJ-02.
-
-    Parameters
-    ----------
-    lon, lat
-        Coordinates in the declared CRS.
-    declared
-        The declared (or file's) CRS; None when there is none.
-    hints
-        Text about the source: file name, column names, a sample of values.
-    landmarks
-        Optional frame with ``lon``, ``lat`` (WGS84) and ``grid_id`` (the grid each lies in).
-    grids
-        The grids as read (coordinates in the declared CRS), needed with ``landmarks``.
-
-    Returns
-    -------
-    list of dict
-        Findings (rows for :class:`GridReport`): checks ``crs_missing``, ``crs_units``,
-        ``crs_swapped`` and ``crs_offset``.
-    """
-    rows: list[dict[str, object]] = []
-    x = np.asarray(lon, dtype=np.float64)
-    y = np.asarray(lat, dtype=np.float64)
-    finite = np.isfinite(x) & np.isfinite(y)
-    x, y = x[finite], y[finite]
-    if x.size == 0:
-        return rows
-    degrees_like = bool(np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90))
-    if declared is None:
-        guess = (
-            "EPSG:4326 (the values look like degrees)" if degrees_like else "a projected EPSG code"
-        )
-        rows.append(
-            _issue(
-                "error", "crs_missing", detail=f"no CRS in the file; declare one, probably {guess}"
-            )
-        )
-        if not degrees_like:
-            return rows
-        declared = WGS84
-    parsed = normalize_crs(declared)
-    geographic = isinstance(parsed, str) or parsed.is_geographic
-    if geographic and not degrees_like:
-        rows.append(
-            _issue(
-                "error",
-                "crs_units",
-                detail=f"CRS {declared} is geographic but values reach x={np.abs(x).max():.0f}, "
-                f"y={np.abs(y).max():.0f}: they look like metres; declare the projected CRS",
-            )
-        )
-        return rows
-    if not geographic:
-        if degrees_like:
-            rows.append(
-                _issue(
-                    "error",
-                    "crs_units",
-                    detail=f"CRS {declared} is projected (metres) but every value is within "
-                    "+-180/+-90: they look like degrees; declare --crs EPSG:4326",
-                )
-            )
-        return rows
-    mid_x, mid_y = float(np.median(x)), float(np.median(y))
-    if abs(mid_y) > _POLAR_LAT and abs(mid_x) <= _POLAR_LAT:
-        rows.append(
-            _issue(
-                "error",
-                "crs_swapped",
-                detail=f"median point ({mid_x:.4f}, {mid_y:.4f}) lies beyond the polar circle; "
-                "lon and lat look swapped (GeoJSON order is lon, lat)",
-            )
-        )
-        return rows
-    if isinstance(parsed, str):
-        return rows  # declared gcj02 / bd09: nothing more to judge
-    if parsed.to_epsg() != 4326:
-        return rows
-    share_cn = float(in_mainland_china(x, y).mean())
-    if share_cn < 0.5:
-        return rows
-    decided, evidence = _landmark_evidence(landmarks, grids)
-    if decided:
-        rows.extend([evidence] if evidence is not None else [])
-        return rows
-    datav = sorted(k for k in _DATAV_KEYS if re.search(rf"\b{k}\b", hints))
-    if len(datav) >= 2 or _GCJ_WORDS.search(hints):
-        found = ", ".join(datav) if len(datav) >= 2 else _GCJ_WORDS.search(hints).group(0)  # type: ignore[union-attr]
-        rows.append(
-            _issue(
-                "error",
-                "crs_offset",
-                detail=f"declared WGS84 but the source looks like Amap/DataV ({found}), whose "
-                "coordinates are GCJ-02 (~300-700 m off); load with --crs gcj02",
-            )
-        )
-    elif _BD_WORDS.search(hints):
-        rows.append(
-            _issue(
-                "error",
-                "crs_offset",
-                detail=f"declared WGS84 but the source looks like Baidu ({_BD_WORDS.search(hints).group(0)}), "  # type: ignore[union-attr]
-                "whose coordinates are BD-09; load with --crs bd09",
-            )
-        )
-    else:
-        rows.append(
-            _issue(
-                "warning",
-                "crs_offset",
-                detail="coordinates are in mainland China, where most published map data is GCJ-02 "
-                "(Amap, Tencent) or BD-09 (Baidu); confirm the file is really WGS84",
-            )
-        )
-    return rows
-
-
-def _landmark_evidence(
-    landmarks: pd.DataFrame | None, grids: gpd.GeoDataFrame | None
-) -> tuple[bool, dict[str, object] | None]:
-    """Which reading (WGS84, GCJ-02, BD-09) puts the most landmarks in their own grid.
-
-    Returns ``(decided, finding)``: decided is False when there are no landmarks or they do not
-    tell the readings apart; the finding is an error when an offset reading wins.
-    """
-    if landmarks is None or grids is None or len(landmarks) == 0:
-        return False, None
-    lon = landmarks["lon"].to_numpy(dtype=np.float64)
-    lat = landmarks["lat"].to_numpy(dtype=np.float64)
-    truth = landmarks["grid_id"].astype(str).to_numpy()
-    ids = grids["grid_id"].astype(str).to_numpy()
-    points = shapely.points(lon, lat)
-    scores = {}
-    for reading in ("EPSG:4326", "gcj02", "bd09"):
-        geoms = np.asarray(grids.geometry.array, dtype=object)
-        if reading != "EPSG:4326":
-            geoms = shapely.transform(
-                geoms, lambda xy, r=reading: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], r))
-            )
-        pts, polys = shapely.STRtree(geoms).query(points, predicate="within")
-        hit = np.zeros(len(lon), dtype=bool)
-        hit[pts[ids[polys] == truth[pts]]] = True
-        scores[reading] = int(hit.sum())
-    n = len(lon)
-    best = max(("gcj02", "bd09"), key=lambda r: scores[r])
-    if scores[best] > scores["EPSG:4326"]:
-        name = "GCJ-02" if best == "gcj02" else "BD-09"
-        return True, _issue(
-            "error",
-            "crs_offset",
-            detail=f"declared WGS84 but the coordinates are {name}: {scores[best]}/{n} landmarks "
-            f"fall in their grid read as {name}, {scores['EPSG:4326']}/{n} read as WGS84; "
-            f"load with --crs {best}",
-        )
-    if scores["EPSG:4326"] > scores[best]:
-        return True, None
-    return False, None
 
 
 def check_grids(
@@ -557,7 +240,7 @@ def check_grids(
     levels = (
         grids["level"].astype(str).value_counts().sort_index().to_dict() if "level" in grids else {}
     )
-    return GridReport(issues=_frame(rows), n_grids=len(grids), levels=levels, source=source)
+    return GridReport(issues=findings_frame(rows), n_grids=len(grids), levels=levels, source=source)
 
 
 def _hints(path: Path, raw: gpd.GeoDataFrame) -> str:
@@ -620,11 +303,11 @@ def check_file(
         grids=_as_declared(raw, raw_named.grids),
     )
     for grid_id in raw_named.empty:
-        rows.append(_issue("error", "empty", grid_id, "empty geometry (dropped on load)"))
+        rows.append(finding("error", "empty", grid_id, "empty geometry (dropped on load)"))
     for grid_id, reason in zip(
         raw_named.repaired["grid_id"], raw_named.repaired["reason"], strict=True
     ):
-        rows.append(_issue("warning", "invalid", grid_id, f"invalid polygon repaired: {reason}"))
+        rows.append(finding("warning", "invalid", grid_id, f"invalid polygon repaired: {reason}"))
     if any(r["check"] in _BLOCKING for r in rows):
         report_rows = rows  # geometry checks on misread coordinates would only add noise
     else:
@@ -632,7 +315,10 @@ def check_file(
         report_rows = rows + report.issues.to_dict(orient="records")
     levels = raw_named.grids["level"].value_counts().sort_index().to_dict()
     return GridReport(
-        issues=_frame(report_rows), n_grids=len(raw_named.grids), levels=levels, source=str(path)
+        issues=findings_frame(report_rows),
+        n_grids=len(raw_named.grids),
+        levels=levels,
+        source=str(path),
     )
 
 
