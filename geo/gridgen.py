@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from .crs import WGS84
 from .errors import GridError
-from .grids import _as_id_strings, _polygonal, metric_crs
+from .grid_contract import as_id_strings, metric_crs, polygonal
 
 __all__ = ["cell_size_for_households", "make_grid", "make_h3_grid"]
 
@@ -46,7 +46,7 @@ def _areas(area: gpd.GeoDataFrame, id_col: str) -> tuple[gpd.GeoDataFrame, list[
         msg = "make_grid: the area frame is empty"
         raise GridError(msg)
     if id_col in frame:
-        ids = _as_id_strings(frame[id_col]).tolist()
+        ids = as_id_strings(frame[id_col]).tolist()
         if any(i is None for i in ids) or len(set(ids)) != len(ids):
             msg = f"make_grid: area column {id_col!r} must hold unique, non-empty ids"
             raise GridError(msg)
@@ -124,7 +124,7 @@ def _clip_cells(
     inside = shapely.contains_properly(area, geoms)
     todo = ~inside
     if todo.any():
-        geoms[todo] = [_polygonal(g) for g in shapely.intersection(geoms[todo], area)]
+        geoms[todo] = [polygonal(g) for g in shapely.intersection(geoms[todo], area)]
     keep = ~shapely.is_empty(geoms) & (shapely.area(geoms) > min_area_deg)
     return hit[keep], geoms[keep]
 

@@ -39,17 +39,11 @@ from shapely.geometry import box
 
 from .crs import WGS84
 from .errors import GridError
+from .grid_contract import as_id_strings, metric_crs, polygonal
 from .gridgen import make_grid, make_h3_grid
-from .grids import (
-    _as_id_strings,
-    _attach,
-    _polygonal,
-    _read_raw,
-    clip_grids,
-    grids_from_raw,
-    metric_crs,
-)
+from .grids import _read_raw, clip_grids, grids_from_raw
 from .hierarchy import LEVELS
+from .nesting import attach
 
 __all__ = [
     "PIECE_SEPARATOR",
@@ -160,7 +154,7 @@ def read_level(
                 f"{', '.join(have)}"
             )
             raise GridError(msg)
-    ids = _as_id_strings(raw[id_column].reset_index(drop=True))
+    ids = as_id_strings(raw[id_column].reset_index(drop=True))
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
         msg = f"level {name} ({path}): row {row} has no {id_column}; every unit needs an id"
@@ -211,7 +205,7 @@ def _merge_same_ids(
             raise GridError(msg)
         geom = group.geometry.iloc[0]
         if len(group) > 1:
-            geom = _polygonal(shapely.union_all(np.asarray(group.geometry.array, dtype=object)))
+            geom = polygonal(shapely.union_all(np.asarray(group.geometry.array, dtype=object)))
             rows = ", ".join(str(r) for r in group["row"])
             notes.append(f"{where}: rows {rows} share id {grid_id!r}: merged into one unit")
         records.append(
@@ -326,7 +320,7 @@ def build_hierarchy(
     crs = metric_crs(pd.concat(frames).pipe(gpd.GeoDataFrame, crs=WGS84))
     result = [frames[0]]
     for i, kids in enumerate(frames[1:], start=1):
-        nested, lost = _attach(kids, result[-1], crs, split=True, min_piece_m2=0.0)
+        nested, lost = attach(kids, result[-1], crs, split=True, min_piece_m2=0.0)
         if lost:
             notes.append(
                 f"level {levels[i].name}: {len(lost)} unit(s) outside every "
@@ -386,7 +380,7 @@ def _disjoint(units: gpd.GeoDataFrame, level: str, notes: list[str]) -> gpd.GeoD
     for a, b in pairs:
         shared = shapely.intersection(geoms[a], geoms[b])
         if shapely.area(shared) > 0:
-            geoms[b] = _polygonal(shapely.difference(geoms[b], geoms[a]))
+            geoms[b] = polygonal(shapely.difference(geoms[b], geoms[a]))
             touched.add(str(units["grid_id"].iloc[b]))
     if not touched:
         return units
@@ -438,7 +432,7 @@ def _merge_slivers(
         if border.max() <= 0:
             continue  # an island: nothing to merge it into without a gap, keep it
         target = siblings[int(np.argmax(border))]
-        geoms[target] = _polygonal(shapely.union(geoms[target], geoms[i]))
+        geoms[target] = polygonal(shapely.union(geoms[target], geoms[i]))
         metric[target] = shapely.union(metric[target], metric[i])
         areas[target] += areas[i]
         alive[i] = False
@@ -474,7 +468,7 @@ def _trim_parents(
         lost = []
         for i, grid_id in enumerate(parents["grid_id"]):
             if grid_id in groups.index:
-                union = _polygonal(groups.loc[grid_id])
+                union = polygonal(groups.loc[grid_id])
                 left = gpd.GeoSeries([shapely.difference(geoms[i], union)], crs=WGS84)
                 left_m2 = float(left.to_crs(crs).area.iloc[0])
                 if left_m2 >= sliver_m2:
