@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from planner.bench.tracks import simulate_track
+from tests._tracks import simulate_track
 from tests.api.test_replan_cli import plan_folder
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from planner.bench.tracks import simulate_track
+from tests._tracks import simulate_track
 from tests.api.conftest import token_headers
 from tests.api.test_plan_events import stored_shift
 

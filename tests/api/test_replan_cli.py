@@ -230,7 +230,7 @@ def test_plan_replan_dosage_on_real_streets(tmp_path: Path) -> None:
     changed = [r for r in new["routes"] if r["changed"] and r["unit_id"] != "vol-1"]
     for route in changed:
         assert len(route["geometry"]["coordinates"]) > len(route["steps"])  # along the streets
-    from planner.bench.tracks import simulate_track
+    from tests._tracks import simulate_track
 
     track = simulate_track(next(r for r in new["routes"] if r["unit_id"] == "car-1"), seed=4)
     csv = tmp_path / "tracks.csv"

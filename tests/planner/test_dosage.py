@@ -7,9 +7,9 @@ import pytest
 
 from geo.tracks import clean_tracks
 from planner.bench.shift import city_shift
-from planner.bench.tracks import simulate_track
 from planner.dosage import dosage, stays
 from planner.plan_json import plan_to_json
+from tests._tracks import simulate_track
 
 
 @pytest.fixture(scope="module")

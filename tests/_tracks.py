@@ -1,5 +1,6 @@
-"""Simulated GPS tracks of a plan's routes (for dosage tests and demos): the route as planned,
-sampled every few seconds, with receiver jitter."""
+"""Test helper: simulated GPS tracks of a plan's routes, the route as planned sampled every few
+seconds with receiver jitter (used by the dosage, positions and replan tests; no product code
+calls it)."""
 
 from __future__ import annotations
 
