@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from planner.bench.shift import city_shift
+from benchmarks._shift import city_shift
 from planner.events import parse_events
 from planner.shift_replan import apply_events
 

@@ -46,7 +46,6 @@ __all__ = [
     "Backtest",
     "backtest_methods",
     "backtest_origins",
-    "flagged_hits",
 ]
 
 #: Methods the backtest compares by default (``gbm`` costs ~30 s per forecast; ask for it).
@@ -166,17 +165,6 @@ def flagged_cells(scores: np.ndarray, area_m2: np.ndarray, flag_m2: float) -> np
     cumulative = np.cumsum(np.asarray(area_m2, dtype=float)[order])
     k = max(1, int(np.searchsorted(cumulative, flag_m2, side="right")))
     return order[:k]
-
-
-def flagged_hits(
-    scores: np.ndarray, actual: np.ndarray, area_m2: np.ndarray, flag_m2: float
-) -> int:
-    """Incidents caught by :func:`flagged_cells`.
-
-    >>> flagged_hits(np.array([3.0, 2.0, 1.0]), np.array([0, 5, 7]), np.ones(3), 2.0)
-    5
-    """
-    return int(np.asarray(actual)[flagged_cells(scores, area_m2, flag_m2)].sum())
 
 
 def backtest_methods(

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.db.models import Plan, PlanVersion
-from planner.bench.shift import city_shift
+from benchmarks._shift import city_shift
 from planner.plan_json import plan_to_json
 from planner.shift_file import shift_bytes
 from tests.api.conftest import token_headers

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.shift import shift_state
-from planner.bench.shift import city_shift
+from benchmarks._shift import city_shift
 from planner.plan_json import plan_to_json
 from planner.shift_file import load_shift, save_shift
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from geo.forecast import CellEvents, choose_method, make_lattice, score_cells
-from geo.forecast_select import backtest_methods, backtest_origins, flagged_hits
+from geo.forecast_select import backtest_methods, backtest_origins, flagged_cells
 
 DAY_NS = 86_400 * 10**9
 
@@ -119,9 +119,9 @@ def test_without_a_better_candidate_naive_is_kept() -> None:
     assert "history" in short.reason
 
 
-def test_flagged_hits_flags_at_least_one_cell() -> None:
+def test_flagged_cells_flags_at_least_one_cell() -> None:
     """A cell larger than the flagged area is still flagged (a city's own grids can be large)."""
-    assert flagged_hits(np.array([1.0, 2.0]), np.array([3, 4]), np.array([10.0, 10.0]), 1.0) == 4
+    assert flagged_cells(np.array([1.0, 2.0]), np.array([10.0, 10.0]), 1.0).tolist() == [1]
     record = choose_method.__doc__ or ""
     assert "history" in record
     assert pd.Timestamp(0, tz="UTC").isoformat().startswith("1970")

@@ -7,12 +7,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from maps.charts import (
-    decode_profile,
-    encode_profile,
-    encode_profiles,
-    top_hours,
-)
+from maps.charts import LEVELS, encode_profiles, top_hours
+
+
+def encode_profile(values: np.ndarray) -> str:
+    """The oracle: one row's 168 shares as digits, each its level relative to the row's peak."""
+    arr = np.asarray(values, dtype=float).reshape(168)
+    peak = float(arr.max()) if arr.size else 0.0
+    if not np.isfinite(peak) or peak <= 0:
+        return "0" * 168
+    levels = np.ceil(np.clip(arr / peak, 0.0, 1.0) * (LEVELS - 1)).astype(int)
+    return "".join(map(str, levels))
+
+
+def decode_profile(code: str) -> np.ndarray:
+    """Levels of an encoded profile as a ``(7, 24)`` int array (weekday rows, hour columns)."""
+    return np.array([int(ch) for ch in code], dtype=int).reshape(7, 24)
 
 
 def _top_hours_of_row(values: np.ndarray, top: int = 3) -> list[tuple[int, int]]:

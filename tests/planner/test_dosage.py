@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from benchmarks._shift import city_shift
 from geo.tracks import clean_tracks
-from planner.bench.shift import city_shift
 from planner.dosage import dosage, stays
 from planner.plan_json import plan_to_json
 from tests._tracks import simulate_track

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from benchmarks._shift import city_shift, shift_problem
 from maps.gpx import plan_to_gpx
 from maps.kml import routes_to_kml
 from maps.privacy import export_plan_routes
-from planner.bench.shift import city_shift, shift_problem
 from planner.checkpoints import checkpoint_stop
 from planner.evaluate import evaluate
 from planner.events import EventError, parse_events

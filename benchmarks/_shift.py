@@ -1,4 +1,5 @@
-"""A generated shift for re-planning and dosage tests and benchmarks (no street network).
+"""A generated shift for the re-planning benchmark and the re-planning and dosage tests (no
+street network; no product code uses it, so it lives beside the benchmarks, not in ``planner``).
 
 ``n_units`` police cars ``car-1``.. from two stations, ``n_stops`` stops at random points of a
 ``side_m`` square split into square grid cells of ``cell_m`` (each stop's ``grid_id`` is the cell
