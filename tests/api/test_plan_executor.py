@@ -1,0 +1,175 @@
+"""Plan jobs solved on a Dask cluster (``PATROLGRID_PLAN_SCHEDULER``), as on the thread path."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app as cli
+from api.services.grids import store_grids
+from api.services.plan_executor import PlanExecutor, SchedulerUnreachableError
+from benchmarks._server import free_port
+from geo.gridgen import make_grid
+from geo.grids import load_grids
+from geo.incidents import load_incidents
+from tests.api.conftest import SECRET, settings_for, token_headers
+from tests.conftest import PHL
+
+UNITS = """\
+timezone: America/New_York
+shift: {start: "2025-01-22T18:00", end: "2025-01-23T02:00"}
+max_stops: 20
+units:
+  - {unit_id: car-1, kind: police_car, depot: [-75.1627, 39.9796]}
+  - {unit_id: vol-1, kind: volunteer, mode: walk, depot: [-75.155, 39.982], grids: [NORTH_CENTRAL]}
+"""
+
+
+def _unreachable() -> str:
+    return f"tcp://127.0.0.1:{free_port()}"
+
+
+def test_unreachable_scheduler_stops_the_start(backend: tuple[str, str | None]) -> None:
+    """A scheduler that does not answer stops the start with an error naming the setting and
+    the address (the thread path is not taken silently instead)."""
+    url, schema = backend
+    address = _unreachable()
+    settings = settings_for(url, plan_scheduler=address, plan_scheduler_timeout_s=1.0)
+    application = create_app(settings, schema=schema)
+    with pytest.raises(SchedulerUnreachableError) as caught, TestClient(application):
+        pass
+    message = str(caught.value)
+    assert "PATROLGRID_PLAN_SCHEDULER" in message
+    assert address in message
+
+
+def test_serve_names_the_unreachable_scheduler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`patrolgrid serve` with an unreachable scheduler exits 2 with one line, no traceback."""
+    address = _unreachable()
+    monkeypatch.setenv("PATROLGRID_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.setenv("PATROLGRID_SECRET", SECRET)
+    monkeypatch.setenv("PATROLGRID_PLAN_SCHEDULER", address)
+    monkeypatch.setenv("PATROLGRID_PLAN_SCHEDULER_TIMEOUT_S", "1")
+    result = CliRunner().invoke(cli, ["serve", "--port", str(free_port())])
+    assert result.exit_code == 2, result.output
+    assert "PATROLGRID_PLAN_SCHEDULER" in result.output
+    assert address in result.output
+    assert "Traceback" not in result.output
+
+
+def test_without_a_scheduler_jobs_run_in_threads(client: TestClient) -> None:
+    """No scheduler set: plan jobs run in this process, as /healthz says."""
+    assert client.get("/healthz").json() == {"status": "ok", "plan_executor": "threads"}
+
+
+def test_executor_refuses_zero_threads() -> None:
+    """PATROLGRID_PLAN_WORKERS below 1 is an error naming the setting."""
+    with pytest.raises(ValueError, match="PATROLGRID_PLAN_WORKERS"):
+        PlanExecutor(workers=0)
+
+
+def _store_north_philly(application: Any, client: TestClient) -> None:
+    """Three neighbourhoods with 400 m cells, and January 2025's incidents inside them."""
+    hoods = load_grids(
+        PHL / "phl_neighborhoods_azavea.geojson", columns={"name": "grid_id", "listname": "name"}
+    )
+    hoods = hoods.loc[hoods["grid_id"].isin(["NORTH_CENTRAL", "YORKTOWN", "HARTRANFT"])].copy()
+    hoods["level"] = "community"
+    hoods["parent_id"] = None
+    cells = make_grid(hoods, cell_m=400.0)
+    grids = pd.concat([hoods, cells], ignore_index=True)[
+        ["grid_id", "level", "parent_id", "name", "geometry"]
+    ]
+    with application.state.database.session() as session:
+        store_grids(session, grids.set_crs("EPSG:4326", allow_override=True))
+    application.state.grid_cache.invalidate()
+    west, south, east, north = hoods.total_bounds
+    incidents = load_incidents(PHL / "phl_incidents_2025-01.csv").incidents
+    incidents = incidents.cx[west:east, south:north]
+    rows = [
+        {
+            "incident_id": str(r.incident_id),
+            "occurred_at": pd.Timestamp(r.occurred_at).isoformat(),
+            "category": str(r.category),
+            "severity": int(r.severity),
+            "lon": float(r.geometry.x),
+            "lat": float(r.geometry.y),
+        }
+        for r in incidents.itertuples()
+    ]
+    answer = client.post("/incidents", json={"incidents": rows}, headers=token_headers("admin"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] > 100
+
+
+def _plan(client: TestClient) -> dict[str, Any]:
+    """POST the North Philadelphia shift and poll the job until it is done or failed."""
+    admin = token_headers("admin")
+    body = {"units": yaml.safe_load(UNITS), "time_limit_s": 1, "seed": 1}
+    response = client.post("/plans", json=body, headers=admin)
+    assert response.status_code == 202, response.text
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        job = client.get(response.headers["location"], headers=admin).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError("the plan job did not finish in 600 s")
+
+
+def _shape(value: Any) -> Any:
+    """The structure of a JSON document: member names and value types, lists by their items."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return sorted({repr(_shape(v)) for v in value})
+    if isinstance(value, bool) or value is None:
+        return type(value).__name__
+    return "number" if isinstance(value, int | float) else type(value).__name__
+
+
+@pytest.mark.slow
+def test_plan_job_solved_on_a_dask_cluster(
+    app: Any, client: TestClient, backend: tuple[str, str | None]
+) -> None:
+    """With PATROLGRID_PLAN_SCHEDULER the job's solve runs on a worker process of that cluster;
+    the job is polled to done like a thread job, and its result has the thread job's shape."""
+    from distributed import LocalCluster
+
+    _store_north_philly(app, client)
+    app.state.settings.network_path = PHL / "temple_north_philly.osm"
+    threads = _plan(client)
+    assert threads["status"] == "done", threads["error"]
+
+    url, schema = backend
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        settings = settings_for(
+            url,
+            plan_scheduler=cluster.scheduler_address,
+            network_path=app.state.settings.network_path,
+        )
+        on_dask = create_app(settings, schema=schema)
+        with TestClient(on_dask) as dask_client:
+            assert dask_client.get("/healthz").json()["plan_executor"] == "dask"
+            assert on_dask.state.plan_executor.workers == 1  # the cluster's worker threads
+            job = _plan(dask_client)
+            prefixes = set(cluster.scheduler.task_prefixes)
+    assert job["status"] == "done", job["error"]
+    assert "patrolgrid-plan" in prefixes, "the solve ran on the cluster"
+    assert job["result"]["summary"]["visits"] > 0
+    assert job["result"]["summary"]["valid"] is True
+    assert {r["unit_id"] for r in job["result"]["routes"]} == {"car-1", "vol-1"}
+    assert _shape(job["result"]) == _shape(threads["result"])
+    assert set(job) == set(threads)
