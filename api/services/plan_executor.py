@@ -104,10 +104,18 @@ class PlanExecutor:
             return cls(workers=workers or 1)
         distributed = require("distributed", "scale")
         try:
+            # checked first: a Client built on a bad address hangs 20 s at exit in its __del__
+            distributed.comm.get_address_host_port(scheduler)
             client = distributed.Client(
                 scheduler, timeout=timeout_s, set_as_default=False, name="patrolgrid-api"
             )
-        except (OSError, TimeoutError, ValueError) as exc:
+        except ValueError as exc:
+            msg = (
+                f"PATROLGRID_PLAN_SCHEDULER: {scheduler!r} is not a Dask scheduler address "
+                f"({exc}); write tcp://HOST:8786"
+            )
+            raise SchedulerUnreachableError(msg) from None
+        except (OSError, TimeoutError) as exc:
             msg = (
                 f"PATROLGRID_PLAN_SCHEDULER: no Dask scheduler answered at {scheduler!r} within "
                 f"{timeout_s:g} s ({type(exc).__name__}: {exc}); start one (dask scheduler, "

@@ -16,6 +16,7 @@ from api.app import create_app
 from api.cli import app as cli
 from api.services.grids import store_grids
 from api.services.plan_executor import PlanExecutor, SchedulerUnreachableError
+from api.services.plans import INTERRUPTED, get_job
 from benchmarks._server import free_port
 from geo.gridgen import make_grid
 from geo.grids import load_grids
@@ -72,6 +73,12 @@ def test_without_a_scheduler_jobs_run_in_threads(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "plan_executor": "threads"}
 
 
+def test_a_bad_scheduler_address_is_named() -> None:
+    """An address that is no Dask address fails at once, naming the setting and the fix."""
+    with pytest.raises(SchedulerUnreachableError, match="PATROLGRID_PLAN_SCHEDULER: 'http://x:1'"):
+        PlanExecutor.start(scheduler="http://x:1")
+
+
 def test_executor_refuses_zero_threads() -> None:
     """PATROLGRID_PLAN_WORKERS below 1 is an error naming the setting."""
     with pytest.raises(ValueError, match="PATROLGRID_PLAN_WORKERS"):
@@ -112,15 +119,21 @@ def _store_north_philly(application: Any, client: TestClient) -> None:
     assert answer.json()["accepted"] > 100
 
 
+def _post(client: TestClient, time_limit_s: float = 1) -> str:
+    """POST the North Philadelphia shift; the job's URL."""
+    body = {"units": yaml.safe_load(UNITS), "time_limit_s": time_limit_s, "seed": 1}
+    response = client.post("/plans", json=body, headers=token_headers("admin"))
+    assert response.status_code == 202, response.text
+    return str(response.headers["location"])
+
+
 def _plan(client: TestClient) -> dict[str, Any]:
     """POST the North Philadelphia shift and poll the job until it is done or failed."""
     admin = token_headers("admin")
-    body = {"units": yaml.safe_load(UNITS), "time_limit_s": 1, "seed": 1}
-    response = client.post("/plans", json=body, headers=admin)
-    assert response.status_code == 202, response.text
+    href = _post(client)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        job = client.get(response.headers["location"], headers=admin).json()
+        job = client.get(href, headers=admin).json()
         if job["status"] in ("done", "failed"):
             return job
         time.sleep(0.5)
@@ -143,7 +156,9 @@ def test_plan_job_solved_on_a_dask_cluster(
     app: Any, client: TestClient, backend: tuple[str, str | None]
 ) -> None:
     """With PATROLGRID_PLAN_SCHEDULER the job's solve runs on a worker process of that cluster;
-    the job is polled to done like a thread job, and its result has the thread job's shape."""
+    the job is polled to done like a thread job, and its result has the thread job's shape.
+    A solve still running on the cluster when the server stops is cancelled and its job failed
+    as interrupted (not left running, not reported as a bug)."""
     from distributed import LocalCluster
 
     _store_north_philly(app, client)
@@ -159,6 +174,7 @@ def test_plan_job_solved_on_a_dask_cluster(
             url,
             plan_scheduler=cluster.scheduler_address,
             network_path=app.state.settings.network_path,
+            plan_time_limit_s=300.0,
         )
         on_dask = create_app(settings, schema=schema)
         with TestClient(on_dask) as dask_client:
@@ -166,6 +182,9 @@ def test_plan_job_solved_on_a_dask_cluster(
             assert on_dask.state.plan_executor.workers == 1  # the cluster's worker threads
             job = _plan(dask_client)
             prefixes = set(cluster.scheduler.task_prefixes)
+            long_job = _post(dask_client, time_limit_s=300).rsplit("/", 1)[1]
+            _wait_for_a_solve(cluster.scheduler)
+        stopped = _wait_for_status(on_dask.state.database, long_job)
     assert job["status"] == "done", job["error"]
     assert "patrolgrid-plan" in prefixes, "the solve ran on the cluster"
     assert job["result"]["summary"]["visits"] > 0
@@ -173,3 +192,27 @@ def test_plan_job_solved_on_a_dask_cluster(
     assert {r["unit_id"] for r in job["result"]["routes"]} == {"car-1", "vol-1"}
     assert _shape(job["result"]) == _shape(threads["result"])
     assert set(job) == set(threads)
+    assert stopped.status == "failed"
+    assert stopped.error == INTERRUPTED
+
+
+def _wait_for_a_solve(scheduler: Any, timeout_s: float = 300) -> None:
+    """Wait until a plan solve is processing on the cluster."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = {str(k): t.state for k, t in list(scheduler.tasks.items())}
+        if any(k.startswith("patrolgrid-plan-") and s == "processing" for k, s in states.items()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no plan solve started on the cluster in {timeout_s} s")
+
+
+def _wait_for_status(database: Any, plan_id: str, timeout_s: float = 60) -> Any:
+    """The job row once it is no longer queued or running."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = get_job(database, plan_id)
+        if job is not None and job.status not in ("queued", "running"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"plan job {plan_id} still unfinished {timeout_s} s after the stop")
