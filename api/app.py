@@ -1,19 +1,21 @@
 """The FastAPI application: ``create_app(settings)``.
 
 On start the settings are checked (an insecure secret refuses to start outside dev mode), the
-database is migrated to the newest Alembic revision, and plan jobs left running by a previous
-process are marked failed. Request bodies larger than ``max_body_bytes`` are refused with 413.
+database is migrated to the newest Alembic revision, plan jobs left running by a previous
+process are marked failed, and the plan executor starts (threads of this process; the solves on
+the Dask cluster of ``PATROLGRID_PLAN_SCHEDULER`` when set, which must answer or the start
+fails naming it: :mod:`api.services.plan_executor`). Request bodies larger than ``max_body_bytes`` are refused with 413.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.db.engine import Database
@@ -21,6 +23,7 @@ from api.docs_ui import install_docs
 from api.problems import install_handlers, problem_response
 from api.services.grids import GridCache
 from api.services.loop_setup import install_loop, sla_background
+from api.services.plan_executor import PlanExecutor
 from api.services.plans import NetworkCache, fail_interrupted
 from api.settings import Settings, get_settings
 from api.validation import MAX_JSON_DEPTH, json_depth, text_problem
@@ -125,7 +128,8 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
     Raises
     ------
     RuntimeError
-        When the secret is insecure outside dev mode.
+        When the secret is insecure outside dev mode; on start (the lifespan), when the plan
+        scheduler does not answer (:class:`~api.services.plan_executor.SchedulerUnreachableError`).
     """
     settings = settings or get_settings()
     settings.check_startable()
@@ -137,12 +141,21 @@ def create_app(settings: Settings | None = None, *, schema: str | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
         fail_interrupted(database)
-        app.state.plan_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan")
+        try:
+            app.state.plan_executor = await run_in_threadpool(
+                PlanExecutor.start,
+                scheduler=settings.plan_scheduler,
+                workers=settings.plan_workers,
+                timeout_s=settings.plan_scheduler_timeout_s,
+            )
+        except BaseException:
+            database.dispose()
+            raise
         try:
             async with sla_background(app):
                 yield
         finally:
-            app.state.plan_executor.shutdown(wait=False, cancel_futures=True)
+            await run_in_threadpool(app.state.plan_executor.close)
             database.dispose()
 
     app = FastAPI(

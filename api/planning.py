@@ -8,6 +8,7 @@ re-implemented here. The risk used for the shift comes from the incidents before
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,7 @@ def plan_shift(
     category_skills: dict[str, str] | None = None,
     risk_source: str = "forecast",
     lang: str = "en",
+    solver: Callable[..., Plan] = solve,
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
 
@@ -236,6 +238,10 @@ def plan_shift(
         How the risk is computed when ``risk`` is None (:data:`RISK_SOURCES`).
     lang
         Language of each visit's ``why`` (``"en"`` or ``"zh"``).
+    solver
+        Called as ``solver(problem, time_limit_s=, seed=, backend=)``: :func:`planner.solve.solve`
+        by default; the API passes one that solves on a Dask cluster
+        (:meth:`api.services.plan_executor.PlanExecutor.solve`).
 
     Raises
     ------
@@ -253,7 +259,7 @@ def plan_shift(
         risk_source=risk_source,
         lang=lang,
     )
-    plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
+    plan = solver(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
     return finish_run(problem, plan, network, units, stops=stops, before=before, risk=risk)
 
 

@@ -74,6 +74,22 @@ class Settings(BaseSettings):
     )
     network_cache_dir: Path | None = Field(default=None, description="Cache folder for networks.")
     plan_time_limit_s: float = Field(default=10.0, gt=0, description="Solver time per plan.")
+    plan_scheduler: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Dask scheduler address (tcp://host:8786) solving POST /plans jobs on its "
+        "workers (the [scale] extra); none: solved in this process.",
+    )
+    plan_scheduler_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long startup waits for the plan scheduler to answer."
+    )
+    plan_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Plan jobs run at once by this process (threads); default 1, or with a "
+        "scheduler its worker threads at startup.",
+    )
     sql_echo: bool = Field(default=False, description="Log SQL statements (never parameters).")
     # Residents and departments (docs/residents.md).
     open311_services_path: Path | None = Field(
@@ -123,6 +139,12 @@ class Settings(BaseSettings):
         le=5,
         description="A rating at or below this re-opens the incident automatically (none: off).",
     )
+
+    @field_validator("plan_scheduler", mode="before")
+    @classmethod
+    def _no_empty_scheduler(cls, value: object) -> object:
+        """``PATROLGRID_PLAN_SCHEDULER=`` (empty) means none, as when it is unset."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("stage_limits_s")
     @classmethod

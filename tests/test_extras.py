@@ -69,3 +69,14 @@ def test_postgis_column_type_names_the_postgres_extra(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "geoalchemy2", None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'patrolgrid\[postgres\]'"):
         SpatialGeometry().load_dialect_impl(postgresql.dialect())
+
+
+def test_plan_scheduler_names_the_scale_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API's plan executor with PATROLGRID_PLAN_SCHEDULER set, without distributed,
+    raises an error naming [scale] (without a scheduler it needs nothing of the extra)."""
+    from api.services.plan_executor import PlanExecutor
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    PlanExecutor.start(scheduler=None).close()
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'patrolgrid\[scale\]'"):
+        PlanExecutor.start(scheduler="tcp://127.0.0.1:1")

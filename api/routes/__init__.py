@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from . import (
     collections,
@@ -23,9 +23,11 @@ health = APIRouter(tags=["ogc"])
 
 
 @health.get("/healthz", summary="Liveness", response_model=dict[str, str])
-def healthz() -> dict[str, str]:
-    """Answers ``{"status": "ok"}`` while the process serves requests (no token needed)."""
-    return {"status": "ok"}
+def healthz(request: Request) -> dict[str, str]:
+    """``{"status": "ok", "plan_executor": "threads" | "dask"}`` while the process serves
+    requests (no token needed); ``dask``: plan solves run on a Dask cluster."""
+    executor = getattr(request.app.state, "plan_executor", None)
+    return {"status": "ok", "plan_executor": "threads" if executor is None else executor.kind}
 
 
 ROUTERS: list[APIRouter] = [

@@ -185,7 +185,8 @@ async def post_plan(
     settings: SettingsDep,
     grid_cache: GridCacheDep,
 ) -> JSONResponse:
-    """Queue a plan job (202 with its id and ``Location``); the solver runs in the background."""
+    """Queue a plan job (202 with its id and ``Location``); the solver runs in the background
+    (in this process, or on the Dask cluster of ``PATROLGRID_PLAN_SCHEDULER``)."""
     district = body.district
     if principal.role == "supervisor":
         if district not in (None, principal.district):
@@ -207,7 +208,8 @@ async def post_plan(
     plan_id = await run_in_threadpool(
         service.create_job, database, payload, actor=principal.label, district_id=district
     )
-    request.app.state.plan_executor.submit(
+    executor = request.app.state.plan_executor
+    executor.submit(
         service.run_plan,
         database,
         grid_cache,
@@ -215,6 +217,7 @@ async def post_plan(
         settings,
         plan_id,
         payload,
+        solver=executor.solve,
     )
     href = str(request.url_for("get_plan", plan_id=plan_id))
     return JSONResponse(

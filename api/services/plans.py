@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import CancelledError
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,13 +30,15 @@ from geo.errors import GeoError
 from maps.errors import MapsError
 from maps.privacy import CIVILIAN_KINDS, export_route
 from planner.errors import PlannerError
-from planner.solve import DEFAULT_BACKEND
+from planner.model import Plan as SolvedPlan
+from planner.solve import DEFAULT_BACKEND, solve
 from planner.units_file import parse_units
 
 from .grids import GridCache, GridSet
 from .hotspots import joined_incidents
 
 __all__ = [
+    "INTERRUPTED",
     "NetworkCache",
     "create_job",
     "district_grids",
@@ -48,6 +52,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("patrolgrid.api")
+
+#: The error of a job the server stopped before it finished.
+INTERRUPTED = "interrupted: the server stopped before the plan finished; submit it again"
 
 
 def create_job(
@@ -112,7 +119,7 @@ def fail_interrupted(database: Database) -> int:
             .where(Plan.status.in_(("queued", "running")))
             .values(
                 status="failed",
-                error="interrupted: the server stopped before the plan finished; submit it again",
+                error=INTERRUPTED,
                 updated_at=datetime.now(UTC),
             )
         )
@@ -158,8 +165,15 @@ def run_plan(
     settings: Settings,
     plan_id: str,
     request: dict[str, Any],
+    *,
+    solver: Callable[..., SolvedPlan] = solve,
 ) -> None:
-    """Run one job to completion, storing the plan document or the error (never raises)."""
+    """Run one job to completion, storing the plan document or the error (never raises).
+
+    ``solver`` solves the shift's problem (:func:`api.planning.plan_shift`): in this thread by
+    default, on a Dask cluster with :meth:`api.services.plan_executor.PlanExecutor.solve`. A
+    solve cancelled because the server stops fails the job as :data:`INTERRUPTED`.
+    """
     from geo.hierarchy import leaf_grids
 
     try:
@@ -196,6 +210,7 @@ def run_plan(
             backend=request.get("backend") or DEFAULT_BACKEND,
             risk_source=str(request.get("risk", "forecast")),
             lang=str(request.get("lang", "en")),
+            solver=solver,
         )
         risk = run.risk[["grid_id", "count", "risk"]].to_dict(orient="records")
         from .shift import store_version_zero  # re-planning keeps the shift of version 0
@@ -206,6 +221,8 @@ def run_plan(
         finish_job(database, plan_id, result={"plan": run.document, "risk": risk}, error=None)
     except (GeoError, PlannerError, MapsError, OSError, KeyError, ValueError) as exc:
         finish_job(database, plan_id, result=None, error=str(exc))
+    except CancelledError:
+        finish_job(database, plan_id, result=None, error=INTERRUPTED)
     except Exception as exc:  # a bug: keep the job honest, log the trace server-side
         log.exception("plan job %s failed", plan_id)
         finish_job(database, plan_id, result=None, error=f"internal error ({type(exc).__name__})")
