@@ -15,7 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo.alerts import near_repeats
+from geo.alerts import near_repeat_categories, near_repeats
 from geo.grid_forecast import forecast_grids
 from geo.hotspot_report import hotspot_table
 from geo.hotspots import risk_table
@@ -181,7 +181,10 @@ def shift_risk(
     table = shift_forecast(
         table, forecast, shift_start=now, shift_end=units.shift_end, timezone=units.timezone
     )
-    flareups = near_repeats(before.loc[before["grid_id"].notna()], now=now)
+    located = before.loc[before["grid_id"].notna()]
+    flareups = near_repeats(
+        located, categories=near_repeat_categories(located["category"].astype(str)), now=now
+    )
     table = patrol_prize(
         table,
         shift_start=now,
@@ -210,6 +213,7 @@ def plan_shift(
     category_skills: dict[str, str] | None = None,
     risk_source: str = "forecast",
     lang: str = "en",
+    max_solutions: int | None = None,
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
 
@@ -236,6 +240,9 @@ def plan_shift(
         How the risk is computed when ``risk`` is None (:data:`RISK_SOURCES`).
     lang
         Language of each visit's ``why`` (``"en"`` or ``"zh"``).
+    max_solutions
+        Stop the search after this many improving solutions (:func:`planner.solve.solve`): with
+        a generous time limit the same inputs then give the same plan on any machine load.
 
     Raises
     ------
@@ -253,7 +260,13 @@ def plan_shift(
         risk_source=risk_source,
         lang=lang,
     )
-    plan = solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
+    plan = solve(
+        problem,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        backend=backend,
+        max_solutions=max_solutions,
+    )
     return finish_run(problem, plan, network, units, stops=stops, before=before, risk=risk)
 
 
