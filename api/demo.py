@@ -1,10 +1,11 @@
 """The demo: the whole job on the shared North Philadelphia data, one stage after another.
 
 Grids (police district > neighbourhood > 250 m cells, clipped to the street network), incidents
-joined to them, a risk table, a joint plan for two police cars from the 22nd District station
-and three volunteers on foot (each kept inside one neighbourhood), a supervisor's map and one
-GPX file per unit. Each stage calls the libraries (`geo`, `planner`, `maps`); nothing here
-re-implements them. The command in :mod:`api.commands.demo` drives it and prints the summary.
+joined to them, a risk table (it places the volunteers), a joint plan from the default shift risk
+(the grid forecast raised by warnings, each visit with its ``why``) for two police cars from the
+22nd District station and three volunteers on foot (each kept inside one neighbourhood), a
+supervisor's map, a report and one GPX file per unit. Each stage calls the libraries (`geo`,
+`planner`, `maps`); nothing here re-implements them. The command in :mod:`api.commands.demo` drives it and prints the summary.
 """
 
 from __future__ import annotations
@@ -231,7 +232,7 @@ def run_demo(config: DemoConfig, progress: Progress = lambda _: None) -> DemoRes
             units,
             time_limit_s=config.time_limit_s,
             seed=config.seed,
-            risk=risk,
+            lang=config.lang,
         )
         result.plan = run.document
     with _stage(result, "map and GPX", progress):

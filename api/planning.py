@@ -16,7 +16,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo.alerts import near_repeats
+from geo.alerts import near_repeat_categories, near_repeats
 from geo.grid_forecast import forecast_grids
 from geo.hotspot_report import hotspot_table
 from geo.hotspots import risk_table
@@ -182,7 +182,10 @@ def shift_risk(
     table = shift_forecast(
         table, forecast, shift_start=now, shift_end=units.shift_end, timezone=units.timezone
     )
-    flareups = near_repeats(before.loc[before["grid_id"].notna()], now=now)
+    located = before.loc[before["grid_id"].notna()]
+    flareups = near_repeats(
+        located, categories=near_repeat_categories(located["category"].astype(str)), now=now
+    )
     table = patrol_prize(
         table,
         shift_start=now,
@@ -211,6 +214,7 @@ def plan_shift(
     category_skills: dict[str, str] | None = None,
     risk_source: str = "forecast",
     lang: str = "en",
+    max_solutions: int | None = None,
     solver: Callable[..., Plan] = solve,
 ) -> PlanRun:
     """Plan one shift: risk before it, stops, problem, solve, check, plan document.
@@ -238,10 +242,13 @@ def plan_shift(
         How the risk is computed when ``risk`` is None (:data:`RISK_SOURCES`).
     lang
         Language of each visit's ``why`` (``"en"`` or ``"zh"``).
+    max_solutions
+        Stop the search after this many improving solutions (:func:`planner.solve.solve`): with
+        a generous time limit the same inputs then give the same plan on any machine load.
     solver
-        Called as ``solver(problem, time_limit_s=, seed=, backend=)``: :func:`planner.solve.solve`
-        by default; the API passes one that solves on a Dask cluster
-        (:meth:`api.services.plan_executor.PlanExecutor.solve`).
+        Called as ``solver(problem, time_limit_s=, seed=, backend=)`` (and ``max_solutions=``
+        when it is set): :func:`planner.solve.solve` by default; the API passes one that solves
+        on a Dask cluster (:meth:`api.services.plan_executor.PlanExecutor.solve`).
 
     Raises
     ------
@@ -259,7 +266,8 @@ def plan_shift(
         risk_source=risk_source,
         lang=lang,
     )
-    plan = solver(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
+    search = {} if max_solutions is None else {"max_solutions": max_solutions}
+    plan = solver(problem, time_limit_s=time_limit_s, seed=seed, backend=backend, **search)
     return finish_run(problem, plan, network, units, stops=stops, before=before, risk=risk)
 
 

@@ -110,7 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     """Replay the shifts and print incidents covered per patrol hour per risk source."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shifts", type=int, default=32)
-    parser.add_argument("--time-limit", type=float, default=1.0)
+    parser.add_argument("--time-limit", type=float, default=30.0, help="cap per plan (s)")
+    parser.add_argument(
+        "--max-solutions",
+        type=int,
+        default=100,
+        help="search length per plan: the same plans on any machine load (0: by the clock)",
+    )
     parser.add_argument(
         "--sources", nargs="*", default=["counts", "risk", "forecast", "forecast_base"]
     )
@@ -160,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
                     network,
                     units,
                     time_limit_s=args.time_limit,
+                    max_solutions=args.max_solutions or None,
                     risk_source="forecast" if table is not None else source,
                     risk=table,
                 )

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .alerts import near_repeat_categories as default_near_repeat_categories
 from .alerts import near_repeats, trend_alerts
 from .hierarchy import leaf_grids
 from .hotspot_stats import getis_ord, kernel_density
@@ -326,8 +327,8 @@ def hotspot_report(
 ) -> HotspotReport:
     """The hotspot table, its roll-up and the near-repeat flare-ups at ``now``.
 
-    ``now`` defaults to the latest incident; ``near_repeat_categories`` to the categories whose
-    name contains "burglary". Other parameters as in :func:`hotspot_table` and
+    ``now`` defaults to the latest incident; ``near_repeat_categories`` to
+    :func:`geo.alerts.near_repeat_categories` (burglary). Other parameters as in :func:`hotspot_table` and
     :func:`geo.alerts.near_repeats`.
     """
     if now is None:
@@ -346,7 +347,7 @@ def hotspot_report(
         categories=categories,
     )
     names = joined["category"].astype(str) if "category" in joined else pd.Series([], dtype=str)
-    chosen = near_repeat_categories or sorted(c for c in names.unique() if "burglary" in c.lower())
+    chosen = near_repeat_categories or default_near_repeat_categories(names)
     located = joined.loc[joined["grid_id"].notna()]
     located = located.loc[pd.DatetimeIndex(located["occurred_at"]) <= moment]
     flareups = near_repeats(

@@ -48,8 +48,8 @@ _DAY_NS = 86_400 * 10**9
 
 _TEXT = {
     "en": {
-        "forecast": "forecast {v:.1f} incidents this shift",
-        "risk": "risk {v:.1f} this shift",
+        "forecast": "forecast {v} incidents this shift",
+        "risk": "risk {v} this shift",
         "rising": "rising ({v:.1f}x its baseline)",
         "flareup": "near-repeat flare-up ({n} incidents, last {d:.0f} d ago)",
         "gi": "Gi* hot spot (z {v:.1f})",
@@ -57,8 +57,8 @@ _TEXT = {
         "sep": "; ",
     },
     "zh": {
-        "forecast": "本班次预测 {v:.1f} 起",
-        "risk": "本班次风险 {v:.1f}",
+        "forecast": "本班次预测 {v} 起",
+        "risk": "本班次风险 {v}",
         "rising": "上升(基线的 {v:.1f} 倍)",
         "flareup": "近重复聚集({n} 起, {d:.0f} 天前)",
         "gi": "Gi* 热点(z {v:.1f})",
@@ -66,6 +66,21 @@ _TEXT = {
         "sep": "; ",
     },
 }
+
+
+def _amount(value: float) -> str:
+    """An expected count as a reader wants it: two significant figures, never "0.0".
+
+    >>> [_amount(v) for v in (12.34, 1.44, 0.5, 0.042, 0.004)]
+    ['12', '1.4', '0.5', '0.042', '<0.01']
+    """
+    if value >= 10:
+        return f"{value:.0f}"
+    if value >= 1:
+        return f"{value:.1f}"
+    if value >= 0.01:
+        return f"{value:.2g}"
+    return "<0.01"
 
 
 def shift_shares(
@@ -231,7 +246,7 @@ def patrol_prize(
     else:
         msg = "risk table: needs forecast_shift or risk (geo.hotspots.risk_table)"
         raise GeoError(msg)
-    parts: list[list[str]] = [[text[base_key].format(v=v)] if v > 0 else [] for v in base]
+    parts: list[list[str]] = [[text[base_key].format(v=_amount(v))] if v > 0 else [] for v in base]
 
     extra = np.zeros(n)
     if "warning" in out.columns:

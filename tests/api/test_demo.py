@@ -130,6 +130,20 @@ def test_routes_respect_shift_and_area(plan: dict, grids: gpd.GeoDataFrame) -> N
         assert len(geometry["coordinates"]) > len(visits) + 1, "drawn along streets"
 
 
+def test_every_visit_says_why(plan: dict, demo_out: Path) -> None:
+    """The demo plans from the default shift risk: every visit step carries its why (the
+    forecast, the warnings, or a presence patrol), the summary names the forecast method, and
+    the report's visit table shows the why."""
+    visits = [s for r in plan["routes"] for s in r["steps"] if s["type"] == "visit"]
+    assert visits
+    assert all(s.get("why") for s in visits)
+    assert any(s["why"].startswith("forecast ") for s in visits)
+    assert "0.0 incidents" not in " ".join(s["why"] for s in visits)
+    assert plan["summary"]["forecast_method"]
+    report = (demo_out / "report.html").read_text(encoding="utf-8")
+    assert visits[0]["why"].split(";")[0] in report
+
+
 def test_volunteer_routes_carry_no_incidents(plan: dict) -> None:
     """Incident details ride only on police routes."""
     for route in plan["routes"]:

@@ -72,3 +72,36 @@ def test_sources_give_prizes_and_the_forecast_a_why() -> None:
     assert "prize" not in shift_risk(before, grids, units, source="risk").columns
     with pytest.raises(PlannerError, match="risk source"):
         shift_risk(before, grids, units, source="crystal")
+
+
+def test_flare_ups_come_from_near_repeat_categories_only() -> None:
+    """600 thefts in one square kilometre chain into one giant cluster; the plan's flare-ups are
+    looked for in burglary only (geo.alerts.near_repeat_categories), so no stop is raised by a
+    theft chain, and three burglaries near each other in the last days raise their cell."""
+    grids, joined = _data()
+    units = parse_units(
+        {
+            "timezone": "UTC",
+            "shift": {"start": "2024-04-30T18:00", "end": "2024-05-01T02:00"},
+            "units": [{"unit_id": "car", "kind": "police_car", "depot": [-75.17, 39.97]}],
+        }
+    )
+    before = joined.loc[joined["occurred_at"] < units.shift_start]
+    plain = shift_risk(before, grids, units, source="forecast")
+    assert not plain["why"].str.contains("flare-up").any()
+    spot = shapely.Point(485_900, 4_425_900)  # cell c-3-3, a quiet corner
+    burglaries = gpd.GeoDataFrame(
+        {
+            "incident_id": ["b1", "b2", "b3"],
+            "occurred_at": pd.to_datetime(
+                ["2024-04-27T10:00", "2024-04-28T22:00", "2024-04-29T03:00"], utc=True
+            ),
+            "category": "Burglary Residential",
+        },
+        geometry=gpd.GeoSeries([spot, spot, spot], crs="EPSG:32618").to_crs("EPSG:4326"),
+        crs="EPSG:4326",
+    )
+    both = pd.concat([before, join_incidents(burglaries, grids)], ignore_index=True)
+    raised = shift_risk(both, grids, units, source="forecast").set_index("grid_id")
+    assert "near-repeat flare-up (3 incidents" in raised.loc["c-3-3", "why"]
+    assert raised["why"].str.contains("flare-up").sum() == 1
