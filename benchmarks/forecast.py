@@ -209,6 +209,9 @@ def summarise_categories(ratios: dict[str, pd.DataFrame], label: str) -> None:
 HELD_OUT_ORIGINS = tuple(
     str(d.date()) for d in pd.date_range("2016-07-01", "2016-10-01", freq="14D")
 )
+#: Draws of naive with random tie-breaks (the noise floor of a case's ratio).
+NOISE_DRAWS = 20
+
 #: Earlier origins, every two weeks from March to June (less history before them: the data start
 #: in January 2016); a check on other months, not the target.
 VALIDATION_ORIGINS = tuple(
@@ -232,6 +235,7 @@ def held_out_cases(
     """One row per (category, origin, window): hits of auto, naive and perfect, auto's choice."""
     everything, _ = cell_events(incidents, lattice)
     rows = []
+    rng = np.random.default_rng(0)
     for category in categories:
         if category == "all":
             events, context = everything, None
@@ -276,6 +280,13 @@ def held_out_cases(
                 mine[flagged_cells(auto, lattice.areas_m2, flag_m2)] = True
                 theirs = np.zeros(actual.size, dtype=bool)
                 theirs[flagged_cells(naive, lattice.areas_m2, flag_m2)] = True
+                # The noise floor: naive with its ties between equal counts broken at random is
+                # naive in expectation; how far it strays from naive is chance alone.
+                jitter = rng.random((NOISE_DRAWS, actual.size)) * 0.5
+                ties = [
+                    int(actual[flagged_cells(naive + j, lattice.areas_m2, flag_m2)].sum())
+                    for j in jitter
+                ]
                 rows.append(
                     {
                         "city": city,
@@ -288,6 +299,7 @@ def held_out_cases(
                         "perfect": r_best.hits,
                         "only_auto": int(actual[mine & ~theirs].sum()),
                         "only_naive": int(actual[theirs & ~mine].sum()),
+                        "naive_ties": ties,
                         "incidents": r_auto.incidents,
                         "naive_pai": r_naive.pai,
                         "auto_pai": r_auto.pai,
@@ -335,6 +347,18 @@ def summarise_target(rows: pd.DataFrame) -> pd.DataFrame:
             f"{part['gap_closed'].mean():.3f}, cases below 0.95: {(part['ratio'] < 0.95).sum()} "
             f"(of them worse than naive beyond chance, sign test p < 0.05: "
             f"{((part['ratio'] < 0.95) & (part['p_worse'] < 0.05)).sum()})"
+        )
+    # noise floor: each draw of naive with random ties, scored like auto
+    draws = np.stack(rows["naive_ties"].to_numpy())
+    keys = [rows[k] for k in ("city", "category", "window")]
+    summed = pd.DataFrame(draws).groupby(keys, sort=False).sum().reindex(cases.index)
+    tie_ratios = pd.DataFrame(summed.to_numpy() / cases[["naive"]].to_numpy(), index=cases.index)
+    for city, part in [("all cities", tie_ratios), *tie_ratios.groupby(level="city", sort=False)]:
+        below = (part.to_numpy() < 0.95).sum(axis=0)
+        print(
+            f"  noise floor, {city}: naive with ties broken at random ({NOISE_DRAWS} draws) is "
+            f"below 0.95 of naive in {np.median(below):.0f} cases (median; {below.min()}-"
+            f"{below.max()}), worst case {np.median(part.to_numpy().min(axis=0)):.3f} (median)"
         )
     by_window = cases.groupby(level="window", sort=False)["ratio"].mean()
     print("  mean ratio per window: " + ", ".join(f"{w} {v:.3f}" for w, v in by_window.items()))
