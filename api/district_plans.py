@@ -101,6 +101,8 @@ def plan_by_area(
     max_stops: int | None = None,
     backend: str = DEFAULT_BACKEND,
     category_skills: dict[str, str] | None = None,
+    risk_source: str = "forecast",
+    lang: str = "en",
 ) -> AreaPlans:
     """Plan every area that has units, the solves fanned out over Dask.
 
@@ -112,8 +114,9 @@ def plan_by_area(
         Level whose grids split the city: ``district``, ``street`` or ``community``.
     scheduler
         Address of a running Dask scheduler; a local cluster of ``n_workers`` when None.
-    time_limit_s, seed, max_stops, backend, category_skills
-        Per area, as for :func:`api.planning.plan_shift`.
+    time_limit_s, seed, max_stops, backend, category_skills, risk_source, lang
+        Per area, as for :func:`api.planning.plan_shift` (each area's risk, forecast and
+        ``why`` come from its own incidents).
     """
     area = _areas(grids, by)
     owner = area_of_units(grids, units, by)
@@ -133,6 +136,8 @@ def plan_by_area(
                 area_units,
                 max_stops=max_stops,
                 category_skills=category_skills,
+                risk_source=risk_source,
+                lang=lang,
             ),
         )
     fanned = plan_stations(
@@ -171,9 +176,16 @@ def folder_name(area_id: str) -> str:
 
 
 def write_area_outputs(
-    plans: AreaPlans, grids: gpd.GeoDataFrame, out_dir: Path, *, network: Network | None = None
+    plans: AreaPlans,
+    grids: gpd.GeoDataFrame,
+    out_dir: Path,
+    *,
+    network: Network | None = None,
+    lang: str = "en",
+    crs: str = "wgs84",
 ) -> dict[str, Path]:
-    """Write each area's outputs (:func:`api.planning.write_outputs`) to ``out_dir/<area id>/``."""
+    """Write each area's outputs (:func:`api.planning.write_outputs`, ``lang`` and ``crs`` as
+    there) to ``out_dir/<area id>/``."""
     folders: dict[str, Path] = {}
     areas = _areas(grids, plans.by)
     for area_id, run in plans.runs.items():
@@ -182,7 +194,12 @@ def write_area_outputs(
             msg = f"--by: areas {area_id!r} and another share the folder name {folder.name!r}"
             raise PlannerError(msg)
         write_outputs(
-            run, area_grids(grids, plans.by, area_id, areas=areas), folder, network=network
+            run,
+            area_grids(grids, plans.by, area_id, areas=areas),
+            folder,
+            network=network,
+            lang=lang,
+            crs=crs,
         )
         folders[area_id] = folder
     return folders

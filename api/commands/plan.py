@@ -146,6 +146,7 @@ def plan(
                 grid_frame, frame, net, unit_file, out, by=by, scheduler=scheduler,
                 workers=workers, time_limit=time_limit, seed=seed, max_stops=max_stops,
                 backend=backend, skills=None if table is None else category_skills(table.table),
+                risk=risk, lang=lang, crs=crs,
             )  # fmt: skip
             return
         with console.status("planning"):
@@ -201,6 +202,9 @@ def _plan_by_area(
     max_stops: int | None,
     backend: str,
     skills: dict[str, str] | None,
+    risk: str,
+    lang: str,
+    crs: str,
 ) -> None:
     from api.district_plans import plan_by_area, write_area_outputs
 
@@ -208,9 +212,9 @@ def _plan_by_area(
         plans = plan_by_area(
             grids, incidents, net, units, by=by, scheduler=scheduler, n_workers=workers,
             time_limit_s=time_limit, seed=seed, max_stops=max_stops, backend=backend,
-            category_skills=skills,
+            category_skills=skills, risk_source=risk, lang=lang,
         )  # fmt: skip
-    folders = write_area_outputs(plans, grids, out, network=net)
+    folders = write_area_outputs(plans, grids, out, network=net, lang=lang, crs=crs)
     for area_id, run in plans.runs.items():
         s = run.document["summary"]
         console.print(

@@ -43,8 +43,9 @@ def _district_grids(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_plan_by_district_on_a_local_cluster(tmp_path: Path) -> None:
-    """Each district with units gets its own folder and plan whose visits stay in it; the
-    district without units and the unit outside every district are reported, not planned."""
+    """Each district with units gets its own folder and plan whose visits stay in it, each
+    visit with its why in the plan's language (--lang zh); the district without units and the
+    unit outside every district are reported, not planned."""
     from distributed import LocalCluster
 
     units = tmp_path / "units.yaml"
@@ -59,6 +60,7 @@ def test_plan_by_district_on_a_local_cluster(tmp_path: Path) -> None:
             "--network", str(PHL / "temple_north_philly.osm"),
             "--units", str(units), "--out", str(out), "--time-limit", "1",
             "--by", "district", "--scheduler", cluster.scheduler_address,
+            "--lang", "zh", "--crs", "gcj02",
         ]  # fmt: skip
         result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -74,6 +76,8 @@ def test_plan_by_district_on_a_local_cluster(tmp_path: Path) -> None:
             units_seen.add(route["unit_id"])
             visits = [s for s in route["steps"] if s["type"] == "visit"]
             assert all(s["grid_id"].startswith(name) for s in visits)
+            assert all(s["why"] for s in visits)
+            assert any("本班次" in s["why"] for s in visits)
     assert units_seen == {"car-1", "vol-1"}
     assert "car-far is in no district" in result.output
     assert "no units, not planned" in result.output
