@@ -73,6 +73,13 @@ class Settings(BaseSettings):
         default=None, description="Street network file (.osm/.osm.pbf/.graphml) used for plans."
     )
     network_cache_dir: Path | None = Field(default=None, description="Cache folder for networks.")
+    categories: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Category table plans read police-only categories and skills from: a shipped "
+        "table (philadelphia_ucr, chicago_iucr, nibrs, china_police) or a YAML/CSV file; "
+        "default: every shipped table (police-only flags, no skills).",
+    )
     plan_time_limit_s: float = Field(default=10.0, gt=0, description="Solver time per plan.")
     plan_scheduler: str | None = Field(
         default=None,

@@ -26,12 +26,14 @@ from api.db.engine import Database
 from api.db.models import Plan
 from api.planning import plan_shift
 from api.settings import Settings
+from geo.categories import load_categories
 from geo.errors import GeoError
 from maps.errors import MapsError
 from maps.privacy import CIVILIAN_KINDS, export_route
 from planner.errors import PlannerError
 from planner.model import Plan as SolvedPlan
 from planner.solve import DEFAULT_BACKEND, solve
+from planner.stops import category_skills
 from planner.units_file import parse_units
 
 from .grids import GridCache, GridSet
@@ -193,6 +195,10 @@ def run_plan(
             geometry=gpd.points_from_xy(joined["lon"], joined["lat"]),
             crs="EPSG:4326",
         )
+        # police-only categories (their grids' risk stops need a police kind), as the CLI reads
+        # them from --categories: the configured table, or every shipped table
+        table = load_categories(settings.categories)
+        incidents["police_only"] = table.classify(incidents["category"]).police_only
         network_path = settings.network_path
         if network_path is None:
             msg = "planning needs PATROLGRID_NETWORK_PATH (an OpenStreetMap file)"
@@ -210,6 +216,7 @@ def run_plan(
             backend=request.get("backend") or DEFAULT_BACKEND,
             risk_source=str(request.get("risk", "forecast")),
             lang=str(request.get("lang", "en")),
+            category_skills=category_skills(table.table) if settings.categories else None,
             solver=solver,
         )
         risk = run.risk[["grid_id", "count", "risk"]].to_dict(orient="records")

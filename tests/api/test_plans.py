@@ -105,8 +105,10 @@ units:
 
 
 @pytest.mark.slow
-def test_real_plan_over_http(app: Any, client: TestClient) -> None:
-    """North Philadelphia: grids stored, incidents ingested over HTTP, a plan job planned and served."""
+def test_real_plan_over_http(app: Any, client: TestClient, tmp_path: Path) -> None:
+    """North Philadelphia: grids stored, incidents ingested over HTTP, a plan job planned and
+    served; the configured category table's police-only categories keep the volunteer off those
+    grids' risk stops (as the CLI's --categories does)."""
     hoods = load_grids(
         PHL / "phl_neighborhoods_azavea.geojson", columns={"name": "grid_id", "listname": "name"}
     )
@@ -143,6 +145,15 @@ def test_real_plan_over_http(app: Any, client: TestClient) -> None:
         accepted += answer.json()["accepted"]
     assert accepted == len({r["incident_id"] for r in rows})
     app.state.settings.network_path = PHL / "temple_north_philly.osm"
+    table = tmp_path / "categories.yaml"
+    table.write_text(
+        "categories:\n"
+        "  Thefts: {severity: 2, group: property, police_only: true}\n"
+        "  Other Assaults: {severity: 3, group: violent, police_only: true}\n"
+        "  All Other Offenses: {severity: 1, group: other, police_only: true}\n",
+        encoding="utf-8",
+    )
+    app.state.settings.categories = str(table)
     response = client.post(
         "/plans", json={"units": yaml.safe_load(UNITS), "time_limit_s": 2, "seed": 1}, headers=admin
     )
@@ -152,6 +163,15 @@ def test_real_plan_over_http(app: Any, client: TestClient) -> None:
     summary = job["result"]["summary"]
     assert summary["visits"] > 0
     assert 0 < summary["risk_covered_pct"] <= 100
+    police_only = set(summary["police_only_grids"])
+    assert police_only
+    volunteer_route = next(r for r in job["result"]["routes"] if r["unit_id"] == "vol-1")
+    risk_stops = {
+        s["grid_id"]
+        for s in volunteer_route["steps"]
+        if s["type"] == "visit" and not str(s["stop_id"]).endswith("~p")
+    }
+    assert not police_only & risk_stops
     volunteer = token_headers("volunteer", community="NORTH_CENTRAL")
     mine = client.get(response.headers["location"], headers=volunteer).json()["result"]["routes"]
     assert [r["unit_id"] for r in mine] == ["vol-1"]
