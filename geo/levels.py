@@ -51,6 +51,7 @@ __all__ = [
     "SLIVER_WIDTH_M",
     "CityLevel",
     "build_hierarchy",
+    "extract_area",
     "osm_bounds",
     "read_level",
     "standard_levels",
@@ -251,6 +252,17 @@ def osm_bounds(path: str | os.PathLike[str]) -> shapely.Polygon | None:
     if set(attrs) != {"minlat", "minlon", "maxlat", "maxlon"}:
         return None
     return box(attrs["minlon"], attrs["minlat"], attrs["maxlon"], attrs["maxlat"])
+
+
+def extract_area(path: str | os.PathLike[str], *, reach_m: float = 150.0) -> shapely.Geometry:
+    """The area a street extract covers, to clip grids to: its :func:`osm_bounds`, or, when the
+    file declares none, the area within ``reach_m`` of its drivable streets."""
+    bounds = osm_bounds(path)
+    if bounds is not None:
+        return bounds
+    from .network import load_network  # reading the streets only when there is no box
+
+    return load_network(path).coverage("drive", reach_m=reach_m)
 
 
 def build_hierarchy(

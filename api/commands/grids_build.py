@@ -9,7 +9,7 @@ import typer
 
 from api.commands._app import cli_errors, console, err_console, fail
 from api.commands.grids import grids_app, write_grids
-from geo.levels import SLIVER_M2, build_hierarchy, osm_bounds, read_level
+from geo.levels import SLIVER_M2, build_hierarchy, extract_area, read_level
 
 __all__ = ["build", "parse_level"]
 
@@ -82,13 +82,7 @@ def build(
     """
     specs = [parse_level(spec) for spec in level]
     with cli_errors():
-        area = None
-        if network is not None:
-            area = osm_bounds(network)
-            if area is None:
-                from geo.network import load_network
-
-                area = load_network(network).coverage("drive", reach_m=150.0)
+        area = None if network is None else extract_area(network)
         levels = [
             read_level(name, path, id_column=id_column, name_column=name_column, crs=crs)
             for name, path, id_column, name_column in specs

@@ -128,7 +128,9 @@ class GridsBuild(BaseModel):
     resolution: int = Field(default=9, ge=5, le=11, description="H3 resolution (shape h3)")
     crs: str | None = Field(default=None, max_length=32, description="Declared CRS of every level")
     clip_to_network: bool = Field(
-        default=False, description="Keep only the area of the server's street extract (<bounds>)"
+        default=False,
+        description="Keep only the area of the server's street extract (its <bounds>, else "
+        "150 m around its streets)",
     )
     sliver_m2: float = Field(default=5000.0, ge=0, le=1e7)
 

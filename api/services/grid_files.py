@@ -13,7 +13,7 @@ from typing import Any
 from api.db.engine import Database
 from geo.errors import GeoError, GridError
 from geo.grids import load_grids
-from geo.levels import SLIVER_M2, build_hierarchy, osm_bounds, read_level
+from geo.levels import SLIVER_M2, build_hierarchy, extract_area, read_level
 
 from .grids import store_grids
 
@@ -127,7 +127,7 @@ def build_grids_upload(
                     .replace(str(path), f"levels[{i}]")
                 )
                 raise type(exc)(text) from None
-        area = osm_bounds(network) if network is not None else None
+        area = extract_area(network) if network is not None else None
         grids = build_hierarchy(
             read,
             area=area,

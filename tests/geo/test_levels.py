@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,7 +11,7 @@ import pytest
 from shapely.geometry import box
 
 from geo.errors import GridError
-from geo.levels import build_hierarchy, osm_bounds, read_level, standard_levels
+from geo.levels import build_hierarchy, extract_area, osm_bounds, read_level, standard_levels
 from geo.validate import check_grids
 from planner.problem import allowed_leaves
 from tests.api.own_city import EAST, NORTH, SOUTH, WEST, write_city
@@ -165,6 +166,24 @@ def test_pbf_header_box_is_the_area(tmp_path: Path) -> None:
     bare = tmp_path / "bare.osm"
     bare.write_text('<?xml version="1.0"?>\n<osm version="0.6"></osm>\n')
     assert osm_bounds(bare) is None
+
+
+@pytest.mark.slow
+def test_extract_area_falls_back_to_the_streets_reach(tmp_path: Path) -> None:
+    """The area to clip grids to (CLI --network and POST /grids/build): the extract's bounds,
+    or, for a file that declares none, the area within 150 m of its drivable streets, which
+    reaches past the box (ways are kept whole) but not far."""
+    source = PHL / "temple_north_philly.osm"
+    box_area = extract_area(source)
+    assert box_area.equals(osm_bounds(source))
+    bare = tmp_path / "no_bounds.osm"
+    text = source.read_text(encoding="utf-8")
+    bare.write_text(re.sub(r"<bounds[^>]*/>", "", text, count=1), encoding="utf-8")
+    assert osm_bounds(bare) is None
+    reach = extract_area(bare)
+    assert reach.intersection(box_area).area > 0.8 * box_area.area
+    assert reach.bounds[0] > box_area.bounds[0] - 0.02
+    assert reach.bounds[2] < box_area.bounds[2] + 0.02
 
 
 def test_overlapping_units_are_made_disjoint(tmp_path: Path) -> None:
