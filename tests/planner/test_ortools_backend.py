@@ -9,8 +9,9 @@ import pytest
 
 from planner.errors import PlannerError
 from planner.evaluate import evaluate
+from planner.lowering import copy_windows
 from planner.model import Break, Problem, Stop, Unit
-from planner.ortools_backend import copy_windows, solve_ortools
+from planner.ortools_backend import solve_ortools
 from planner.solve import backends, solve
 from tests.planner.generated import START, lonlat, matrices, random_problem
 
