@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .engines.arrays import start_in
 from .feasibility import explain
 from .lowering import Lowered, Node
 from .model import Plan, Problem, Route, Unit, Visit, renumber_visits
@@ -27,10 +28,6 @@ __all__ = ["to_plan"]
 
 #: A step of a route being timed: a visit node, or the id of a break taken on the way.
 Item = Node | str
-
-
-def _start_in(windows: tuple[tuple[int, int], ...], ready: int) -> int | None:
-    return next((max(ready, a) for a, b in windows if ready <= b), None)
 
 
 def _timed(
@@ -63,7 +60,7 @@ def _timed(
         if not math.isfinite(leg):
             return None
         arrival = max(t + math.ceil(leg) + taken, free)
-        begin = _start_in(item.windows, arrival)
+        begin = start_in(item.windows, arrival)
         if begin is None:
             return None
         start = begin
@@ -149,7 +146,7 @@ def _skim(problem: Problem, unit: Unit, items: list[Item]) -> tuple[float, int, 
         leg = float(travel[here, item.location])
         home = float(travel[item.location, unit.end])
         reach = (
-            _start_in(item.windows, max(t + math.ceil(leg) + taken, free))
+            start_in(item.windows, max(t + math.ceil(leg) + taken, free))
             if math.isfinite(leg)
             else None
         )

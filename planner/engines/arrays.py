@@ -46,6 +46,7 @@ __all__ = [
     "VehicleSpec",
     "objective",
     "route_violations",
+    "start_in",
     "violations",
 ]
 
@@ -344,8 +345,16 @@ class EngineResult:
     solver_objective: int | None = None
 
 
-def _start_in(windows: tuple[tuple[int, int], ...], ready: int) -> int | None:
-    """Earliest start of service at or after ``ready`` inside one of ``windows``, or None."""
+def start_in(windows: tuple[tuple[int, int], ...], ready: int) -> int | None:
+    """Earliest start of service at or after ``ready`` inside one of ``windows``, or None.
+
+    Examples
+    --------
+    >>> start_in(((0, 5), (100, 200)), 20)
+    100
+    >>> start_in(((0, 5), (100, 200)), 201) is None
+    True
+    """
     return next((max(ready, a) for a, b in windows if ready <= b), None)
 
 
@@ -377,7 +386,7 @@ def _return_with_breaks(arrays: RoutingArrays, vehicle: int, route: tuple[int, .
                     end, taken = start + brk.duration, taken + brk.duration
                 ready = max(depart + leg + taken, end)
                 if idx < len(route):
-                    begin = _start_in(arrays.windows_of(node), ready)
+                    begin = start_in(arrays.windows_of(node), ready)
                     if begin is None:
                         continue
                     ready = begin + int(arrays.service[node])
@@ -426,7 +435,7 @@ def route_violations(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]
     first_start = None
     for node in route:
         arrival = time + int(travel[previous, node])
-        start = _start_in(arrays.windows_of(node), arrival)
+        start = start_in(arrays.windows_of(node), arrival)
         if start is None:
             start = arrival
             problems.append(
