@@ -7,6 +7,7 @@ Every engine takes a :class:`~planner.engines.arrays.RoutingArrays` and returns 
 
 from __future__ import annotations
 
+from .arrays import BreakSpec as BreakSpec
 from .arrays import EngineResult as EngineResult
 from .arrays import Objective as Objective
 from .arrays import RoutingArrays as RoutingArrays
@@ -16,6 +17,7 @@ from .arrays import violations as violations
 from .clock import Budget as Budget
 
 __all__ = [
+    "BreakSpec",
     "Budget",
     "EngineResult",
     "Objective",

@@ -10,12 +10,25 @@ Vehicles may travel differently (drive, walk, bike): ``travel`` and ``cost`` may
 matrix per *profile*, and each vehicle names its profile; a vehicle may also be limited to a
 set of visits (``allowed``: a volunteer stays in its community).
 
+Two optional fields say what only some engines honour (OR-Tools does; PyVRP and VROOM restrict):
+
+- ``window_sets``: several start windows per node. ``windows`` then holds one of them (the
+  one engines with a single window per node use, a restriction: every start inside it is
+  inside the set).
+- ``VehicleSpec.breaks``: breaks a vehicle takes wherever it is, each with a start window and
+  a duration (a break at a fixed place is an ordinary required visit only its vehicle may
+  serve). :meth:`RoutingArrays.restricted` is the instance for engines without breaks: each
+  vehicle's shift and duration limit are shortened by its breaks' durations, and the caller
+  places the breaks into the routes afterwards.
+
 A solution is :data:`Routes`: one tuple of visit nodes per vehicle, in visit order, depots not
 listed. :func:`route_violations` and :func:`objective` evaluate it without any solver.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -25,6 +38,7 @@ from planner.errors import ProblemError
 
 __all__ = [
     "HORIZON",
+    "BreakSpec",
     "EngineResult",
     "Objective",
     "Routes",
@@ -32,6 +46,7 @@ __all__ = [
     "VehicleSpec",
     "objective",
     "route_violations",
+    "start_in",
     "violations",
 ]
 
@@ -39,6 +54,23 @@ __all__ = [
 HORIZON = 2**31 - 1
 
 Routes = tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class BreakSpec:
+    """A break a vehicle takes wherever it is (on its way, or while waiting).
+
+    Parameters
+    ----------
+    earliest, latest
+        Window for the start of the break.
+    duration
+        Length of the break.
+    """
+
+    earliest: int
+    latest: int
+    duration: int
 
 
 @dataclass(frozen=True)
@@ -59,6 +91,10 @@ class VehicleSpec:
         Index of the travel/cost matrix the vehicle uses.
     allowed
         Visit nodes the vehicle may serve; ``None`` for all.
+    breaks
+        Breaks taken on the way, at most one at a time, between leaving the start depot and
+        reaching the end depot, never during service (see :meth:`RoutingArrays.restricted`
+        for engines that cannot model them).
     """
 
     start: int = 0
@@ -68,6 +104,20 @@ class VehicleSpec:
     max_duration: int | None = None
     profile: int = 0
     allowed: frozenset[int] | None = None
+    breaks: tuple[BreakSpec, ...] = ()
+
+    def without_breaks(self) -> VehicleSpec:
+        """This vehicle with its breaks' time taken off the shift end and the duration limit."""
+        if not self.breaks:
+            return self
+        reserve = sum(b.duration for b in self.breaks)
+        duration = self.shift[1] - self.shift[0] if self.max_duration is None else self.max_duration
+        return dataclasses.replace(
+            self,
+            shift=(self.shift[0], max(self.shift[0], self.shift[1] - reserve)),
+            max_duration=max(0, duration - reserve),
+            breaks=(),
+        )
 
 
 def _as_int_array(values: object, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -107,6 +157,9 @@ class RoutingArrays:
         ``(n,)`` prize of each optional visit; defaults to zeros.
     required
         ``(n,)`` whether each visit must be made; defaults to all visits required.
+    window_sets
+        Per node, several sorted, disjoint start windows, or ``None`` (the default, or for a
+        node: just ``windows[node]``). ``windows[node]`` must lie inside one of them.
     """
 
     travel: np.ndarray
@@ -118,6 +171,7 @@ class RoutingArrays:
     demand: np.ndarray = None  # type: ignore[assignment]
     prize: np.ndarray = None  # type: ignore[assignment]
     required: np.ndarray = None  # type: ignore[assignment]
+    window_sets: tuple[tuple[tuple[int, int], ...] | None, ...] | None = None
 
     def __post_init__(self) -> None:
         travel = np.asarray(self.travel)
@@ -147,7 +201,32 @@ class RoutingArrays:
         required.setflags(write=False)
         set_(self, "required", required)
         set_(self, "vehicles", tuple(self.vehicles))
+        if self.window_sets is not None:
+            set_(self, "window_sets", self._checked_window_sets(n))
         self._validate(n)
+
+    def _checked_window_sets(self, n: int) -> tuple[tuple[tuple[int, int], ...] | None, ...]:
+        sets = tuple(
+            None if ws is None else tuple((int(a), int(b)) for a, b in ws)
+            for ws in self.window_sets  # type: ignore[union-attr]
+        )
+        if len(sets) != n:
+            msg = f"routing arrays: window_sets has {len(sets)} entries, expected {n}"
+            raise ProblemError(msg)
+        for node, ws in enumerate(sets):
+            if ws is None:
+                continue
+            ordered = all(a <= b for a, b in ws) and all(
+                b0 < a1 for (_, b0), (a1, _) in itertools.pairwise(ws)
+            )
+            a, b = (int(x) for x in self.windows[node])
+            if not ws or not ordered or not any(x <= a and b <= y for x, y in ws):
+                msg = (
+                    f"routing arrays: node {node} needs sorted, disjoint window_sets with "
+                    f"windows[{node}] = ({a}, {b}) inside one of them"
+                )
+                raise ProblemError(msg)
+        return sets
 
     def _validate(self, n: int) -> None:
         if not 1 <= self.n_depots <= n:
@@ -176,6 +255,10 @@ class RoutingArrays:
             if vehicle.allowed is not None and not vehicle.allowed <= set(self.visits):
                 msg = f"routing arrays: vehicle {k} is allowed nodes that are not visits"
                 raise ProblemError(msg)
+            for b in vehicle.breaks:
+                if b.earliest > b.latest or b.duration < 0:
+                    msg = f"routing arrays: vehicle {k} has a break {b} with a bad window or length"
+                    raise ProblemError(msg)
 
     @property
     def n_nodes(self) -> int:
@@ -200,6 +283,26 @@ class RoutingArrays:
     def empty_routes(self) -> Routes:
         """One empty route per vehicle."""
         return tuple(() for _ in self.vehicles)
+
+    def windows_of(self, node: int) -> tuple[tuple[int, int], ...]:
+        """The start windows of ``node``: its window set, or its one window."""
+        ws = None if self.window_sets is None else self.window_sets[node]
+        return ws if ws is not None else ((int(self.windows[node, 0]), int(self.windows[node, 1])),)
+
+    def restricted(self) -> RoutingArrays:
+        """The instance for engines with one window per node and no breaks (PyVRP, VROOM).
+
+        Window sets are dropped (``windows`` is a restriction of them) and each vehicle's
+        breaks become time kept free (:meth:`VehicleSpec.without_breaks`); the routes found
+        still need their breaks placed, which may not always fit a break's window.
+        """
+        if self.window_sets is None and not any(v.breaks for v in self.vehicles):
+            return self
+        return dataclasses.replace(
+            self,
+            vehicles=tuple(v.without_breaks() for v in self.vehicles),
+            window_sets=None,
+        )
 
 
 class Objective(NamedTuple):
@@ -230,6 +333,8 @@ class EngineResult:
         Wall-clock seconds spent.
     cpu_seconds
         CPU seconds this process spent.
+    solver_objective
+        The solver's own objective value, when it reports one (OR-Tools).
     """
 
     routes: Routes
@@ -237,10 +342,63 @@ class EngineResult:
     engine: str
     seconds: float
     cpu_seconds: float = 0.0
+    solver_objective: int | None = None
+
+
+def start_in(windows: tuple[tuple[int, int], ...], ready: int) -> int | None:
+    """Earliest start of service at or after ``ready`` inside one of ``windows``, or None.
+
+    Examples
+    --------
+    >>> start_in(((0, 5), (100, 200)), 20)
+    100
+    >>> start_in(((0, 5), (100, 200)), 201) is None
+    True
+    """
+    return next((max(ready, a) for a, b in windows if ready <= b), None)
+
+
+def _return_with_breaks(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]) -> int | None:
+    """Earliest return to the end depot with every break taken, or None when they cannot fit.
+
+    Breaks are taken in the order of their windows, each on some leg (while travelling or
+    waiting for a window); for each number of breaks taken so far, the earliest time is kept
+    (waiting is allowed, so earlier is never worse).
+    """
+    spec = arrays.vehicles[vehicle]
+    breaks = sorted(spec.breaks, key=lambda b: (b.earliest, b.latest))
+    travel = arrays.travel[spec.profile]
+    state: list[int | None] = [spec.shift[0]] + [None] * len(breaks)
+    previous = spec.start
+    for idx, node in enumerate([*route, spec.end]):
+        leg = int(travel[previous, node])
+        nxt: list[int | None] = [None] * len(state)
+        for j, depart in enumerate(state):
+            if depart is None:
+                continue
+            end, taken = depart, 0
+            for jj in range(j, len(state)):
+                if jj > j:
+                    brk = breaks[jj - 1]
+                    start = max(end, brk.earliest)
+                    if start > brk.latest:
+                        break
+                    end, taken = start + brk.duration, taken + brk.duration
+                ready = max(depart + leg + taken, end)
+                if idx < len(route):
+                    begin = start_in(arrays.windows_of(node), ready)
+                    if begin is None:
+                        continue
+                    ready = begin + int(arrays.service[node])
+                best = nxt[jj]
+                if best is None or ready < best:
+                    nxt[jj] = ready
+        state, previous = nxt, node
+    return state[-1]
 
 
 def route_violations(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]) -> list[str]:
-    """List what is wrong with one route (windows, shift, capacity, duration, node kinds).
+    """List what is wrong with one route (windows, shift, capacity, duration, breaks, node kinds).
 
     Parameters
     ----------
@@ -277,17 +435,28 @@ def route_violations(arrays: RoutingArrays, vehicle: int, route: tuple[int, ...]
     first_start = None
     for node in route:
         arrival = time + int(travel[previous, node])
-        start = max(arrival, int(arrays.windows[node, 0]))
-        if start > arrays.windows[node, 1]:
+        start = start_in(arrays.windows_of(node), arrival)
+        if start is None:
+            start = arrival
             problems.append(
                 f"vehicle {vehicle}: node {node} starts at {start} after its window closes "
-                f"at {int(arrays.windows[node, 1])}"
+                f"at {arrays.windows_of(node)[-1][1]}"
             )
         if first_start is None:
             first_start = start - int(travel[spec.start, node])
         time = start + int(arrays.service[node])
         previous = node
     back = time + int(travel[previous, spec.end])
+    if spec.breaks and not problems:
+        with_breaks = _return_with_breaks(arrays, vehicle, route)
+        if with_breaks is None:
+            problems.append(f"vehicle {vehicle}: its breaks cannot all be taken in their windows")
+            return problems
+        back = with_breaks
+        # breaks that must start before the first visit does lengthen the route
+        assert first_start is not None
+        first_start -= sum(b.duration for b in spec.breaks if b.latest < first_start)
+        first_start = max(first_start, spec.shift[0])
     if back > spec.shift[1]:
         problems.append(
             f"vehicle {vehicle}: returns at {back} after its shift ends at {spec.shift[1]}"

@@ -58,8 +58,11 @@ def to_problem_data(arrays: RoutingArrays, *, prize_weight: int | None = None) -
     Returns
     -------
     pyvrp.ProblemData
-        Depots first, then one client per visit node, one vehicle type per vehicle.
+        Depots first, then one client per visit node, one vehicle type per vehicle. PyVRP
+        models neither several windows per node nor breaks: it solves
+        :meth:`RoutingArrays.restricted` (one window per node; breaks kept as free time).
     """
+    arrays = arrays.restricted()
     weight = lexicographic_prize_weight(arrays) if prize_weight is None else prize_weight
     n = arrays.n_nodes
     locations = [pyvrp.Location(x=0, y=0) for _ in range(n)]

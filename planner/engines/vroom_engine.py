@@ -47,7 +47,12 @@ def _skills(arrays: RoutingArrays) -> tuple[list[set[int] | None], dict[int, set
 
 
 def to_input(arrays: RoutingArrays) -> vroom.Input:
-    """Translate the arrays into a pyvroom ``Input`` (job id ``i`` is node ``i``)."""
+    """Translate the arrays into a pyvroom ``Input`` (job id ``i`` is node ``i``).
+
+    Window sets and vehicle breaks are not passed on: VROOM solves
+    :meth:`RoutingArrays.restricted` (one window per node; breaks kept as free time).
+    """
+    arrays = arrays.restricted()
     problem = vroom.Input()
     for p in sorted({v.profile for v in arrays.vehicles}):
         problem.set_durations_matrix(f"p{p}", arrays.travel[p].astype(np.uint32))

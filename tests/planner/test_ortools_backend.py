@@ -6,11 +6,16 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from planner.engines import ortools_engine, violations
 from planner.errors import PlannerError
 from planner.evaluate import evaluate
+from planner.lowering import copy_windows, lower
 from planner.model import Break, Problem, Stop, Unit
-from planner.ortools_backend import copy_windows, solve_ortools
+from planner.ortools_backend import solve_ortools
+from planner.retime import to_plan
 from planner.solve import backends, solve
 from tests.planner.generated import START, lonlat, matrices, random_problem
 
@@ -232,3 +237,23 @@ def test_anywhere_breaks_do_not_overlap() -> None:
         )
         assert len(taken) == 3
         assert all(b[0] >= a[1] for a, b in itertools.pairwise(taken))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_stops=st.integers(1, 30))
+def test_engine_routes_pass_the_arrays_check_and_time_back_whole(seed: int, n_stops: int) -> None:
+    """On generated problems (breaks on the way and at the station, several windows, repeats,
+    areas) OR-Tools' routes on the lowering pass the arrays' own check (window sets, breaks),
+    and timing them back on the problem keeps every visit and passes the evaluator."""
+    p = random_problem(seed, n_stops=n_stops, n_units=2, side_m=4000.0)
+    lowered = lower(p)
+    if lowered is None:
+        return
+    search = ortools_engine.Search(first_solution_min_s=30)
+    result = ortools_engine.solve(lowered.arrays, time_limit_s=0.2, search=search)
+    assert violations(lowered.arrays, result.routes) == []
+    plan = to_plan(p, lowered, result.routes, seed=0, backend="ortools")
+    assert evaluate(p, plan).ok
+    n_dep = lowered.arrays.n_depots
+    routed = sum(lowered.nodes[n - n_dep].stop >= 0 for r in result.routes for n in r)
+    assert sum(len(r.visits) for r in plan.routes) == routed
