@@ -318,8 +318,24 @@ def summarise_target(rows: pd.DataFrame) -> pd.DataFrame:
     cases["ratio"] = cases["auto"] / cases["naive"]
     # Is a loss more than chance? Of the incidents only one of the two flagged areas caught, each
     # is as likely to fall on either side when auto is no worse than naive (sign test, one-sided).
-    discordant = cases["only_auto"] + cases["only_naive"]
-    cases["p_worse"] = stats.binom.cdf(cases["only_auto"], discordant.clip(lower=1), 0.5)
+    # Windows longer than the origins' spacing overlap and count an incident several times: the
+    # counts are divided by that overlap first.
+    spacing = rows.groupby("city")["origin"].agg(
+        lambda o: (
+            np.median(np.diff(np.sort(pd.to_datetime(o.unique())))) / pd.Timedelta(days=1)
+            if o.nunique() > 1
+            else np.inf
+        )
+    )
+    days = {w: (window_end(pd.Timestamp("2016-01-01"), w) - pd.Timestamp("2016-01-01")).days
+            for w in WINDOWS}  # fmt: skip
+    overlap = np.maximum(
+        1.0,
+        [days[w] / spacing[c] for c, _, w in cases.index],
+    )
+    only_auto = np.round(cases["only_auto"] / overlap)
+    discordant = only_auto + np.round(cases["only_naive"] / overlap)
+    cases["p_worse"] = stats.binom.cdf(only_auto, discordant.clip(lower=1), 0.5)
     cases.loc[discordant == 0, "p_worse"] = 1.0
     gap = (cases["perfect"] - cases["naive"]).where(lambda g: g > 0)
     cases["gap_closed"] = (cases["auto"] - cases["naive"]) / gap
