@@ -24,7 +24,9 @@ def demo(
     time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds.")] = 10.0,
     seed: Annotated[int, typer.Option(help="Solver seed (same seed, same plan).")] = 0,
     cell_m: Annotated[float, typer.Option(help="Grid cell size, metres.")] = 250.0,
-    lang: Annotated[str, typer.Option(help="Language of the map and of each visit's why: en or zh.")] = "en",
+    lang: Annotated[
+        str, typer.Option(help="Language of the map and of each visit's why: en or zh.")
+    ] = "en",
 ) -> None:
     """Run the whole pipeline on North Philadelphia: grids, join, risk, plan, map, GPX."""
     from api.demo import FILES, DemoConfig, run_demo
