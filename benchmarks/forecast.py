@@ -9,8 +9,13 @@ incidents and seven categories, test origins July-October) and the generated cit
 May, July and September of its second year), windows 1w, 2w, 1m, 2m, 3m. The default method
 (``auto``) chooses per case and origin by backtesting on the history before the origin only. Per
 case: its hits over naive's hits summed over origins (PAI ratio), and the share of the
-perfect-foresight gap it closed, ``(auto - naive) / (perfect - naive)`` hits. Printed: every case,
-the mean and the worst ratio, the mean gap closed, and how often each method was chosen.
+perfect-foresight gap it closed, ``(auto - naive) / (perfect - naive)`` hits, and whether a loss
+is beyond chance (one-sided sign test on the incidents only one of the two flagged areas caught,
+divided by the windows' overlap). Printed: every case, the mean and the worst ratio, the cases
+below 0.95 and how many of them are beyond chance, the noise floor (naive with its ties broken
+at random, :data:`NOISE_DRAWS` draws, scored the same way), the mean gap closed, and how often
+each method was chosen. ``--phl-origins validation`` scores March-June origins instead (less
+history); ``--synthetic-seed`` generates another city.
 
 The tables (``--tables``):
 
