@@ -262,7 +262,7 @@ def extract_area(path: str | os.PathLike[str], *, reach_m: float = 150.0) -> sha
         return bounds
     from .network import load_network  # reading the streets only when there is no box
 
-    return load_network(path).coverage("drive", reach_m=reach_m)
+    return load_network(Path(path)).coverage("drive", reach_m=reach_m)
 
 
 def build_hierarchy(
