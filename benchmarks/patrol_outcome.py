@@ -4,9 +4,10 @@ Run: ``python -m benchmarks.patrol_outcome`` (``--shifts 4`` for a quicker run).
 
 The area is the neighbourhoods the shared street network covers (North Philadelphia around
 Temple University), cut into 250 m cells. For each replayed shift (evening shifts 18:00-02:00,
-spread over October-December 2016), three plans are made with the real planner
-(:func:`api.planning.plan_shift`, OR-Tools, ``--time-limit`` seconds, the same units and seed),
-each from the incidents before the shift start only:
+every evening from 3 October to 20 December 2016; ``--shifts 32`` for a quicker run), plans are
+made with the real planner (:func:`api.planning.plan_shift`, the default backend, the same units and seed, a
+search of ``--max-solutions`` solutions capped at ``--time-limit`` seconds: the same plans on any
+machine load), each from the incidents before the shift start only:
 
 - ``counts``: the past year's incident counts per grid (naive), spread over the shift by the
   grid's weekday-hour profile;
@@ -109,7 +110,7 @@ def covered_incidents(document: dict, shift: pd.DataFrame) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Replay the shifts and print incidents covered per patrol hour per risk source."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shifts", type=int, default=32)
+    parser.add_argument("--shifts", type=int, default=79, help="evening shifts replayed")
     parser.add_argument("--time-limit", type=float, default=30.0, help="cap per plan (s)")
     parser.add_argument(
         "--max-solutions",
