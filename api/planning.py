@@ -16,9 +16,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo.alerts import near_repeat_categories, near_repeats
 from geo.grid_forecast import forecast_grids
-from geo.hotspot_report import hotspot_table
+from geo.hotspot_report import grid_flareups, hotspot_table
 from geo.hotspots import risk_table
 from geo.join import join_incidents
 from geo.network import Network
@@ -182,10 +181,7 @@ def shift_risk(
     table = shift_forecast(
         table, forecast, shift_start=now, shift_end=units.shift_end, timezone=units.timezone
     )
-    located = before.loc[before["grid_id"].notna()]
-    flareups = near_repeats(
-        located, categories=near_repeat_categories(located["category"].astype(str)), now=now
-    )
+    flareups = grid_flareups(before, now=now)
     table = patrol_prize(
         table,
         shift_start=now,

@@ -17,8 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .alerts import near_repeat_categories as default_near_repeat_categories
-from .alerts import near_repeats, trend_alerts
+from .alerts import near_repeat_categories, near_repeats, trend_alerts
 from .hierarchy import leaf_grids
 from .hotspot_stats import getis_ord, kernel_density
 from .hotspots import (
@@ -35,6 +34,7 @@ from .weights import GridWeights, grid_weights
 __all__ = [
     "HotspotReport",
     "explain",
+    "grid_flareups",
     "hotspot_report",
     "hotspot_table",
     "peak_hours",
@@ -311,6 +311,28 @@ class HotspotReport:
     now: pd.Timestamp
 
 
+def grid_flareups(
+    joined: gpd.GeoDataFrame,
+    *,
+    now: pd.Timestamp,
+    categories: Sequence[str] | None = None,
+    distance_m: float = 200.0,
+    days: float = 7.0,
+) -> pd.DataFrame:
+    """Near-repeat flare-ups (:func:`geo.alerts.near_repeats`) among the incidents joined to a
+    grid up to ``now``, in ``categories``: by default
+    :func:`geo.alerts.near_repeat_categories` of theirs (burglary), never every category (chained
+    over all of them, a dense city's incidents make one flare-up that names every grid). The
+    hotspot report and the planner's stop prizes both read flare-ups from here.
+    """
+    located = joined.loc[joined["grid_id"].notna()]
+    located = located.loc[pd.DatetimeIndex(located["occurred_at"]) <= now]
+    if categories is None:
+        names = located["category"] if "category" in located else pd.Series([], dtype=str)
+        categories = near_repeat_categories(names.astype(str))
+    return near_repeats(located, distance_m=distance_m, days=days, categories=categories, now=now)
+
+
 def hotspot_report(
     joined: gpd.GeoDataFrame,
     grids: gpd.GeoDataFrame,
@@ -327,9 +349,9 @@ def hotspot_report(
 ) -> HotspotReport:
     """The hotspot table, its roll-up and the near-repeat flare-ups at ``now``.
 
-    ``now`` defaults to the latest incident; ``near_repeat_categories`` to
-    :func:`geo.alerts.near_repeat_categories` (burglary). Other parameters as in :func:`hotspot_table` and
-    :func:`geo.alerts.near_repeats`.
+    ``now`` defaults to the latest incident; flare-ups are :func:`grid_flareups` (in
+    ``near_repeat_categories``, default burglary). Other parameters as in :func:`hotspot_table`
+    and :func:`geo.alerts.near_repeats`.
     """
     if now is None:
         latest = pd.Timestamp(joined["occurred_at"].max()) if len(joined) else pd.NaT
@@ -346,16 +368,12 @@ def hotspot_report(
         alpha=alpha,
         categories=categories,
     )
-    names = joined["category"].astype(str) if "category" in joined else pd.Series([], dtype=str)
-    chosen = near_repeat_categories or default_near_repeat_categories(names)
-    located = joined.loc[joined["grid_id"].notna()]
-    located = located.loc[pd.DatetimeIndex(located["occurred_at"]) <= moment]
-    flareups = near_repeats(
-        located,
+    flareups = grid_flareups(
+        joined,
+        now=moment,
+        categories=near_repeat_categories or None,
         distance_m=near_repeat_m,
         days=near_repeat_days,
-        categories=chosen,
-        now=moment,
     )
     active: set[str] = set()
     if len(flareups):
