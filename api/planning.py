@@ -242,9 +242,9 @@ def plan_shift(
         Stop the search after this many improving solutions (:func:`planner.solve.solve`): with
         a generous time limit the same inputs then give the same plan on any machine load.
     solver
-        Called as ``solver(problem, time_limit_s=, seed=, backend=)`` (and ``max_solutions=``
-        when it is set): :func:`planner.solve.solve` by default; the API passes one that solves
-        on a Dask cluster (:meth:`api.services.plan_executor.PlanExecutor.solve`).
+        Called as ``solver(problem, time_limit_s=, seed=, backend=, max_solutions=)``:
+        :func:`planner.solve.solve` by default; the API passes one that solves on a Dask cluster
+        (:meth:`api.services.plan_executor.PlanExecutor.solve`).
 
     Raises
     ------
@@ -262,8 +262,13 @@ def plan_shift(
         risk_source=risk_source,
         lang=lang,
     )
-    search = {} if max_solutions is None else {"max_solutions": max_solutions}
-    plan = solver(problem, time_limit_s=time_limit_s, seed=seed, backend=backend, **search)
+    plan = solver(
+        problem,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        backend=backend,
+        max_solutions=max_solutions,
+    )
     return finish_run(problem, plan, network, units, stops=stops, before=before, risk=risk)
 
 

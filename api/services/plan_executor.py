@@ -141,6 +141,7 @@ class PlanExecutor:
         time_limit_s: float = 10.0,
         seed: int | None = 0,
         backend: str = DEFAULT_BACKEND,
+        max_solutions: int | None = None,
     ) -> Plan:
         """:func:`planner.solve.solve`, on a cluster worker when a client is set (blocks).
 
@@ -153,7 +154,13 @@ class PlanExecutor:
             solver's own errors come back as they are raised on the worker.
         """
         if self._client is None:
-            return solve(problem, time_limit_s=time_limit_s, seed=seed, backend=backend)
+            return solve(
+                problem,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                backend=backend,
+                max_solutions=max_solutions,
+            )
         distributed = require("distributed", "scale")
         future = self._client.submit(
             solve,
@@ -161,6 +168,7 @@ class PlanExecutor:
             time_limit_s=time_limit_s,
             seed=seed,
             backend=backend,
+            max_solutions=max_solutions,
             key=f"patrolgrid-plan-{uuid.uuid4().hex}",
             pure=False,
         )
