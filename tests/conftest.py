@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PATROLGRID_SHARED", ROOT.parent / "shared")).resolve()
@@ -63,3 +67,23 @@ def phl_dir(shared_dir: Path) -> Path:
 def schemas_dir(shared_dir: Path) -> Path:
     """Offline GPX 1.1, KML 2.2 and GeoJSON schemas."""
     return SCHEMAS
+
+
+def north_philly_grids(top_level: str = "community") -> gpd.GeoDataFrame:
+    """Three North Philadelphia neighbourhoods (level ``top_level``) with 400 m cells below them:
+    ``grid_id``, ``level``, ``parent_id``, ``name``, geometry in EPSG:4326 (the plan tests' city)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.gridgen import make_grid
+    from geo.grids import load_grids
+
+    hoods = load_grids(
+        PHL / "phl_neighborhoods_azavea.geojson", columns={"name": "grid_id", "listname": "name"}
+    )
+    hoods = hoods.loc[hoods["grid_id"].isin(["NORTH_CENTRAL", "YORKTOWN", "HARTRANFT"])].copy()
+    hoods["level"] = top_level
+    hoods["parent_id"] = None
+    cells = make_grid(hoods, cell_m=400.0)
+    frame = gpd.GeoDataFrame(pd.concat([hoods, cells], ignore_index=True), crs="EPSG:4326")
+    return frame[["grid_id", "level", "parent_id", "name", "geometry"]]

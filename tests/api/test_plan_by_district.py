@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from geo.gridgen import make_grid
-from geo.grids import load_grids
-from tests.conftest import PHL
+from tests.conftest import PHL, north_philly_grids
 
 UNITS = """\
 timezone: America/New_York
@@ -28,16 +24,8 @@ units:
 
 def _district_grids(tmp_path: Path) -> Path:
     """Three neighbourhoods as districts, 400 m cells below them."""
-    hoods = load_grids(
-        PHL / "phl_neighborhoods_azavea.geojson", columns={"name": "grid_id", "listname": "name"}
-    )
-    hoods = hoods.loc[hoods["grid_id"].isin(["NORTH_CENTRAL", "YORKTOWN", "HARTRANFT"])].copy()
-    hoods["level"] = "district"
-    hoods["parent_id"] = None
-    cells = make_grid(hoods, cell_m=400.0)
-    frame = gpd.GeoDataFrame(pd.concat([hoods, cells], ignore_index=True), crs="EPSG:4326")
     path = tmp_path / "grids.geojson"
-    frame[["grid_id", "level", "parent_id", "name", "geometry"]].to_file(path, driver="GeoJSON")
+    north_philly_grids("district").to_file(path, driver="GeoJSON")
     return path
 
 

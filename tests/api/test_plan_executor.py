@@ -18,11 +18,9 @@ from api.services.grids import store_grids
 from api.services.plan_executor import PlanExecutor, SchedulerUnreachableError
 from api.services.plans import INTERRUPTED, get_job
 from benchmarks._server import free_port
-from geo.gridgen import make_grid
-from geo.grids import load_grids
 from geo.incidents import load_incidents
 from tests.api.conftest import SECRET, settings_for, token_headers
-from tests.conftest import PHL
+from tests.conftest import PHL, north_philly_grids
 
 UNITS = """\
 timezone: America/New_York
@@ -87,20 +85,11 @@ def test_executor_refuses_zero_threads() -> None:
 
 def _store_north_philly(application: Any, client: TestClient) -> None:
     """Three neighbourhoods with 400 m cells, and January 2025's incidents inside them."""
-    hoods = load_grids(
-        PHL / "phl_neighborhoods_azavea.geojson", columns={"name": "grid_id", "listname": "name"}
-    )
-    hoods = hoods.loc[hoods["grid_id"].isin(["NORTH_CENTRAL", "YORKTOWN", "HARTRANFT"])].copy()
-    hoods["level"] = "community"
-    hoods["parent_id"] = None
-    cells = make_grid(hoods, cell_m=400.0)
-    grids = pd.concat([hoods, cells], ignore_index=True)[
-        ["grid_id", "level", "parent_id", "name", "geometry"]
-    ]
+    grids = north_philly_grids()
     with application.state.database.session() as session:
-        store_grids(session, grids.set_crs("EPSG:4326", allow_override=True))
+        store_grids(session, grids)
     application.state.grid_cache.invalidate()
-    west, south, east, north = hoods.total_bounds
+    west, south, east, north = grids.loc[grids["level"] == "community"].total_bounds
     incidents = load_incidents(PHL / "phl_incidents_2025-01.csv").incidents
     incidents = incidents.cx[west:east, south:north]
     rows = [

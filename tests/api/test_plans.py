@@ -13,11 +13,9 @@ import yaml
 from fastapi.testclient import TestClient
 
 from api.services.grids import store_grids
-from geo.gridgen import make_grid
-from geo.grids import load_grids
 from geo.incidents import load_incidents
 from tests.api.conftest import stored_plan, token_headers
-from tests.conftest import PHL
+from tests.conftest import PHL, north_philly_grids
 
 
 @pytest.mark.usefixtures("grids_stored")
@@ -109,18 +107,8 @@ def test_real_plan_over_http(app: Any, client: TestClient, tmp_path: Path) -> No
     """North Philadelphia: grids stored, incidents ingested over HTTP, a plan job planned and
     served; the configured category table's police-only categories keep the volunteer off those
     grids' risk stops (as the CLI's --categories does)."""
-    hoods = load_grids(
-        PHL / "phl_neighborhoods_azavea.geojson", columns={"name": "grid_id", "listname": "name"}
-    )
-    hoods = hoods.loc[hoods["grid_id"].isin(["NORTH_CENTRAL", "YORKTOWN", "HARTRANFT"])].copy()
-    hoods["level"] = "community"
-    hoods["parent_id"] = None
-    cells = make_grid(hoods, cell_m=400.0)
-    grids = pd.concat([hoods, cells], ignore_index=True)[
-        ["grid_id", "level", "parent_id", "name", "geometry"]
-    ]
     with app.state.database.session() as session:
-        store_grids(session, grids.set_crs("EPSG:4326", allow_override=True))
+        store_grids(session, north_philly_grids())
     app.state.grid_cache.invalidate()
     incidents = load_incidents(PHL / "phl_incidents_2025-01.csv").incidents
     rows = [
