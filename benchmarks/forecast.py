@@ -55,8 +55,7 @@ from geo.forecast import (
     make_lattice,
     score_cells,
 )
-from geo.forecast_eval import WINDOWS, ForecastScore, score_forecast, window_end
-from geo.forecast_select import flagged_cells
+from geo.forecast_eval import WINDOWS, ForecastScore, flag_cells, score_forecast, window_end
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "philadelphia"
 YEAR = DATA / "incidents_2016"
@@ -280,16 +279,16 @@ def held_out_cases(
                 r_auto = score_forecast(auto, actual, area, area_sq_mi=area_sq_mi)
                 r_naive = score_forecast(naive, actual, area, area_sq_mi=area_sq_mi)
                 r_best = score_forecast(actual.astype(float), actual, area, area_sq_mi=area_sq_mi)
-                flag_m2 = area_sq_mi * 2_589_988.110336
+                # the cells score_forecast flagged, to tell the incidents only one side caught
                 mine = np.zeros(actual.size, dtype=bool)
-                mine[flagged_cells(auto, lattice.areas_m2, flag_m2)] = True
+                mine[flag_cells(auto, area, area_sq_mi=area_sq_mi)] = True
                 theirs = np.zeros(actual.size, dtype=bool)
-                theirs[flagged_cells(naive, lattice.areas_m2, flag_m2)] = True
+                theirs[flag_cells(naive, area, area_sq_mi=area_sq_mi)] = True
                 # The noise floor: naive with its ties between equal counts broken at random is
                 # naive in expectation; how far it strays from naive is chance alone.
                 jitter = rng.random((NOISE_DRAWS, actual.size)) * 0.5
                 ties = [
-                    int(actual[flagged_cells(naive + j, lattice.areas_m2, flag_m2)].sum())
+                    score_forecast(naive + j, actual, area, area_sq_mi=area_sq_mi).hits
                     for j in jitter
                 ]
                 rows.append(
