@@ -5,7 +5,8 @@ joined to them, a risk table (it places the volunteers), a joint plan from the d
 (the grid forecast raised by warnings, each visit with its ``why``) for two police cars from the
 22nd District station and three volunteers on foot (each kept inside one neighbourhood), a
 supervisor's map, a report and one GPX file per unit. Each stage calls the libraries (`geo`,
-`planner`, `maps`); nothing here re-implements them. The command in :mod:`api.commands.demo` drives it and prints the summary.
+`planner`, `maps`); nothing here re-implements them. The command in :mod:`api.commands.demo`
+drives it and prints the summary.
 """
 
 from __future__ import annotations

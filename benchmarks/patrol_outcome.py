@@ -5,9 +5,9 @@ Run: ``python -m benchmarks.patrol_outcome`` (``--shifts 4`` for a quicker run).
 The area is the neighbourhoods the shared street network covers (North Philadelphia around
 Temple University), cut into 250 m cells. For each replayed shift (evening shifts 18:00-02:00,
 every evening from 3 October to 20 December 2016; ``--shifts 32`` for a quicker run), plans are
-made with the real planner (:func:`api.planning.plan_shift`, the default backend, the same units and seed, a
-search of ``--max-solutions`` solutions capped at ``--time-limit`` seconds: the same plans on any
-machine load), each from the incidents before the shift start only:
+made with the real planner (:func:`api.planning.plan_shift`, the default backend, the same units
+and seed, a search of ``--max-solutions`` solutions capped at ``--time-limit`` seconds: the same
+plans on any machine load), each from the incidents before the shift start only:
 
 - ``counts``: the past year's incident counts per grid (naive), spread over the shift by the
   grid's weekday-hour profile;
